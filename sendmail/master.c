@@ -1,0 +1,360 @@
+/*
+ * master - supervisor, lock holder and worker factory; see master.h.
+ *
+ * The master never touches mail itself: it only keeps the lock, the
+ * listening sockets and the workers alive, so a bug in message handling
+ * can kill a worker but never the instance. Signals are blocked and taken
+ * synchronously with sigtimedwait(), so no handler races with the loop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "fileio.h"
+#include "instance.h"
+#include "log.h"
+#include "master.h"
+#include "queue.h"
+#include "pickup.h"
+#include "submitd.h"
+#include "xalloc.h"
+
+#define MASTER_LISTEN_BACKLOG	128
+#define MASTER_SOCKET_MODE	0666
+#define MASTER_PID_MODE		0644
+
+enum worker_role { ROLE_PICKUP, ROLE_SUBMIT };
+
+struct worker {
+	enum worker_role role;
+	pid_t pid;		/* 0 when not running */
+	time_t started;
+	time_t next_start;	/* respawn not before this */
+};
+
+#define MASTER_NWORKERS	(1 + MASTER_SUBMIT_WORKERS)
+
+static struct worker workers[MASTER_NWORKERS];
+static int submit_fd = -1, showq_fd = -1, lock_fd = -1;
+
+static int
+master_take_lock(void)
+{
+	char *path = instance_path(INSTANCE_PID_FILE);
+	char line[32];
+	struct flock fl;
+	int n;
+
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, MASTER_PID_MODE);
+	if (lock_fd < 0) {
+		log_error("open %s: %m", path);
+		free(path);
+		return -1;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(lock_fd, F_SETLK, &fl) < 0) {
+		log_error("the Petrel mail system is already running (lock %s is held)", path);
+		free(path);
+		return -1;
+	}
+	/* Postfix's layout: the pid right-aligned in ten columns. */
+	n = snprintf(line, sizeof(line), "%10ld\n", (long)getpid());
+	if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, line, (size_t)n, 0) != n)
+		log_warn("cannot write %s: %m", path);
+	free(path);
+	return 0;
+}
+
+static int
+master_listen(const char *rel, uid_t uid, gid_t gid)
+{
+	char *path = instance_path(rel);
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_error("socket path too long: %s", path);
+		free(path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	/* Non-blocking: several workers poll one socket and only one wins accept(). */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		log_error("socket: %m");
+		free(path);
+		return -1;
+	}
+	(void)unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0
+	    || chmod(path, MASTER_SOCKET_MODE) < 0
+	    || (geteuid() == 0 && chown(path, uid, gid) < 0)
+	    || listen(fd, MASTER_LISTEN_BACKLOG) < 0) {
+		log_error("cannot listen on %s: %m", path);
+		close(fd);
+		free(path);
+		return -1;
+	}
+	free(path);
+	return fd;
+}
+
+static int
+master_open_sockets(void)
+{
+	char err[512];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	if (geteuid() == 0 && instance_mail_owner(&uid, &gid, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	submit_fd = master_listen(QUEUE_SUBMIT_SOCKET, uid, gid);
+	showq_fd = master_listen(QUEUE_SHOWQ_SOCKET, uid, gid);
+	return submit_fd < 0 || showq_fd < 0 ? -1 : 0;
+}
+
+static const char *
+master_role_name(enum worker_role r)
+{
+	return r == ROLE_PICKUP ? "pickup" : "submit";
+}
+
+__attribute__((noreturn))
+static void
+master_worker_main(struct worker *w, pid_t master_pid)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	if (getppid() != master_pid)
+		_exit(0);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	log_init(master_role_name(w->role));
+	instance_drop_privileges();
+	if (w->role == ROLE_PICKUP) {
+		close(submit_fd);
+		close(showq_fd);
+		exit(pickup_watch_loop(MASTER_PICKUP_RESCAN));
+	}
+	exit(submitd_loop(submit_fd, showq_fd, (long)conf_int("max_use")));
+}
+
+static void
+master_spawn(struct worker *w)
+{
+	pid_t master_pid = getpid();
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		log_warn("fork %s: %m", master_role_name(w->role));
+		w->next_start = time(NULL) + MASTER_RESPAWN_DELAY;
+		return;
+	}
+	if (pid == 0)
+		master_worker_main(w, master_pid);
+	w->pid = pid;
+	w->started = time(NULL);
+}
+
+static void
+master_reap(void)
+{
+	pid_t pid;
+	int status, i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < MASTER_NWORKERS; i++) {
+			struct worker *w = &workers[i];
+
+			if (w->pid != pid)
+				continue;
+			w->pid = 0;
+			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM) {
+				log_warn("process petrel/%s pid %ld killed by signal %d",
+				    master_role_name(w->role), (long)pid, WTERMSIG(status));
+				w->next_start = time(NULL) + MASTER_RESPAWN_DELAY;
+			} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+				log_warn("process petrel/%s pid %ld exit status %d",
+				    master_role_name(w->role), (long)pid, WEXITSTATUS(status));
+				w->next_start = time(NULL) + MASTER_RESPAWN_DELAY;
+			} else {
+				w->next_start = 0;	/* a normal max_use exit */
+			}
+		}
+	}
+}
+
+static void
+master_spawn_due(void)
+{
+	time_t now = time(NULL);
+	int i;
+
+	for (i = 0; i < MASTER_NWORKERS; i++)
+		if (workers[i].pid == 0 && workers[i].next_start <= now)
+			master_spawn(&workers[i]);
+}
+
+static int
+master_children(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < MASTER_NWORKERS; i++)
+		if (workers[i].pid)
+			n++;
+	return n;
+}
+
+static void
+master_signal_workers(int sig)
+{
+	int i;
+
+	for (i = 0; i < MASTER_NWORKERS; i++)
+		if (workers[i].pid)
+			kill(workers[i].pid, sig);
+}
+
+/* SIGTERM the workers, give them MASTER_STOP_GRACE seconds, then SIGKILL. */
+static void
+master_stop_workers(int grace)
+{
+	time_t deadline = time(NULL) + grace;
+
+	master_signal_workers(grace ? SIGTERM : SIGKILL);
+	while (master_children() > 0) {
+		master_reap();
+		if (master_children() == 0)
+			break;
+		if (time(NULL) >= deadline) {
+			master_signal_workers(SIGKILL);
+			deadline = time(NULL) + grace + 1;
+		}
+		usleep(20 * 1000);
+	}
+}
+
+/* Re-reads main.cf in a child first, so a broken file changes nothing. */
+static void
+master_reload(void)
+{
+	char err[1024];
+	char *dir = xstrdup(conf_dir());
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	if (pid == 0) {
+		if (conf_load(dir, err, sizeof(err)) < 0) {
+			log_warn("reload refused, the old configuration stays: %s", err);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status)
+	    || WEXITSTATUS(status) != 0) {
+		free(dir);
+		return;
+	}
+	if (conf_load(dir, err, sizeof(err)) < 0)
+		log_warn("reload: %s", err);
+	free(dir);
+	log_info("reload -- version %s, configuration %s", PACKAGE_VERSION, conf_dir());
+	master_signal_workers(SIGTERM);
+}
+
+int
+master_run(int ready_fd)
+{
+	sigset_t set;
+	int i, stop = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	log_init("master");
+
+	if (master_take_lock() < 0 || master_open_sockets() < 0)
+		return 1;
+	for (i = 0; i < MASTER_NWORKERS; i++) {
+		workers[i].role = i == 0 ? ROLE_PICKUP : ROLE_SUBMIT;
+		workers[i].pid = 0;
+		workers[i].next_start = 0;
+	}
+	master_spawn_due();
+	log_info("daemon started -- version %s, configuration %s", PACKAGE_VERSION, conf_dir());
+	if (ready_fd >= 0) {
+		int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		(void)fileio_write_all(ready_fd, "1", 1);
+		close(ready_fd);
+		/* Detached from here on: the log is the only voice. */
+		log_to_stderr(NULL);
+		if (devnull >= 0) {
+			dup2(devnull, STDERR_FILENO);
+			close(devnull);
+		}
+	}
+
+	while (!stop) {
+		struct timespec ts = { 1, 0 };
+		siginfo_t si;
+		int sig = sigtimedwait(&set, &si, &ts);
+
+		switch (sig) {
+		case SIGTERM:
+			log_info("terminating on signal %d", sig);
+			master_stop_workers(MASTER_STOP_GRACE);
+			stop = 1;
+			break;
+		case SIGINT:
+		case SIGQUIT:
+			log_info("aborting on signal %d", sig);
+			master_stop_workers(0);
+			stop = 1;
+			break;
+		case SIGHUP:
+			master_reload();
+			break;
+		default:
+			break;
+		}
+		master_reap();
+		if (!stop)
+			master_spawn_due();
+	}
+	close(submit_fd);
+	close(showq_fd);
+	return 0;
+}

@@ -1,0 +1,32 @@
+/*
+ * master - the supervisor of a running instance.
+ *
+ * The master holds the instance lock (pid/master.pid), opens the local
+ * sockets, and forks the worker processes, restarting any that exit:
+ *   pickup  - watches maildrop/ (inotify, plus a scan every
+ *             MASTER_PICKUP_RESCAN seconds) and queues what appears there;
+ *   submit  - MASTER_SUBMIT_WORKERS processes that serve public/submit and
+ *             public/showq, each handling one connection at a time and
+ *             exiting after max_use connections.
+ * Workers drop to mail_owner when the master is root, and die with it
+ * (PR_SET_PDEATHSIG). Signals: SIGTERM stops gracefully (workers finish
+ * what they are doing), SIGQUIT aborts at once, SIGHUP re-reads main.cf
+ * (a broken main.cf leaves the old configuration running) and restarts
+ * the workers.
+ */
+#ifndef PETREL_MASTER_H
+#define PETREL_MASTER_H
+
+#define MASTER_SUBMIT_WORKERS	2
+#define MASTER_PICKUP_RESCAN	60
+#define MASTER_STOP_GRACE	5	/* seconds workers get to finish on SIGTERM */
+#define MASTER_RESPAWN_DELAY	1	/* seconds between restarts of a failing worker */
+
+/*
+ * Runs the master until it is told to stop. ready_fd, when >= 0, gets one
+ * byte once the sockets are open and the workers started, and is closed.
+ * Returns the process exit status.
+ */
+int master_run(int ready_fd);
+
+#endif

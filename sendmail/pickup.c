@@ -1,0 +1,257 @@
+/*
+ * pickup - raw submissions to queue files; see pickup.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "conf.h"
+#include "header.h"
+#include "log.h"
+#include "pbuf.h"
+#include "pickup.h"
+#include "queue.h"
+#include "strv.h"
+#include "user.h"
+#include "xalloc.h"
+
+#define PICKUP_QUEUE_FILE_MODE	0600
+
+static void
+pickup_params(struct cleanup_params *p)
+{
+	p->myhostname = conf_str("myhostname");
+	p->myorigin = conf_str("myorigin");
+	p->mail_name = conf_str("mail_name");
+	p->append_at_myorigin = conf_bool("append_at_myorigin");
+	p->message_size_limit = (size_t)conf_int("message_size_limit");
+	p->header_size_limit = (size_t)conf_int("header_size_limit");
+	p->hopcount_limit = (int)conf_int("hopcount_limit");
+}
+
+/* The Message-Id of the cleaned message, for the log line; "" when none. */
+static void
+pickup_message_id(const struct pbuf *content, struct pbuf *out)
+{
+	struct headers h;
+	long i;
+
+	headers_init(&h);
+	headers_parse(content->data ? content->data : "", content->len, &h);
+	i = headers_find(&h, "Message-Id", 0);
+	if (i >= 0)
+		header_value(&h.v[i], out);
+	headers_free(&h);
+}
+
+int
+pickup_message(const struct qenv *raw, const char *content, size_t len,
+    long uid, const char *how, char *qid, char *err, size_t errlen)
+{
+	struct cleanup_params params;
+	struct cleanup_input in;
+	struct cleanup_output out;
+	struct user_info user;
+	struct strv rcpts = STRV_INIT;
+	struct queue_tx txn;
+	struct qenv env;
+	struct pbuf msgid = PBUF_INIT;
+	unsigned notify = raw->nrcpt ? raw->rcpt[0].notify : 0;
+	size_t i;
+	int status;
+
+	if (queue_tx_begin(conf_str("queue_directory"), QDIR_INCOMING, &txn, err, errlen) < 0)
+		return EX_TEMPFAIL;
+	user_lookup_uid(uid, &user);
+	for (i = 0; i < raw->nrcpt; i++)
+		strv_add(&rcpts, raw->rcpt[i].addr);
+	pickup_params(&params);
+	memset(&in, 0, sizeof(in));
+	in.content = content;
+	in.len = len;
+	in.extract_recipients = (raw->flags & QF_EXTRACT_RCPT) != 0;
+	in.rcpts = &rcpts;
+	in.sender = (raw->flags & QF_SENDER_SET) ? raw->sender : NULL;
+	in.login = user.login;
+	in.uid = uid;
+	in.fullname = (raw->flags & QF_FULLNAME_SET) ? raw->fullname : user.full_name;
+	in.queue_id = txn.id;
+	gettimeofday(&in.arrival, NULL);
+
+	cleanup_output_init(&out);
+	status = cleanup_message(&params, &in, &out);
+	if (status != 0) {
+		snprintf(err, errlen, "%s", out.error ? out.error : "message refused");
+		queue_tx_abort(&txn);
+		goto done;
+	}
+
+	qenv_init(&env);
+	env.arrival = in.arrival;
+	env.flags = raw->flags & ~(QF_RAW | QF_EXTRACT_RCPT | QF_SENDER_SET | QF_FULLNAME_SET);
+	qenv_set_sender(&env, out.sender);
+	env.uid = uid;
+	env.ret = raw->ret;
+	if (raw->envid)
+		env.envid = xstrdup(raw->envid);
+	for (i = 0; i < raw->nattr; i++)
+		qenv_set_attr(&env, raw->attr[i].name, raw->attr[i].value);
+	qenv_set_attr(&env, "origin", how);
+	for (i = 0; i < out.rcpts.n; i++)
+		qenv_add_rcpt(&env, out.rcpts.v[i], notify, NULL);
+	if (queue_tx_commit(&txn, &env, out.content.data, out.content.len,
+	    PICKUP_QUEUE_FILE_MODE, err, errlen) < 0) {
+		status = EX_TEMPFAIL;
+		log_warn("%s: cannot queue message from uid %ld: %s", how, uid, err);
+	} else {
+		snprintf(qid, QID_LEN + 1, "%s", env.id);
+		pickup_message_id(&out.content, &msgid);
+		log_info("%s: uid=%ld from=<%s>", env.id, uid, out.sender);
+		log_info("%s: message-id=%s", env.id, pbuf_str(&msgid));
+		log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue incoming)", env.id,
+		    out.sender, out.content.len, out.rcpts.n);
+	}
+	qenv_free(&env);
+done:
+	pbuf_free(&msgid);
+	cleanup_output_free(&out);
+	strv_free(&rcpts);
+	user_info_free(&user);
+	return status;
+}
+
+int
+pickup_maildrop_file(const char *name)
+{
+	const char *qdir = conf_str("queue_directory");
+	char *path = xasprintf("%s/%s/%s", qdir, QDIR_MAILDROP, name);
+	char err[512], qid[QID_LEN + 1];
+	struct pbuf content = PBUF_INIT;
+	struct qenv raw;
+	struct stat st;
+	enum qfile_status qs;
+	int status, gone = -1;
+
+	qenv_init(&raw);
+	qs = queue_read_stat(qdir, QDIR_MAILDROP, name, &raw, &content, &st, err, sizeof(err));
+	if (qs == QFILE_IOERR) {
+		if (errno != ENOENT)
+			log_warn("maildrop: %s: %s; will retry", name, err);
+		goto out;
+	}
+	if (qs == QFILE_CORRUPT) {
+		queue_quarantine(qdir, QDIR_MAILDROP, name, err);
+		goto out;
+	}
+	if (!(raw.flags & QF_RAW)) {
+		queue_quarantine(qdir, QDIR_MAILDROP, name, "maildrop file is not a raw submission");
+		goto out;
+	}
+	/* The owner is who wrote it: the front end is set-gid, never set-uid. */
+	status = pickup_message(&raw, content.data ? content.data : "", content.len,
+	    (long)st.st_uid, "maildrop", qid, err, sizeof(err));
+	if (status == EX_TEMPFAIL) {
+		log_warn("maildrop: %s: %s; will retry", name, err);
+		goto out;
+	}
+	if (status != 0)
+		log_warn("maildrop: %s from uid %ld discarded: %s", name, (long)st.st_uid, err);
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("maildrop: remove %s: %m", path);
+	else
+		gone = 0;
+out:
+	qenv_free(&raw);
+	pbuf_free(&content);
+	free(path);
+	return gone;
+}
+
+struct pickup_scan {
+	struct strv names;
+};
+
+static int
+pickup_collect(const char *subdir, const char *id, void *ctx)
+{
+	struct pickup_scan *s = ctx;
+
+	strv_add(&s->names, id);
+	return 0;
+}
+
+int
+pickup_scan_maildrop(void)
+{
+	const char *qdir = conf_str("queue_directory");
+	struct pickup_scan s = { STRV_INIT };
+	size_t i;
+	int done = 0;
+
+	queue_remove_stale(qdir, QDIR_MAILDROP, QUEUE_STALE_TEMP_SECONDS);
+	if (queue_scan(qdir, QDIR_MAILDROP, pickup_collect, &s) < 0)
+		log_warn("maildrop: cannot read %s/%s: %m", qdir, QDIR_MAILDROP);
+	for (i = 0; i < s.names.n; i++)
+		if (pickup_maildrop_file(s.names.v[i]) == 0)
+			done++;
+	strv_free(&s.names);
+	return done;
+}
+
+static volatile sig_atomic_t pickup_stop;
+
+static void
+pickup_on_term(int sig)
+{
+	pickup_stop = 1;
+}
+
+int
+pickup_watch_loop(int rescan)
+{
+	char *dir = xasprintf("%s/%s", conf_str("queue_directory"), QDIR_MAILDROP);
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct sigaction sa;
+	time_t next_scan = 0;
+	int ifd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = pickup_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ifd < 0 || inotify_add_watch(ifd, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+		log_warn("inotify on %s: %m; scanning every %d seconds only", dir, rescan);
+	while (!pickup_stop) {
+		struct pollfd p = { ifd, POLLIN, 0 };
+		time_t now = time(NULL);
+		int rc;
+
+		if (now >= next_scan) {
+			pickup_scan_maildrop();
+			next_scan = now + rescan;
+		}
+		rc = poll(&p, ifd >= 0 ? 1 : 0, (int)(next_scan - now) * 1000);
+		if (rc > 0) {
+			/* Drain the events; one scan covers them all. */
+			while (read(ifd, buf, sizeof(buf)) > 0)
+				;
+			next_scan = 0;
+		}
+	}
+	if (ifd >= 0)
+		close(ifd);
+	free(dir);
+	return 0;
+}

@@ -1,0 +1,107 @@
+/*
+ * fuzz_addr - libFuzzer target for sendmail/addr.c.
+ *
+ * Feeds the input to addr_parse_list() and addr_qualify_header() and
+ * checks what must always hold (abort() otherwise, so the fuzzer reports
+ * it): every address is at most ADDR_MAX_LEN bytes and holds no NUL;
+ * parsing an address again gives the same single address; the qualified
+ * text parses into as many elements as the original, all with a domain,
+ * and qualify_header reports as many changes as there were bare names.
+ *
+ * Build: clang -fsanitize=fuzzer,address,undefined -Ilib -Isendmail
+ *   t/fuzz/fuzz_addr.c sendmail/addr.c lib/pbuf.c lib/strv.c lib/xalloc.c lib/log.c
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "log.h"
+#include "pbuf.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define FUZZ_DOMAIN	"example.com"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* 1 when addr has an '@' outside quotes. */
+static int
+has_domain(const char *addr)
+{
+	int inq = 0;
+
+	for (; *addr; addr++) {
+		if (inq && *addr == '\\' && addr[1]) {
+			addr++;
+			continue;
+		}
+		if (*addr == '"')
+			inq = !inq;
+		else if (*addr == '@' && !inq)
+			return 1;
+	}
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int inited;
+	const char *text = (const char *)data;
+	struct strv v = STRV_INIT, v2 = STRV_INIT, one = STRV_INIT;
+	struct pbuf q = PBUF_INIT;
+	size_t bad = 0, bad2 = 0, bad1, n, n2, i, bare = 0, changed;
+	char *s;
+
+	if (!inited) {
+		log_disable_sinks();
+		inited = 1;
+	}
+	n = addr_parse_list(text, size, &v, &bad);
+	if (n != v.n)
+		abort();
+	for (i = 0; i < v.n; i++) {
+		size_t len = strlen(v.v[i]);
+
+		if (len == 0 || len > ADDR_MAX_LEN)
+			abort();
+		if (!has_domain(v.v[i]))
+			bare++;
+		/* The SMTP form is a fixed point of the parser. */
+		strv_free(&one);
+		if (addr_parse_list(v.v[i], len, &one, &bad1) != 1 || bad1 != 0 ||
+		    strcmp(one.v[0], v.v[i]) != 0)
+			abort();
+		s = addr_qualify(v.v[i], FUZZ_DOMAIN);
+		if (!has_domain(s))
+			abort();
+		free(s);
+		s = addr_unquote_local(v.v[i]);
+		free(s);
+	}
+
+	changed = addr_qualify_header(text, size, FUZZ_DOMAIN, &q);
+	if (changed != bare || q.len != size + changed * (sizeof(FUZZ_DOMAIN)))
+		abort();
+	n2 = addr_parse_list(q.data, q.len, &v2, &bad2);
+	if (n2 + bad2 != n + bad)
+		abort();
+	for (i = 0; i < v2.n; i++)
+		if (!has_domain(v2.v[i]))
+			abort();
+
+	/* The single-address helpers take C strings. */
+	s = xstrndup(text, size);
+	free(addr_strip_brackets(s));
+	free(addr_unquote_local(s));
+	free(addr_qualify(s, FUZZ_DOMAIN));
+	free(s);
+	strv_free(&v);
+	strv_free(&v2);
+	strv_free(&one);
+	pbuf_free(&q);
+	return 0;
+}
