@@ -154,6 +154,8 @@ master_worker_main(struct worker *w, pid_t master_pid)
 		_exit(0);
 	if (lock_fd >= 0)
 		close(lock_fd);
+	/* Workers speak through the log only, never to the starter's terminal. */
+	log_to_stderr(NULL);
 	log_init(master_role_name(w->role));
 	instance_drop_privileges();
 	if (w->role == ROLE_PICKUP) {
