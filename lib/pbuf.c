@@ -138,6 +138,8 @@ pbuf_read_fd(struct pbuf *b, int fd, size_t limit)
 {
 	ssize_t n;
 
+	pbuf_reserve(b, 65536);
+	b->data[b->len] = '\0';	/* terminated even when nothing is read */
 	for (;;) {
 		pbuf_reserve(b, 65536);
 		n = read(fd, b->data + b->len, b->cap - b->len - 1);

@@ -47,6 +47,7 @@ static const struct check_dir check_dirs[] = {
 	{ QDIR_CORRUPT, OWN_MAIL, GRP_MAIL, 0700, 0 },
 	{ "defer", OWN_MAIL, GRP_MAIL, 0700, 1 },
 	{ QDIR_PUBLIC, OWN_MAIL, GRP_MAIL, 0755, 0 },
+	{ "private", OWN_MAIL, GRP_MAIL, 0700, 0 },
 	{ QDIR_PID, OWN_ROOT, GRP_ROOT, 0755, 0 },
 	{ NULL, 0, 0, 0, 0 },
 };
@@ -92,20 +93,48 @@ check_gid(const struct check_ids *ids, enum check_group g)
 	return g == GRP_ROOT ? ids->root_gid : g == GRP_MAIL ? ids->mail_gid : ids->drop_gid;
 }
 
+/*
+ * Names of uids and gids. getpwuid() and getgrgid() reuse one static
+ * buffer, so each name is copied into a small ring: one message may name
+ * up to CHECK_NAME_RING of them.
+ */
+#define CHECK_NAME_RING	8
+#define CHECK_NAME_MAX	64
+
+static const char *
+check_name_copy(const char *name)
+{
+	static char ring[CHECK_NAME_RING][CHECK_NAME_MAX];
+	static int next;
+	char *slot = ring[next];
+
+	next = (next + 1) % CHECK_NAME_RING;
+	snprintf(slot, CHECK_NAME_MAX, "%s", name);
+	return slot;
+}
+
 static const char *
 check_user_name(uid_t uid)
 {
 	struct passwd *pw = getpwuid(uid);
+	char num[32];
 
-	return pw ? pw->pw_name : "?";
+	if (pw)
+		return check_name_copy(pw->pw_name);
+	snprintf(num, sizeof(num), "%ld", (long)uid);
+	return check_name_copy(num);
 }
 
 static const char *
 check_group_name(gid_t gid)
 {
 	struct group *gr = getgrgid(gid);
+	char num[32];
 
-	return gr ? gr->gr_name : "?";
+	if (gr)
+		return check_name_copy(gr->gr_name);
+	snprintf(num, sizeof(num), "%ld", (long)gid);
+	return check_name_copy(num);
 }
 
 static char *

@@ -25,10 +25,12 @@
 #include "conf.h"
 #include "fileio.h"
 #include "instance.h"
+#include "localsvc.h"
 #include "log.h"
 #include "master.h"
 #include "queue.h"
 #include "pickup.h"
+#include "qmgr.h"
 #include "submitd.h"
 #include "xalloc.h"
 
@@ -36,7 +38,7 @@
 #define MASTER_SOCKET_MODE	0666
 #define MASTER_PID_MODE		0644
 
-enum worker_role { ROLE_PICKUP, ROLE_SUBMIT };
+enum worker_role { ROLE_PICKUP, ROLE_SUBMIT, ROLE_QMGR, ROLE_LOCAL };
 
 struct worker {
 	enum worker_role role;
@@ -45,10 +47,10 @@ struct worker {
 	time_t next_start;	/* respawn not before this */
 };
 
-#define MASTER_NWORKERS	(1 + MASTER_SUBMIT_WORKERS)
-
-static struct worker workers[MASTER_NWORKERS];
-static int submit_fd = -1, showq_fd = -1, lock_fd = -1;
+/* pickup, the submit workers, qmgr, then the local workers. */
+static struct worker *workers;
+static int nworkers;
+static int submit_fd = -1, showq_fd = -1, lock_fd = -1, qmgr_fd = -1, local_fd = -1;
 
 static int
 master_take_lock(void)
@@ -80,8 +82,12 @@ master_take_lock(void)
 	return 0;
 }
 
+/*
+ * Binds a unix socket under the queue directory: type SOCK_STREAM (then
+ * listens) or SOCK_DGRAM (the qmgr trigger), with that mode and owner.
+ */
 static int
-master_listen(const char *rel, uid_t uid, gid_t gid)
+master_listen(const char *rel, int type, mode_t mode, uid_t uid, gid_t gid)
 {
 	char *path = instance_path(rel);
 	struct sockaddr_un sun;
@@ -96,7 +102,7 @@ master_listen(const char *rel, uid_t uid, gid_t gid)
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	/* Non-blocking: several workers poll one socket and only one wins accept(). */
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		log_error("socket: %m");
 		free(path);
@@ -104,9 +110,9 @@ master_listen(const char *rel, uid_t uid, gid_t gid)
 	}
 	(void)unlink(path);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0
-	    || chmod(path, MASTER_SOCKET_MODE) < 0
+	    || chmod(path, mode) < 0
 	    || (geteuid() == 0 && chown(path, uid, gid) < 0)
-	    || listen(fd, MASTER_LISTEN_BACKLOG) < 0) {
+	    || (type == SOCK_STREAM && listen(fd, MASTER_LISTEN_BACKLOG) < 0)) {
 		log_error("cannot listen on %s: %m", path);
 		close(fd);
 		free(path);
@@ -127,15 +133,28 @@ master_open_sockets(void)
 		log_error("%s", err);
 		return -1;
 	}
-	submit_fd = master_listen(QUEUE_SUBMIT_SOCKET, uid, gid);
-	showq_fd = master_listen(QUEUE_SHOWQ_SOCKET, uid, gid);
-	return submit_fd < 0 || showq_fd < 0 ? -1 : 0;
+	submit_fd = master_listen(QUEUE_SUBMIT_SOCKET, SOCK_STREAM, MASTER_SOCKET_MODE, uid, gid);
+	showq_fd = master_listen(QUEUE_SHOWQ_SOCKET, SOCK_STREAM, MASTER_SOCKET_MODE, uid, gid);
+	/* A wake-up is harmless: anyone may send one. Only qmgr may ask for delivery. */
+	qmgr_fd = master_listen(QMGR_TRIGGER_SOCKET, SOCK_DGRAM, MASTER_SOCKET_MODE, uid, gid);
+	local_fd = master_listen(LOCALSVC_SOCKET, SOCK_STREAM, LOCALSVC_SOCKET_MODE, uid, gid);
+	return submit_fd < 0 || showq_fd < 0 || qmgr_fd < 0 || local_fd < 0 ? -1 : 0;
 }
 
 static const char *
 master_role_name(enum worker_role r)
 {
-	return r == ROLE_PICKUP ? "pickup" : "submit";
+	switch (r) {
+	case ROLE_PICKUP:
+		return "pickup";
+	case ROLE_SUBMIT:
+		return "submit";
+	case ROLE_QMGR:
+		return "qmgr";
+	case ROLE_LOCAL:
+		return "local";
+	}
+	return "worker";
 }
 
 __attribute__((noreturn))
@@ -157,7 +176,22 @@ master_worker_main(struct worker *w, pid_t master_pid)
 	/* Workers speak through the log only, never to the starter's terminal. */
 	log_to_stderr(NULL);
 	log_init(master_role_name(w->role));
+	if (w->role == ROLE_LOCAL) {
+		/* Local delivery keeps root: it becomes each recipient (local.c). */
+		close(submit_fd);
+		close(showq_fd);
+		close(qmgr_fd);
+		exit(localsvc_loop(local_fd, (long)conf_int("max_use")));
+	}
 	instance_drop_privileges();
+	close(local_fd);
+	if (w->role == ROLE_QMGR) {
+		close(submit_fd);
+		close(showq_fd);
+		qmgr_set_trigger_fd(qmgr_fd);
+		exit(qmgr_loop());
+	}
+	close(qmgr_fd);
 	if (w->role == ROLE_PICKUP) {
 		close(submit_fd);
 		close(showq_fd);
@@ -190,7 +224,7 @@ master_reap(void)
 	int status, i;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (i = 0; i < MASTER_NWORKERS; i++) {
+		for (i = 0; i < nworkers; i++) {
 			struct worker *w = &workers[i];
 
 			if (w->pid != pid)
@@ -217,7 +251,7 @@ master_spawn_due(void)
 	time_t now = time(NULL);
 	int i;
 
-	for (i = 0; i < MASTER_NWORKERS; i++)
+	for (i = 0; i < nworkers; i++)
 		if (workers[i].pid == 0 && workers[i].next_start <= now)
 			master_spawn(&workers[i]);
 }
@@ -227,7 +261,7 @@ master_children(void)
 {
 	int i, n = 0;
 
-	for (i = 0; i < MASTER_NWORKERS; i++)
+	for (i = 0; i < nworkers; i++)
 		if (workers[i].pid)
 			n++;
 	return n;
@@ -238,7 +272,7 @@ master_signal_workers(int sig)
 {
 	int i;
 
-	for (i = 0; i < MASTER_NWORKERS; i++)
+	for (i = 0; i < nworkers; i++)
 		if (workers[i].pid)
 			kill(workers[i].pid, sig);
 }
@@ -295,6 +329,7 @@ int
 master_run(int ready_fd)
 {
 	sigset_t set;
+	long long nlocal;
 	int i, stop = 0;
 
 	sigemptyset(&set);
@@ -309,8 +344,18 @@ master_run(int ready_fd)
 
 	if (master_take_lock() < 0 || master_open_sockets() < 0)
 		return 1;
-	for (i = 0; i < MASTER_NWORKERS; i++) {
-		workers[i].role = i == 0 ? ROLE_PICKUP : ROLE_SUBMIT;
+	nlocal = conf_int("local_destination_concurrency_limit");
+	if (conf_int("default_process_limit") > 0 && nlocal > conf_int("default_process_limit"))
+		nlocal = conf_int("default_process_limit");
+	if (nlocal < 1)
+		nlocal = 1;
+	if (nlocal > MASTER_LOCAL_WORKERS_MAX)
+		nlocal = MASTER_LOCAL_WORKERS_MAX;
+	nworkers = 1 + MASTER_SUBMIT_WORKERS + 1 + (int)nlocal;
+	workers = xcalloc((size_t)nworkers, sizeof(*workers));
+	for (i = 0; i < nworkers; i++) {
+		workers[i].role = i == 0 ? ROLE_PICKUP : i <= MASTER_SUBMIT_WORKERS ? ROLE_SUBMIT
+		    : i == MASTER_SUBMIT_WORKERS + 1 ? ROLE_QMGR : ROLE_LOCAL;
 		workers[i].pid = 0;
 		workers[i].next_start = 0;
 	}
@@ -358,5 +403,10 @@ master_run(int ready_fd)
 	}
 	close(submit_fd);
 	close(showq_fd);
+	close(qmgr_fd);
+	close(local_fd);
+	free(workers);
+	workers = NULL;
+	nworkers = 0;
 	return 0;
 }

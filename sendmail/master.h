@@ -7,8 +7,15 @@
  *             MASTER_PICKUP_RESCAN seconds) and queues what appears there;
  *   submit  - MASTER_SUBMIT_WORKERS processes that serve public/submit and
  *             public/showq, each handling one connection at a time and
- *             exiting after max_use connections.
- * Workers drop to mail_owner when the master is root, and die with it
+ *             exiting after max_use connections;
+ *   qmgr    - the queue manager (qmgr.c), woken through the datagram
+ *             socket public/qmgr that the master binds (so no wake-up is
+ *             lost while it restarts);
+ *   local   - local_destination_concurrency_limit processes (counted when
+ *             the master starts) serving private/local (localsvc.h, mode
+ *             0600, mail_owner's: only qmgr connects); they keep root,
+ *             since local delivery becomes each recipient.
+ * Workers other than local drop to mail_owner when the master is root, and die with it
  * (PR_SET_PDEATHSIG). Signals: SIGTERM stops gracefully (workers finish
  * what they are doing), SIGQUIT aborts at once, SIGHUP re-reads main.cf
  * (a broken main.cf leaves the old configuration running) and restarts
@@ -21,6 +28,7 @@
 #define MASTER_PICKUP_RESCAN	60
 #define MASTER_STOP_GRACE	5	/* seconds workers get to finish on SIGTERM */
 #define MASTER_RESPAWN_DELAY	1	/* seconds between restarts of a failing worker */
+#define MASTER_LOCAL_WORKERS_MAX	64	/* cap on local_destination_concurrency_limit */
 
 /*
  * Runs the master until it is told to stop. ready_fd, when >= 0, gets one

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "pbuf.h"
 #include "pickup.h"
+#include "qmgr.h"
 #include "queue.h"
 #include "strv.h"
 #include "user.h"
@@ -57,6 +58,29 @@ pickup_message_id(const struct pbuf *content, struct pbuf *out)
 }
 
 int
+pickup_submit_allowed(const char *login)
+{
+	struct strv list = STRV_INIT;
+	size_t i;
+	int allowed = 0;
+
+	conf_list("authorized_submit_users", &list);
+	for (i = 0; i < list.n; i++) {
+		const char *w = list.v[i];
+		int neg = w[0] == '!';
+
+		if (neg)
+			w++;
+		if (strcmp(w, "static:anyone") == 0 || strcmp(w, login) == 0) {
+			allowed = !neg;
+			break;
+		}
+	}
+	strv_free(&list);
+	return allowed;
+}
+
+int
 pickup_message(const struct qenv *raw, const char *content, size_t len,
     long uid, const char *how, char *qid, char *err, size_t errlen)
 {
@@ -72,9 +96,18 @@ pickup_message(const struct qenv *raw, const char *content, size_t len,
 	size_t i;
 	int status;
 
-	if (queue_tx_begin(conf_str("queue_directory"), QDIR_INCOMING, &txn, err, errlen) < 0)
-		return EX_TEMPFAIL;
 	user_lookup_uid(uid, &user);
+	/* The front end checks too, but only this check cannot be bypassed. */
+	if (!pickup_submit_allowed(user.login)) {
+		snprintf(err, errlen, "User %s(%ld) is not allowed to submit mail", user.login, uid);
+		log_warn("%s: %s", how, err);
+		user_info_free(&user);
+		return EX_NOPERM;
+	}
+	if (queue_tx_begin(conf_str("queue_directory"), QDIR_INCOMING, &txn, err, errlen) < 0) {
+		user_info_free(&user);
+		return EX_TEMPFAIL;
+	}
 	for (i = 0; i < raw->nrcpt; i++)
 		strv_add(&rcpts, raw->rcpt[i].addr);
 	pickup_params(&params);
@@ -122,6 +155,7 @@ pickup_message(const struct qenv *raw, const char *content, size_t len,
 		log_info("%s: message-id=%s", env.id, pbuf_str(&msgid));
 		log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue incoming)", env.id,
 		    out.sender, out.content.len, out.rcpts.n);
+		qmgr_wake('W');
 	}
 	qenv_free(&env);
 done:

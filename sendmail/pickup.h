@@ -20,6 +20,12 @@
 #include "qfile.h"
 
 /*
+ * authorized_submit_users: "static:anyone", login names, "!name" to
+ * refuse; the first match decides, no match refuses. 1 when allowed.
+ */
+int pickup_submit_allowed(const char *login);
+
+/*
  * Cleans up raw and commits it to incoming/. Returns 0 with qid filled, or
  * an EX_* code with err filled. how says where it came from ("submit",
  * "maildrop") for the log.

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "aliases.h"
 #include "conf.h"
 #include "fileio.h"
 #include "header.h"
@@ -46,6 +47,7 @@
 #include "msg_input.h"
 #include "pbuf.h"
 #include "pickup.h"
+#include "qmgr.h"
 #include "showq.h"
 #include "qfile.h"
 #include "queue.h"
@@ -62,7 +64,7 @@
 /* Option letters that take a value (Sendmail's OPTIONS string, §2.2). */
 #define OPTS_WITH_VALUE		"ABbCDdeFfhLMNOopQqRrVX"
 /* Letters taken without a value, each accepted. */
-#define OPTS_PLAIN		"cGIimnstUvxEJT"
+#define OPTS_PLAIN		"cGIimnstUvxEJTj"
 
 enum sm_mode {
 	MODE_DELIVER,		/* -bm, the default */
@@ -313,6 +315,9 @@ sm_option(struct sm_opts *o, int c, const char *v)
 	case 'I':
 		sm_set_mode(o, MODE_NEWALIASES);
 		break;
+	case 'j':
+		o->json = 1;	/* mailq -j / sendmail -bp -j: JSON lines */
+		break;
 	case 'i':
 		o->ignore_dots = 1;
 		break;
@@ -406,28 +411,6 @@ sm_parse_args(struct sm_opts *o, int argc, char **argv)
 	return i;
 }
 
-/* mailq -j is accepted in -bp mode (spec/mailq-format.md, the decision). */
-static int
-sm_parse_mailq_args(struct sm_opts *o, int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-j") == 0)
-			o->json = 1;
-		else
-			break;
-	}
-	if (i == 1)
-		return sm_parse_args(o, argc, argv);
-	/* Options after -j go through the normal parser. */
-	{
-		int k = sm_parse_args(o, argc - i + 1, argv + i - 1);
-
-		return k + i - 1;
-	}
-}
-
 /*
  * A set-gid caller that names another configuration keeps the privilege
  * only when the default main.cf lists that directory (DESIGN.md).
@@ -466,30 +449,6 @@ sm_load_config(const char *config_arg)
 		log_set_fatal_status(EX_TEMPFAIL);
 		log_fatal("%s", err);
 	}
-}
-
-/* Is the caller allowed to submit (authorized_submit_users)? */
-static int
-sm_submit_allowed(const char *login)
-{
-	struct strv list = STRV_INIT;
-	size_t i;
-	int allowed = 0;
-
-	conf_list("authorized_submit_users", &list);
-	for (i = 0; i < list.n; i++) {
-		const char *w = list.v[i];
-		int neg = w[0] == '!';
-
-		if (neg)
-			w++;
-		if (strcmp(w, "static:anyone") == 0 || strcmp(w, login) == 0) {
-			allowed = !neg;
-			break;
-		}
-	}
-	strv_free(&list);
-	return allowed;
 }
 
 /* Counts -t recipients in the primary headers, honouring the Resent- rule (§7). */
@@ -559,7 +518,7 @@ sm_deliver(struct sm_opts *o, int argc, char **argv)
 	enum msg_input_status rs;
 
 	user_lookup_uid((long)getuid(), &user);
-	if (!sm_submit_allowed(user.login))
+	if (!pickup_submit_allowed(user.login))
 		sm_exit(EX_NOPERM, "User %s(%ld) is not allowed to submit mail",
 		    user.login, user.uid);
 	eol = msg_input_eol_mode(conf_str("sendmail_fix_line_endings"));
@@ -628,7 +587,7 @@ sm_deliver(struct sm_opts *o, int argc, char **argv)
 		status = 0;
 		break;
 	case SUBMIT_REFUSED:
-		if (!o->always_ok)
+		if (!o->always_ok || status == EX_TEMPFAIL)
 			sm_exit(status, "%s", refusal);
 		log_error("%s", refusal);
 		break;
@@ -706,9 +665,8 @@ sm_queue_run(struct sm_opts *o)
 			sm_exit(EX_NOPERM, "only the superuser may run the queue in the foreground");
 		sm_exit(EX_UNAVAILABLE, "Cannot flush mail queue - mail system is down");
 	}
-	instance_drop_privileges();
-	pickup_scan_maildrop();
-	return 0;
+	/* Delivers in the foreground (qmgr.c: root only for local delivery). */
+	return qmgr_run_once(1);
 }
 
 /* -bd / -bD / smtpd: hand over to the control command. */
@@ -752,8 +710,7 @@ main(int argc, char **argv)
 	log_to_stderr(sm_prog);
 	log_set_fatal_status(EX_USAGE);
 
-	first = o.mode == MODE_PRINT ? sm_parse_mailq_args(&o, argc, argv)
-	    : sm_parse_args(&o, argc, argv);
+	first = sm_parse_args(&o, argc, argv);
 	if (o.quiet)
 		log_stderr_quiet(1);
 	o.rcpt_args = argv + first;
@@ -761,6 +718,8 @@ main(int argc, char **argv)
 
 	if (o.extract && o.mode != MODE_DELIVER)
 		sm_usage("-t can be used only in delivery mode");
+	if (o.json && o.mode != MODE_PRINT)
+		sm_usage("-j can be used only with -bp (mailq)");
 	if (o.qrun == QRUN_INTERVAL && o.mode != MODE_DAEMON && o.mode != MODE_DAEMON_FG)
 		return 0;	/* Postfix: -q30m alone does nothing (§5.2) */
 	if (o.qrun == QRUN_IGNORED)
@@ -787,7 +746,8 @@ main(int argc, char **argv)
 	case MODE_DELIVER: {
 		int status = sm_deliver(&o, o.nrcpt_args, o.rcpt_args);
 
-		return o.always_ok ? 0 : status;
+		/* -oee hides a rejection, never a message that was not queued. */
+		return o.always_ok && status != EX_TEMPFAIL ? 0 : status;
 	}
 	case MODE_PRINT:
 		return sm_mailq(&o);
@@ -799,8 +759,7 @@ main(int argc, char **argv)
 	case MODE_DAEMON_FG:
 		return sm_daemon(&o);
 	case MODE_NEWALIASES:
-		sm_exit(EX_UNAVAILABLE, "newaliases: alias databases are not built by this"
-		    " version yet");
+		return aliases_newaliases(o.alias_db, o.verbose);
 	case MODE_VERIFY:
 		sm_exit(EX_UNAVAILABLE, "-bv: address verification is not available in this"
 		    " version yet");

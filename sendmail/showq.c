@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mailq.h"
 #include "pickup.h"
+#include "qmgr.h"
 #include "queue.h"
 #include "showq.h"
 
@@ -79,6 +80,7 @@ showq_serve(int fd)
 	if (strcmp(line, "flush") == 0) {
 		pickup_scan_maildrop();
 		log_info("flush requested");
+		qmgr_wake('F');
 		return;
 	}
 	dupfd = dup(fd);

@@ -22,32 +22,49 @@ trap callers_cleanup EXIT
 
 # ---- helpers -------------------------------------------------------------
 
-# env_field FILE LETTER: the value of a one-letter envelope record.
-env_field() {
-	awk -v t="$2" '$0 == "D" { exit } substr($0, 1, 2) == t " " { print substr($0, 3); exit }' "$1" 2>/dev/null
+# parse_queued: reads the envelope and the message of $QF into shell
+# variables, in this shell (no subshell per check: the machine is shared):
+#   ENV_S ENV_F ENV_U  the S, F and U records;  RCPTS  the recipients,
+#   sorted, joined by spaces;  H[name]  the first header line of that name
+#   (lower-case key);  HC[name]  how many there are;  RCVD2  the line after
+#   Received:;  $T/content, $T/headers, $T/body  the message cut up.
+parse_queued() {
+	local line name prev= rc=()
+	ENV_S= ENV_F= ENV_U= RCPTS= RCVD2=
+	H=()
+	HC=()
+	: >"$T/content"
+	if [ -f "$QF" ]; then
+		while IFS= read -r line; do
+			[ "$line" = D ] && break
+			case $line in
+			"S "*) ENV_S=${line#S } ;;
+			"F "*) ENV_F=${line#F } ;;
+			"U "*) ENV_U=${line#U } ;;
+			R[TD]" "*) line=${line#R? }; line=${line#* }; rc+=("${line#* }") ;;
+			esac
+		done <"$QF"
+		msg_content "$QF" >"$T/content" 2>/dev/null
+	fi
+	[ ${#rc[@]} -gt 0 ] && RCPTS=$(printf '%s\n' "${rc[@]}" | sort | paste -sd' ' -)
+	: >"$T/headers"
+	while IFS= read -r line; do
+		[ -z "$line" ] && break
+		echo "$line" >>"$T/headers"
+		if [ "$prev" = received ]; then RCVD2=$line; fi
+		prev=
+		case $line in
+		[[:space:]]*) continue ;;
+		esac
+		name=${line%%:*}
+		name=${name,,}
+		HC[$name]=$((${HC[$name]:-0} + 1))
+		[ -z "${H[$name]+set}" ] && H[$name]=$line
+		prev=$name
+	done <"$T/content"
+	sed '1,/^$/d' "$T/content" >"$T/body"
 }
-
-# env_has FILE LETTER: 0 when the envelope holds that record.
-env_has() {
-	awk -v t="$2" 'BEGIN { r = 1 } $0 == "D" { exit } substr($0, 1, 2) == t " " { r = 0; exit } END { exit r }' "$1" 2>/dev/null
-}
-
-# env_rcpts FILE: the envelope recipients, sorted, joined with spaces.
-env_rcpts() {
-	awk '$0 == "D" { exit } /^R[TD] / { sub(/^R[TD] [^ ]+ [^ ]+ /, ""); print }' "$1" 2>/dev/null |
-		sort | paste -sd' ' -
-}
-
-# content FILE: the message stored in a queue file.
-content() { msg_content "$1" 2>/dev/null; }
-# headers FILE: the header block (up to the first empty line, excluded).
-headers() { content "$1" | sed -n '/^$/q;p'; }
-# body FILE: everything after the first empty line, byte for byte.
-body() { content "$1" | sed '1,/^$/d'; }
-# hcount FILE NAME: how many NAME: headers there are.
-hcount() { headers "$1" | grep -ic "^$2:"; }
-# hline FILE NAME: the first NAME: header line (first physical line).
-hline() { headers "$1" | grep -i -m1 "^$2:"; }
+declare -A H HC
 
 daemon_up() { "$PETREL" status >/dev/null 2>&1; }
 ensure_up() { daemon_up || "$PETREL" start >/dev/null 2>>"$T/petrel.err"; }
@@ -107,30 +124,31 @@ submit() {
 		ok $? "$name (daemon down): pickup logged \"$ID: uid=$uid from=<...>\""
 		"$PETREL" stop >/dev/null 2>>"$T/petrel.err"
 	fi
+	parse_queued
 }
 
 # added_headers NAME UID: what cleanup adds to every local submission
 # (spec/sendmail-cli.md §8), checked on $QF.
 added_headers() {
 	local name=$1 uid=$2
-	is "$(hline "$QF" Received)" "Received: by host.example.com (Petrel, from userid $uid)" \
+	is "${H[received]-}" "Received: by host.example.com (Petrel, from userid $uid)" \
 		"$name: Received: by host.example.com (Petrel, from userid $uid)"
-	like "$(headers "$QF" | sed -n '/^Received:/{n;p;q}')" \
+	like "$RCVD2" \
 		"^[[:space:]]+id $ID; [A-Z][a-z]{2}, " "$name: Received: continues with id <queue ID>; <date>"
-	is "$(hcount "$QF" Received)" 1 "$name: one Received: header"
-	is "$(hcount "$QF" Bcc)" 0 "$name: no Bcc: header"
-	is "$(hcount "$QF" Return-Path)" 0 "$name: no Return-Path: at submission"
+	is "${HC[received]:-0}" 1 "$name: one Received: header"
+	is "${HC[bcc]:-0}" 0 "$name: no Bcc: header"
+	is "${HC[return-path]:-0}" 0 "$name: no Return-Path: at submission"
 }
 
 # generated_ids NAME: Date: and Message-Id: were added by Petrel.
 generated_ids() {
 	local name=$1
-	is "$(hcount "$QF" Date)" 1 "$name: one Date: header"
-	like "$(hline "$QF" Date)" \
+	is "${HC[date]:-0}" 1 "$name: one Date: header"
+	like "${H[date]-}" \
 		'^Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), [ 0-9]?[0-9] (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}' \
 		"$name: Date: in RFC 5322 form"
-	is "$(hcount "$QF" Message-Id)" 1 "$name: one Message-Id: header"
-	like "$(hline "$QF" Message-Id)" "^Message-I[dD]: <[0-9]{14}\.$ID@host\.example\.com>$" \
+	is "${HC[message-id]:-0}" 1 "$name: one Message-Id: header"
+	like "${H[message-id]-}" "^Message-I[dD]: <[0-9]{14}\.$ID@host\.example\.com>$" \
 		"$name: Message-Id: <YYYYMMDDhhmmss.$ID@host.example.com>"
 }
 
@@ -155,25 +173,25 @@ case_debian_cron() {
 		'Sauvegarde terminée : 3 fichiers copiés → /srv/backup' \
 		'Größe: 12 Mo — 日本語のテキスト' \
 		'.' \
-		'fin' >"$T/body"
-	cat "$T/body" >>"$T/in"
+		'fin' >"$T/in.body"
+	cat "$T/in.body" >>"$T/in"
 	submit "$mode" "$n" 0 /bin/sh -c '/usr/sbin/sendmail -FCronDaemon -i -B8BITMIME -oem  root'
 	n="$n ($mode)"
 	is "$RC" 0 "$n: exit 0"
 	is "$OUT" "" "$n: stdout silent"
 	is "$ERR" "" "$n: stderr silent"
-	is "$(env_field "$QF" S)" "root@host.example.com" "$n: envelope sender root@host.example.com"
-	is "$(env_rcpts "$QF")" "root@host.example.com" "$n: envelope recipient root@host.example.com"
-	like "$(env_field "$QF" F)" "8" "$n: -B8BITMIME recorded (flag 8)"
-	is "$(hline "$QF" To)" "To: root@host.example.com" "$n: To: root completed to root@host.example.com"
-	is "$(hline "$QF" From)" "From: root@host.example.com (Cron Daemon)" \
+	is "$ENV_S" "root@host.example.com" "$n: envelope sender root@host.example.com"
+	is "$RCPTS" "root@host.example.com" "$n: envelope recipient root@host.example.com"
+	like "$ENV_F" "8" "$n: -B8BITMIME recorded (flag 8)"
+	is "${H[to]-}" "To: root@host.example.com" "$n: To: root completed to root@host.example.com"
+	is "${H[from]-}" "From: root@host.example.com (Cron Daemon)" \
 		"$n: From: root completed, comment kept"
-	is "$(hline "$QF" Subject)" "Subject: Cron <root@host> /usr/local/bin/backup.sh" "$n: Subject: kept"
-	is "$(headers "$QF" | grep -c '^X-Cron-Env: <[A-Z]*=.*>$')" 4 "$n: the four X-Cron-Env: lines kept"
-	is "$(hline "$QF" Content-Transfer-Encoding)" "Content-Transfer-Encoding: 8bit" "$n: CTE kept"
+	is "${H[subject]-}" "Subject: Cron <root@host> /usr/local/bin/backup.sh" "$n: Subject: kept"
+	is "$(grep -c '^X-Cron-Env: <[A-Z]*=.*>$' "$T/headers")" 4 "$n: the four X-Cron-Env: lines kept"
+	is "${H[content-transfer-encoding]-}" "Content-Transfer-Encoding: 8bit" "$n: CTE kept"
 	added_headers "$n" 0
 	generated_ids "$n"
-	is "$(body "$QF" | od -An -tx1)" "$(od -An -tx1 <"$T/body")" \
+	is "$(od -An -tx1 <"$T/body")" "$(od -An -tx1 <"$T/in.body")" \
 		"$n: 8-bit UTF-8 body and its lone '.' line kept byte for byte (-i)"
 }
 
@@ -196,14 +214,14 @@ case_cronie() {
 	n="$n ($mode)"
 	is "$RC" 0 "$n: exit 0"
 	is "$OUT" "" "$n: stdout silent"
-	is "$(env_field "$QF" S)" "root@host.example.com" "$n: -f root qualified: sender root@host.example.com"
-	is "$(env_rcpts "$QF")" "root@host.example.com" "$n: -t took To: root as root@host.example.com"
-	is "$(hline "$QF" To)" "To: root@host.example.com" "$n: To: completed"
-	is "$(hline "$QF" From)" 'From: "(Cron Daemon)" <root@host.example.com>' "$n: From: kept"
-	is "$(hline "$QF" Auto-Submitted)" "Auto-Submitted: auto-generated" "$n: Auto-Submitted: kept"
+	is "$ENV_S" "root@host.example.com" "$n: -f root qualified: sender root@host.example.com"
+	is "$RCPTS" "root@host.example.com" "$n: -t took To: root as root@host.example.com"
+	is "${H[to]-}" "To: root@host.example.com" "$n: To: completed"
+	is "${H[from]-}" 'From: "(Cron Daemon)" <root@host.example.com>' "$n: From: kept"
+	is "${H[auto-submitted]-}" "Auto-Submitted: auto-generated" "$n: Auto-Submitted: kept"
 	added_headers "$n" 0
 	generated_ids "$n"
-	is "$(body "$QF")" "backup done" "$n: body"
+	is "$(cat "$T/body")" "backup done" "$n: body"
 }
 
 # PHP mail() with sendmail_path = "sendmail -t -i" (CRLF headers, LF body).
@@ -215,14 +233,14 @@ case_php() {
 	n="$n ($mode)"
 	is "$RC" 0 "$n: php exits 0"
 	is "$OUT" "bool(true)" "$n: mail() returned true"
-	is "$(env_rcpts "$QF")" "alice@example.org secret@example.org" "$n: To: and Bcc: recipients"
-	is "$(env_field "$QF" S)" "root@host.example.com" "$n: envelope sender is the caller"
-	is "$(hcount "$QF" Bcc)" 0 "$n: Bcc: removed"
-	is "$(hline "$QF" To)" "To: alice@example.org" "$n: To: kept"
-	is "$(hline "$QF" From)" "From: web@example.com" "$n: From: kept"
-	is "$(hline "$QF" Subject)" "Subject: Subj" "$n: Subject: kept"
-	is "$(content "$QF" | grep -c $'\r')" 0 "$n: no CR left from PHP's CRLF headers"
-	is "$(body "$QF" | od -An -c)" "$(printf 'Body line\n.\nmore\n' | od -An -c)" \
+	is "$RCPTS" "alice@example.org secret@example.org" "$n: To: and Bcc: recipients"
+	is "$ENV_S" "root@host.example.com" "$n: envelope sender is the caller"
+	is "${HC[bcc]:-0}" 0 "$n: Bcc: removed"
+	is "${H[to]-}" "To: alice@example.org" "$n: To: kept"
+	is "${H[from]-}" "From: web@example.com" "$n: From: kept"
+	is "${H[subject]-}" "Subject: Subj" "$n: Subject: kept"
+	is "$(grep -c $'\r' "$T/content")" 0 "$n: no CR left from PHP's CRLF headers"
+	is "$(od -An -c <"$T/body")" "$(printf 'Body line\n.\nmore\n' | od -An -c)" \
 		"$n: body with the lone '.' line (-i), CRLF ending turned into LF"
 	added_headers "$n" 0
 	generated_ids "$n"
@@ -248,17 +266,17 @@ case_phpmailer() {
 	n="$n ($mode)"
 	is "$RC" 0 "$n: exit 0"
 	is "$OUT" "" "$n: stdout silent"
-	is "$(env_field "$QF" S)" "bounce@example.com" "$n: -f glued to the address is the sender"
-	is "$(env_rcpts "$QF")" "alice@example.org carol@example.net hidden@example.net" \
+	is "$ENV_S" "bounce@example.com" "$n: -f glued to the address is the sender"
+	is "$RCPTS" "alice@example.org carol@example.net hidden@example.net" \
 		"$n: To:, Cc: and Bcc: recipients"
-	is "$(hcount "$QF" Bcc)" 0 "$n: Bcc: removed"
-	is "$(hline "$QF" Cc)" "Cc: carol@example.net" "$n: Cc: kept"
-	is "$(hcount "$QF" Message-Id)" 1 "$n: one Message-ID:"
-	is "$(hline "$QF" Message-Id)" "Message-ID: <k3Jd9aQ2@example.com>" "$n: the caller's Message-ID: kept"
-	is "$(hcount "$QF" Date)" 1 "$n: one Date:"
-	is "$(hline "$QF" Date)" "Date: Thu, 28 Nov 2024 05:14:00 +0000" "$n: the caller's Date: kept"
+	is "${HC[bcc]:-0}" 0 "$n: Bcc: removed"
+	is "${H[cc]-}" "Cc: carol@example.net" "$n: Cc: kept"
+	is "${HC[message-id]:-0}" 1 "$n: one Message-ID:"
+	is "${H[message-id]-}" "Message-ID: <k3Jd9aQ2@example.com>" "$n: the caller's Message-ID: kept"
+	is "${HC[date]:-0}" 1 "$n: one Date:"
+	is "${H[date]-}" "Date: Thu, 28 Nov 2024 05:14:00 +0000" "$n: the caller's Date: kept"
 	added_headers "$n" 0
-	is "$(body "$QF")" "Thank you for your order." "$n: body"
+	is "$(cat "$T/body")" "Thank you for your order." "$n: body"
 }
 
 # bsd-mailx: `mail -s SUBJECT rcpt` runs /usr/sbin/sendmail itself.
@@ -269,15 +287,15 @@ case_mailx() {
 	n="$n ($mode)"
 	is "$RC" 0 "$n: mail exits 0"
 	is "$ERR" "" "$n: no complaint on stderr"
-	is "$(env_rcpts "$QF")" "alice@example.org" "$n: recipient alice@example.org"
-	is "$(env_field "$QF" S)" "root@host.example.com" "$n: sender root@host.example.com"
-	is "$(hline "$QF" Subject)" "Subject: Test subject" "$n: Subject: kept"
-	is "$(hline "$QF" To)" "To: alice@example.org" "$n: To: kept"
-	like "$(hline "$QF" From)" '^From: root@host\.example\.com( \([^()]*\))?$' \
+	is "$RCPTS" "alice@example.org" "$n: recipient alice@example.org"
+	is "$ENV_S" "root@host.example.com" "$n: sender root@host.example.com"
+	is "${H[subject]-}" "Subject: Test subject" "$n: Subject: kept"
+	is "${H[to]-}" "To: alice@example.org" "$n: To: kept"
+	like "${H[from]-}" '^From: root@host\.example\.com( \([^()]*\))?$' \
 		"$n: From: root@host.example.com added"
 	added_headers "$n" 0
 	generated_ids "$n"
-	is "$(body "$QF")" "body" "$n: body"
+	is "$(cat "$T/body")" "body" "$n: body"
 }
 
 # git send-email: exec(sendmail, '-i', '-f', from, recipients...).
@@ -307,20 +325,20 @@ case_git() {
 		' keep' \
 		'+.' \
 		'-- ' \
-		'2.39.5' >"$T/body"
-	cat "$T/body" >>"$T/in"
+		'2.39.5' >"$T/in.body"
+	cat "$T/in.body" >>"$T/in"
 	submit "$mode" "$n" 0 "$SENDMAIL" -i -f me@example.com a@example.org b@example.org
 	n="$n ($mode)"
 	is "$RC" 0 "$n: exit 0"
 	is "$OUT" "" "$n: stdout silent"
-	is "$(env_field "$QF" S)" "me@example.com" "$n: -f me@example.com"
-	is "$(env_rcpts "$QF")" "a@example.org b@example.org" \
+	is "$ENV_S" "me@example.com" "$n: -f me@example.com"
+	is "$RCPTS" "a@example.org b@example.org" \
 		"$n: exactly the argv recipients (Cc: not used without -t)"
-	is "$(hline "$QF" Message-Id)" "Message-ID: <20241128041400.4711-1-me@example.com>" \
+	is "${H[message-id]-}" "Message-ID: <20241128041400.4711-1-me@example.com>" \
 		"$n: Message-ID: kept"
-	is "$(hcount "$QF" Message-Id)" 1 "$n: one Message-ID:"
+	is "${HC[message-id]:-0}" 1 "$n: one Message-ID:"
 	added_headers "$n" 0
-	is "$(body "$QF" | od -An -c)" "$(od -An -c <"$T/body")" \
+	is "$(od -An -c <"$T/body")" "$(od -An -c <"$T/in.body")" \
 		"$n: patch kept byte for byte ('.' and '..' lines untouched)"
 }
 
@@ -345,11 +363,11 @@ case_mutt() {
 	n="$n ($mode)"
 	is "$RC" 0 "$n: exit 0"
 	is "$OUT" "" "$n: stdout silent"
-	is "$(env_rcpts "$QF")" "a@example.org" "$n: recipient after --"
-	is "$(env_field "$QF" S)" "root@host.example.com" "$n: sender root@host.example.com"
-	is "$(hline "$QF" From)" "From: Bob <bob@example.com>" "$n: From: kept"
+	is "$RCPTS" "a@example.org" "$n: recipient after --"
+	is "$ENV_S" "root@host.example.com" "$n: sender root@host.example.com"
+	is "${H[from]-}" "From: Bob <bob@example.com>" "$n: From: kept"
 	added_headers "$n" 0
-	is "$(body "$QF")" $'Noon?\n.\nBob' "$n: lone '.' kept (-oi)"
+	is "$(cat "$T/body")" $'Noon?\n.\nBob' "$n: lone '.' kept (-oi)"
 }
 
 # fail2ban sendmail-common.conf: printf %b "..." | sendmail -f "<sender>" "<dest>" (no -i).
@@ -371,13 +389,13 @@ Fail2Ban" | /usr/sbin/sendmail -f "fail2ban@host.example.com" "root"'
 	n="$n ($mode)"
 	is "$RC" 0 "$n: exit 0"
 	is "$OUT" "" "$n: stdout silent"
-	is "$(env_field "$QF" S)" "fail2ban@host.example.com" "$n: sender"
-	is "$(env_rcpts "$QF")" "root@host.example.com" "$n: recipient root@host.example.com"
-	is "$(hline "$QF" To)" "To: root@host.example.com" "$n: To: completed"
+	is "$ENV_S" "fail2ban@host.example.com" "$n: sender"
+	is "$RCPTS" "root@host.example.com" "$n: recipient root@host.example.com"
+	is "${H[to]-}" "To: root@host.example.com" "$n: To: completed"
 	added_headers "$n" 0
-	is "$(body "$QF")" $'Hi,\n\nThe IP 192.0.2.7 has just been banned by Fail2Ban after\n3 attempts against sshd.\n\nLines containing failures of 192.0.2.7' \
+	is "$(cat "$T/body")" $'Hi,\n\nThe IP 192.0.2.7 has just been banned by Fail2Ban after\n3 attempts against sshd.\n\nLines containing failures of 192.0.2.7' \
 		"$n: without -i the lone '.' line ends the message"
-	is "$(content "$QF" | grep -c 'sshd\[4711\]\|Regards')" 0 "$n: nothing after the '.' line is queued"
+	is "$(grep -c 'sshd\[4711\]\|Regards' "$T/content")" 0 "$n: nothing after the '.' line is queued"
 }
 
 # sendmail root -oi: parsing stops at "root", so "-oi" is a recipient
@@ -389,9 +407,9 @@ case_root_dash_oi() {
 	submit "$mode" "$n" 0 "$SENDMAIL" root -oi
 	n="$n ($mode)"
 	is "$RC" 0 "$n: exit 0 (root is a good recipient)"
-	is "$(env_rcpts "$QF")" "-oi@host.example.com root@host.example.com" \
+	is "$RCPTS" "-oi@host.example.com root@host.example.com" \
 		"$n: \"-oi\" is a recipient address, not an option"
-	is "$(body "$QF")" "before" "$n: -oi not applied: the lone '.' ended the input"
+	is "$(cat "$T/body")" "before" "$n: -oi not applied: the lone '.' ended the input"
 }
 
 CASES="case_debian_cron case_cronie case_php case_phpmailer case_mailx case_git case_mutt case_fail2ban case_root_dash_oi"
@@ -408,10 +426,10 @@ for c in $CASES; do $c up; done
 printf '%s\n' 'Subject: from alice' '' 'hello bob' >"$T/in"
 submit up "alice" 2001 run_as alice "$SENDMAIL" bob@example.org
 is "$RC" 0 "alice (up): exit 0"
-is "$(env_field "$QF" S)" "alice@host.example.com" "alice (up): envelope sender alice@host.example.com"
-is "$(env_field "$QF" U)" "2001" "alice (up): submitting uid 2001 recorded"
-is "$(env_rcpts "$QF")" "bob@example.org" "alice (up): recipient"
-is "$(hline "$QF" From)" "From: alice@host.example.com (Alice Liddell)" \
+is "$ENV_S" "alice@host.example.com" "alice (up): envelope sender alice@host.example.com"
+is "$ENV_U" "2001" "alice (up): submitting uid 2001 recorded"
+is "$RCPTS" "bob@example.org" "alice (up): recipient"
+is "${H[from]-}" "From: alice@host.example.com (Alice Liddell)" \
 	"alice (up): From: with the GECOS name up to the comma"
 added_headers "alice (up)" 2001
 
@@ -426,7 +444,7 @@ chmod 0755 "$T/bin/sendmail-plain"
 # systemd's NoNewPrivileges: the set-gid bit is void, the socket still works.
 submit up "alice, no_new_privs" 2001 run_as alice setpriv --no-new-privs -- "$T/bin/sendmail" bob@example.org
 is "$RC" 0 "alice, no_new_privs (up): exit 0 without set-id"
-is "$(env_field "$QF" S)" "alice@host.example.com" "alice, no_new_privs (up): sender alice@host.example.com"
+is "$ENV_S" "alice@host.example.com" "alice, no_new_privs (up): sender alice@host.example.com"
 
 # ---- daemon down ----
 ensure_down
@@ -464,18 +482,24 @@ while [ ! -d "$parent" ]; do parent=$(dirname "$parent"); done
 mkdir -p "$T/ovl2/up" "$T/ovl2/work"
 mount -t overlay overlay -o "lowerdir=$parent,upperdir=$T/ovl2/up,workdir=$T/ovl2/work" "$parent" &&
 	OVERLAY_CONF=$parent
-mkdir -p "$DEFCONF"
-printf 'alternate_config_directories = %s\n' "$CONF" >"$DEFCONF/main.cf"
-ok "$([ -f "$DEFCONF/main.cf" ]; echo $?)" "default main.cf $DEFCONF lists $CONF (private overlay)"
+# An overlay on /etc would hide the private passwd and group: bind them again.
+case /etc/ in "${parent%/}"/*) mount --bind "$T/passwd" /etc/passwd; mount --bind "$T/group" /etc/group ;; esac
+# Never write the machine's own directory: only inside the overlay.
+if [ -n "${OVERLAY_CONF:-}" ]; then
+	mkdir -p "$DEFCONF"
+	printf 'alternate_config_directories = %s\n' "$CONF" >"$DEFCONF/main.cf"
+fi
+ok "$([ -n "${OVERLAY_CONF:-}" ] && [ -f "$DEFCONF/main.cf" ]; echo $?)" \
+	"default main.cf $DEFCONF lists $CONF (private overlay)"
 
 submit down "alice, set-gid copy" 2001 run_as alice "$T/bin/sendmail" bob@example.org
 is "$RC" 0 "alice, set-gid copy (down): exit 0"
 is "$ERR" "" "alice, set-gid copy (down): stderr silent"
-is "$(env_field "$QF" S)" "alice@host.example.com" "alice, set-gid copy (down): sender from the file owner"
-is "$(env_field "$QF" U)" "2001" "alice, set-gid copy (down): uid 2001 recorded"
-is "$(hline "$QF" From)" "From: alice@host.example.com (Alice Liddell)" "alice, set-gid copy (down): From:"
+is "$ENV_S" "alice@host.example.com" "alice, set-gid copy (down): sender from the file owner"
+is "$ENV_U" "2001" "alice, set-gid copy (down): uid 2001 recorded"
+is "${H[from]-}" "From: alice@host.example.com (Alice Liddell)" "alice, set-gid copy (down): From:"
 added_headers "alice, set-gid copy (down)" 2001
 
 ensure_down
-if [ -s "$T/petrel.err" ]; then diag "petrel said:"; while read -r l; do diag "  $l"; done <"$T/petrel.err"; fi
+grep -E 'fatal|error|warning' "$T/petrel.err" | while read -r l; do diag "petrel said: $l"; done
 done_testing

@@ -88,10 +88,16 @@ ok "$([ "$rc" -ne 0 ]; echo $?)" "reload with a broken main.cf: refused (exit $r
 like "$(cat "$T/err")" "main\.cf, line $badline: missing '=' after attribute name" \
 	"reload with a broken main.cf: names the file, the line and the fault"
 # The same file reaching the master directly (SIGHUP, as after a race).
+KIDS_BEFORE=$(children "$MPID")
 kill -HUP "$MPID"
 wait_for 5 log_has "main\.cf, line $badline"
 ok $? "SIGHUP with a broken main.cf: the log names the file and the line"
-is "$(status_pid)" "$MPID" "broken reload: the same master keeps running"
+ok "$(alive "$MPID"; echo $?)" "broken reload: the master ($MPID) keeps running"
+is "$(children "$MPID")" "$KIDS_BEFORE" "broken reload: its workers were not restarted"
+# Every command reads main.cf, so mend it (no reload) and ask the daemon
+# that kept the old configuration.
+cp "$T/main.cf.good" "$CONF/main.cf"
+is "$(status_pid)" "$MPID" "broken reload: status names the same master"
 is "$("$PETREL" status >/dev/null 2>&1; echo $?)" 0 "broken reload: status exit 0"
 n0=$(queue_count incoming)
 printf 'Subject: after a broken reload\n\nhi\n' | "$SENDMAIL" root

@@ -57,6 +57,7 @@ temp_files() {
 }
 
 mark() { BASE=$(queued_total); }
+maildrop_empty() { [ "$(queue_count maildrop)" -eq 0 ]; }
 
 # nothing_queued NAME: queue unchanged since mark, no temp file left.
 nothing_queued() {
@@ -67,6 +68,7 @@ nothing_queued() {
 # fails NAME STATUS STDERR-REGEX: the checks every failure gets.
 fails() {
 	local name=$1 want=$2 re=$3
+	diag "$name: stderr: $(printf '%s' "$ERR" | head -n 3)"
 	is "$RC" "$want" "$name: exit $want"
 	like "$ERR" "$re" "$name: stderr says why"
 	is "$OUT" "" "$name: stdout empty"
@@ -204,7 +206,7 @@ cp "$T/main.cf.good" "$CONF/main.cf"
 
 petrel_start >"$T/start.out" 2>&1
 ok $? "petrel start" || sed 's/^/# /' "$T/start.out"
-wait_for 10 test "$(queue_count maildrop)" -eq 0
+wait_for 10 maildrop_empty
 ok $? "the daemon picks up what waited in maildrop/"
 
 mark; sm "$T/msg"
@@ -221,7 +223,8 @@ fails "over message_size_limit (daemon up)" 69 'message file too big'
 
 mark; sm "$T/msg" "${IGNORED_FLAGS[@]}" root
 is "$RC" 0 "every accept-and-ignore flag (daemon up): exit 0"
-is "$(queue_count incoming)" "$((BASE + 1))" "every accept-and-ignore flag (daemon up): queued in incoming/"
+is "$(queued_total)" "$((BASE + 1))" "every accept-and-ignore flag (daemon up): queued"
+is "$(queue_count maildrop)" 0 "every accept-and-ignore flag (daemon up): through the daemon, not maildrop/"
 is "$(temp_files)" "" "every accept-and-ignore flag (daemon up): no temp file left"
 
 # incoming/ on a full file system: the daemon cannot commit, so 75, and no
@@ -275,7 +278,7 @@ print(reply.decode(errors="replace").strip())
 EOF
 chmod 0644 "$T/raw_submit.py"
 mark
-REPLY=$(timeout 30 run_as alice "$PY" "$T/raw_submit.py" "$QDIR" 2>&1)
+REPLY=$(run_as alice timeout 30 "$PY" "$T/raw_submit.py" "$QDIR" 2>&1)
 like "$REPLY" '^ERR 77 ' "a raw public/submit request from alice is refused with 77 by the daemon"
 nothing_queued "raw public/submit request from alice"
 REPLY=$(timeout 30 "$PY" "$T/raw_submit.py" "$QDIR" 2>&1)

@@ -15,17 +15,37 @@ Date: Mon, 1 Jan 2024 00:00:00 +0000
 Message-Id: <input-test@example.org>
 '
 
-# submit SUBDIR INPUT-FILE ARGS...: runs sendmail, sets RC, ERR and NEW
-# (the path of the one queue file it added to SUBDIR, "" if none).
+# ids_in WHERE: the queue IDs in maildrop/ ("maildrop") or past cleanup
+# ("queue": incoming/, or wherever a queue manager has moved them).
+ids_in() {
+	local d dirs=maildrop
+	[ "$1" = queue ] && dirs="incoming active deferred hold"
+	for d in $dirs; do queue_files "$d"; done | xargs -r -n1 basename | sort
+}
+path_of() {
+	local d
+	for d in maildrop incoming active deferred hold; do
+		[ -f "$QDIR/$d/$1" ] && { echo "$QDIR/$d/$1"; return; }
+	done
+}
+
+# new_file BEFORE-IDS WHERE: the path of the one file added since BEFORE-IDS.
+new_file() {
+	local id
+	id=$(comm -13 <(echo "$1") <(ids_in "$2"))
+	[ "$(printf '%s' "$id" | grep -c .)" -le 1 ] || { diag "more than one new file: $id"; return; }
+	[ -n "$id" ] && path_of "$id"
+}
+
+# submit WHERE INPUT-FILE ARGS...: runs sendmail, sets RC, ERR and NEW
+# (the path of the one queue file it added, "" if none).
 submit() {
-	local sub=$1 in=$2 before after; shift 2
-	before=$(queue_files "$sub")
+	local sub=$1 in=$2 before; shift 2
+	before=$(ids_in "$sub")
 	timeout 30 "$SENDMAIL" "$@" <"$in" >"$T/sm.out" 2>"$T/sm.err"
 	RC=$?
 	ERR=$(cat "$T/sm.err")
-	after=$(queue_files "$sub")
-	NEW=$(comm -13 <(echo "$before") <(echo "$after"))
-	[ "$(printf '%s' "$NEW" | grep -c .)" -le 1 ] || { diag "more than one new file: $NEW"; NEW=""; }
+	NEW=$(new_file "$before" "$sub")
 	[ -s "$T/sm.out" ] && diag "stdout: $(cat "$T/sm.out")"
 }
 
@@ -95,6 +115,8 @@ sys.exit(0 if re.fullmatch(sys.argv[2].encode(), d) else 1)' "$T/got" "$re"; the
 		diag "expected to match: $re"
 	fi
 }
+
+maildrop_empty() { [ "$(queue_count maildrop)" -eq 0 ]; }
 
 # envelope FILE: the envelope lines (before D).
 envelope() {
@@ -177,17 +199,17 @@ rm -f "$NEW"
 
 petrel_start >"$T/start.out" 2>&1
 ok $? "petrel start" || sed 's/^/# /' "$T/start.out"
-wait_for 10 test "$(queue_count maildrop)" -eq 0
+wait_for 10 maildrop_empty
 
 up_case() {	# up_case NAME INPUT-FILE EXPECTED-FILE ARGS...
 	local name=$1 in=$2 want=$3; shift 3
-	submit incoming "$in" "$@"
+	submit queue "$in" "$@"
 	is "$RC" 0 "$name (daemon up): exit 0"
 	cleaned_is "$NEW" "$want" "$name (daemon up): queued bytes after Received:"
 }
 
 # Empty input: the added headers, then the blank line (spec §6.9, §8).
-submit incoming "$T/empty" root
+submit queue "$T/empty" root
 is "$RC" 0 "empty input (daemon up): exit 0"
 ID=$(basename "${NEW:-none}")
 content_match "$NEW" "Received: by host\\.example\\.com \\(Petrel, from userid 0\\)\\n\\tid $ID; [^\\n]+\\nMessage-Id: <[0-9]{14}\\.$ID@host\\.example\\.com>\\nDate: [^\\n]+\\nFrom: root@host\\.example\\.com \\([^\\n]*\\)\\nTo: undisclosed-recipients:;\\n\\n" \
@@ -227,26 +249,26 @@ up_case "8-bit bytes in headers and body" "$T/up-eight" "$T/up-eight" root
 
 # A header-less body: no blank line inserted before it (spec §6.6).
 input nohdr 'Hello world\nsecond line\n'
-submit incoming "$T/nohdr" root
+submit queue "$T/nohdr" root
 is "$RC" 0 "header-less body: exit 0"
 content_match "$NEW" "Received: [^\\n]*\\n\\t[^\\n]*\\nMessage-Id: [^\\n]+\\nDate: [^\\n]+\\nFrom: [^\\n]+\\nTo: undisclosed-recipients:;\\nHello world\\nsecond line\\n" \
 	"header-less body: added headers, then the body with no blank line"
 
 input hdrbody 'Subject: s\nnot a header line\nmore\n'
-submit incoming "$T/hdrbody" root
+submit queue "$T/hdrbody" root
 is "$RC" 0 "body after a header with no separator: exit 0"
 content_match "$NEW" "Received: [^\\n]*\\n\\t[^\\n]*\\nSubject: s\\nMessage-Id: [^\\n]+\\nDate: [^\\n]+\\nFrom: [^\\n]+\\nTo: undisclosed-recipients:;\\nnot a header line\\nmore\\n" \
 	"body after a header with no separator: no blank line inserted"
 
 # "--" -oi after cleanup: the recipient is -oi@myorigin.
-submit incoming "$T/dot" -- -oi
+submit queue "$T/dot" -- -oi
 is "$RC" 0 "-- -oi (daemon up): exit 0"
 is "$(envelope "$NEW" | grep '^R')" "RT - - -oi@host.example.com" "-- -oi (daemon up): the one recipient is -oi@host.example.com"
 
 # Envelope sender.
 sender_case() {	# sender_case NAME WANT ARGS...
 	local name=$1 want=$2; shift 2
-	submit incoming "$T/msg" "$@"
+	submit queue "$T/msg" "$@"
 	is "$RC" 0 "$name: exit 0"
 	is "$(envelope "$NEW" | grep -c '^S')" 1 "$name: one S record"
 	is "$(envelope "$NEW" | grep '^S')" "S${want:+ $want}" "$name: sender <$want>"
@@ -255,7 +277,7 @@ input msg 'Subject: sender\n\nhello\n'
 # "S" + space + empty value = null sender; allow the exact form "S " for it.
 null_sender_case() {
 	local name=$1; shift
-	submit incoming "$T/msg" "$@"
+	submit queue "$T/msg" "$@"
 	is "$RC" 0 "$name: exit 0"
 	is "$(envelope "$NEW" | grep -c '^S')" 1 "$name: one S record"
 	is "$(envelope "$NEW" | grep -c '^S $')" 1 "$name: null sender (an empty S record)"
@@ -269,33 +291,33 @@ sender_case "no -f" root@host.example.com root
 
 # Full name in the generated From:.
 from_hdr() { msg_content "$1" | grep -a '^From:'; }
-submit incoming "$T/msg" -F 'Full Name' root
+submit queue "$T/msg" -F 'Full Name' root
 is "$RC" 0 "-F: exit 0"
 is "$(from_hdr "$NEW")" "From: root@host.example.com (Full Name)" "-F 'Full Name' in the generated From:"
-NAME='Env Name' submit incoming "$T/msg" root
+NAME='Env Name' submit queue "$T/msg" root
 is "$(from_hdr "$NEW")" "From: root@host.example.com (Env Name)" "\$NAME used without -F"
-NAME='Env Name' submit incoming "$T/msg" -F 'Flag Name' root
+NAME='Env Name' submit queue "$T/msg" -F 'Flag Name' root
 is "$(from_hdr "$NEW")" "From: root@host.example.com (Flag Name)" "-F wins over \$NAME"
 
-before=$(queue_files incoming)
-timeout 30 run_as alice "$SENDMAIL" root <"$T/msg" >/dev/null 2>"$T/sm.err"
+before=$(ids_in queue)
+run_as alice timeout 30 "$SENDMAIL" root <"$T/msg" >/dev/null 2>"$T/sm.err"
 is "$?" 0 "alice submits: exit 0"
-NEW=$(comm -13 <(echo "$before") <(queue_files incoming))
+NEW=$(new_file "$before" queue)
 is "$(from_hdr "$NEW")" "From: alice@host.example.com (Alice Liddell)" "alice: From: from the socket peer's uid and GECOS up to the comma"
 is "$(envelope "$NEW" | grep '^S')" "S alice@host.example.com" "alice: envelope sender"
 
 # Recipient arguments.
 rcpts() { envelope "$1" | grep '^R' | sed 's/^R[A-Z] [^ ]* [^ ]* //'; }
-submit incoming "$T/msg" 'a@example.org, Bob <b@example.org>'
+submit queue "$T/msg" 'a@example.org, Bob <b@example.org>'
 is "$RC" 0 "an address list argument: exit 0"
 is "$(rcpts "$NEW")" $'a@example.org\nb@example.org' "\"a@example.org, Bob <b@example.org>\" gives two recipients"
 
-submit incoming "$T/msg" dup@example.org other@example.org dup@example.org
+submit queue "$T/msg" dup@example.org other@example.org dup@example.org
 is "$RC" 0 "duplicate recipients: exit 0"
 is "$(rcpts "$NEW")" $'dup@example.org\nother@example.org' "duplicate recipients queued once"
 
 input dupt 'To: dup@example.org, Dup <dup@example.org>\nSubject: dup\n\nhello\n'
-submit incoming "$T/dupt" -t dup@example.org
+submit queue "$T/dupt" -t dup@example.org
 is "$RC" 0 "-t plus the same address on the command line: exit 0"
 is "$(rcpts "$NEW")" "dup@example.org" "-t plus the same address on the command line: queued once"
 

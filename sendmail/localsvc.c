@@ -1,0 +1,372 @@
+/*
+ * localsvc - the local delivery service and its client; see localsvc.h
+ * for the protocol.
+ *
+ * Server: localsvc_loop() (the master's "local" role, root) and
+ * localsvc_serve() (one connection; also the body of the children of a
+ * foreground queue run). Client: localsvc_connect(), localsvc_send(),
+ * localsvc_parse() (the queue manager, mail_owner).
+ *
+ * Before each request the server calls aliases_check_fresh() (as root:
+ * it may rebuild a missing or stale aliases.db, DESIGN.md).
+ *
+ * Errors: a malformed request gets "error TEXT" and the connection is
+ * closed; a queue file that cannot be read defers every recipient asked
+ * for (status 4, 4.3.0) with the reason; a client that went away stops the
+ * request at once (what was not answered is tried again later anyway).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "aliases.h"
+#include "conf.h"
+#include "fileio.h"
+#include "instance.h"
+#include "local.h"
+#include "localsvc.h"
+#include "log.h"
+#include "pbuf.h"
+#include "qfile.h"
+#include "queue.h"
+
+#define LOCALSVC_POLL_MS	1000
+#define LOCALSVC_READ_CHUNK	4096
+#define LOCALSVC_INDEX_MAX	1000000000UL
+
+static volatile sig_atomic_t localsvc_stop;
+
+static void
+localsvc_on_term(int sig)
+{
+	localsvc_stop = 1;
+}
+
+struct localsvc_conn {
+	int fd;
+	struct pbuf in;
+};
+
+/*
+ * Reads one line (LF removed) into line. Returns 1 for a line, 0 at EOF
+ * (or when told to stop between requests), -1 on an error, a partial
+ * line at EOF or an over-long line.
+ */
+static int
+localsvc_getline(struct localsvc_conn *c, struct pbuf *line)
+{
+	char buf[LOCALSVC_READ_CHUNK];
+
+	for (;;) {
+		char *nl = c->in.len ? memchr(c->in.data, '\n', c->in.len) : NULL;
+		struct pollfd p = { c->fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (nl != NULL) {
+			size_t len = (size_t)(nl - c->in.data), rest = c->in.len - len - 1;
+
+			pbuf_reset(line);
+			pbuf_append(line, c->in.data, len);
+			memmove(c->in.data, nl + 1, rest);
+			pbuf_truncate(&c->in, rest);
+			return 1;
+		}
+		if (c->in.len > LOCALSVC_LINE_MAX) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		if (localsvc_stop && c->in.len == 0)
+			return 0;
+		n = poll(&p, 1, LOCALSVC_POLL_MS);
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n <= 0)
+			continue;
+		n = read(c->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			if (c->in.len == 0)
+				return 0;
+			errno = EPROTO;
+			return -1;
+		}
+		pbuf_append(&c->in, buf, (size_t)n);
+	}
+}
+
+/* A DSN code fit for the wire: "d.d.d" with no space, else the class default. */
+static const char *
+localsvc_dsn(const char *dsn, int status)
+{
+	size_t i;
+
+	if (dsn == NULL || dsn[0] == '\0' || strlen(dsn) >= LOCALSVC_DSN_MAX)
+		goto def;
+	for (i = 0; dsn[i]; i++)
+		if (!((dsn[i] >= '0' && dsn[i] <= '9') || dsn[i] == '.'))
+			goto def;
+	return dsn;
+def:
+	return status == LOCAL_SENT ? "2.0.0" : status == LOCAL_DEFER ? "4.0.0" : "5.0.0";
+}
+
+static int
+localsvc_reply(int fd, size_t idx, int status, const char *dsn, const char *text)
+{
+	struct pbuf b = PBUF_INIT;
+	const char *p;
+	int rc;
+
+	if (status != LOCAL_SENT && status != LOCAL_DEFER && status != LOCAL_BOUNCE) {
+		status = LOCAL_DEFER;
+		dsn = "4.3.0";
+	}
+	pbuf_printf(&b, "%zu %d %s ", idx, status, localsvc_dsn(dsn, status));
+	for (p = text; *p && b.len < LOCALSVC_LINE_MAX - 1; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		pbuf_putc(&b, ch < 0x20 || ch == 0x7f ? ' ' : ch);
+	}
+	pbuf_putc(&b, '\n');
+	rc = fileio_write_all(fd, b.data, b.len);
+	pbuf_free(&b);
+	return rc;
+}
+
+static int
+localsvc_refuse(int fd, const char *why)
+{
+	char line[LOCALSVC_TEXT_MAX];
+	int n = snprintf(line, sizeof(line), "error %s\n", why);
+
+	log_warn("local service: refused request: %s", why);
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)fileio_write_all(fd, line, (size_t)n);
+	return -1;
+}
+
+/* Parses "deliver ID SUBDIR IDX..."; fills the fields; NULL or the complaint. */
+static const char *
+localsvc_parse_request(char *line, char **id, char **subdir, size_t *idx, size_t *n)
+{
+	char *save = NULL, *tok;
+
+	tok = strtok_r(line, " ", &save);
+	if (tok == NULL || strcmp(tok, "deliver") != 0)
+		return "unknown request";
+	*id = strtok_r(NULL, " ", &save);
+	*subdir = strtok_r(NULL, " ", &save);
+	if (*id == NULL || !queue_id_valid(*id))
+		return "bad queue ID";
+	if (*subdir == NULL || strcmp(*subdir, QDIR_ACTIVE) != 0)
+		return "bad queue directory";
+	*n = 0;
+	while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
+		unsigned long v;
+		char *end;
+
+		if (*n >= LOCALSVC_MAX_RCPTS)
+			return "too many recipients";
+		if (tok[0] < '0' || tok[0] > '9')
+			return "bad recipient index";
+		errno = 0;
+		v = strtoul(tok, &end, 10);
+		if (errno || *end || v >= LOCALSVC_INDEX_MAX)
+			return "bad recipient index";
+		idx[(*n)++] = (size_t)v;
+	}
+	return *n ? NULL : "no recipient index";
+}
+
+/* One request; 0 when done, -1 when the connection must end. */
+static int
+localsvc_request(int fd, char *line)
+{
+	static size_t idx[LOCALSVC_MAX_RCPTS];
+	const char *qdir = conf_str("queue_directory");
+	const char *why;
+	char *id = NULL, *subdir = NULL;
+	char err[LOCALSVC_TEXT_MAX];
+	struct pbuf content = PBUF_INIT;
+	struct qenv env;
+	size_t n = 0, i;
+	int rc = 0;
+
+	why = localsvc_parse_request(line, &id, &subdir, idx, &n);
+	if (why != NULL)
+		return localsvc_refuse(fd, why);
+	/* DESIGN.md: a missing or stale aliases.db is rebuilt before local delivery. */
+	(void)aliases_check_fresh();
+	if (queue_read(qdir, subdir, id, &env, &content, err, sizeof(err)) != QFILE_OK) {
+		char text[LOCALSVC_TEXT_MAX + 32];
+
+		log_warn("%s: cannot read the queue file: %s", id, err);
+		snprintf(text, sizeof(text), "cannot read the queue file: %s", err);
+		for (i = 0; i < n && rc == 0; i++)
+			rc = localsvc_reply(fd, idx[i], LOCAL_DEFER, "4.3.0", text);
+		goto end;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		struct local_result res;
+
+		if (idx[i] >= env.nrcpt) {
+			rc = localsvc_reply(fd, idx[i], LOCAL_DEFER, "4.3.0",
+			    "no such recipient in the queue file");
+			continue;
+		}
+		if (env.rcpt[idx[i]].state != QR_TODO) {
+			rc = localsvc_reply(fd, idx[i], LOCAL_SENT, "2.0.0",
+			    "recipient was already done");
+			continue;
+		}
+		memset(&res, 0, sizeof(res));
+		res.status = LOCAL_DEFER;
+		local_deliver(&env, content.data ? content.data : "", content.len,
+		    &env.rcpt[idx[i]], &res);
+		res.dsn[sizeof(res.dsn) - 1] = '\0';
+		res.text[sizeof(res.text) - 1] = '\0';
+		rc = localsvc_reply(fd, idx[i], (int)res.status, res.dsn, res.text);
+	}
+	qenv_free(&env);
+end:
+	pbuf_free(&content);
+	if (rc == 0)
+		rc = fileio_write_all(fd, "end\n", sizeof("end\n") - 1);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+localsvc_serve(int fd)
+{
+	struct localsvc_conn c = { fd, PBUF_INIT };
+	struct pbuf line = PBUF_INIT;
+	int rc;
+
+	while ((rc = localsvc_getline(&c, &line)) > 0) {
+		if (localsvc_request(fd, line.data) < 0) {
+			rc = -1;
+			break;
+		}
+		if (localsvc_stop)
+			break;
+	}
+	if (rc < 0 && errno == EMSGSIZE)
+		(void)localsvc_refuse(fd, "request line too long");
+	pbuf_free(&line);
+	pbuf_free(&c.in);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+localsvc_loop(int listen_fd, long max_use)
+{
+	struct sigaction sa;
+	long served = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = localsvc_on_term;
+	/* Local delivery's own waits go on; poll() still returns to look at the flag. */
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	while (!localsvc_stop && (max_use <= 0 || served < max_use)) {
+		struct pollfd p = { listen_fd, POLLIN, 0 };
+		int fd, n;
+
+		n = poll(&p, 1, LOCALSVC_POLL_MS);
+		if (n < 0 && errno != EINTR)
+			log_fatal("poll: %m");
+		if (n <= 0 || !(p.revents & POLLIN))
+			continue;
+		/* Another worker may have taken it first: the listener is non-blocking. */
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		(void)localsvc_serve(fd);
+		close(fd);
+		served++;
+	}
+	return 0;
+}
+
+/* ---- client ---- */
+
+int
+localsvc_connect(void)
+{
+	return instance_connect(LOCALSVC_SOCKET);
+}
+
+int
+localsvc_send(int fd, const char *id, const char *subdir, const size_t *index, size_t n)
+{
+	struct pbuf b = PBUF_INIT;
+	size_t i;
+	int rc;
+
+	if (n == 0 || n > LOCALSVC_MAX_RCPTS) {
+		errno = EINVAL;
+		return -1;
+	}
+	pbuf_printf(&b, "deliver %s %s", id, subdir);
+	for (i = 0; i < n; i++)
+		pbuf_printf(&b, " %zu", index[i]);
+	pbuf_putc(&b, '\n');
+	if (b.len > LOCALSVC_LINE_MAX) {
+		pbuf_free(&b);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	rc = fileio_write_all(fd, b.data, b.len);
+	pbuf_free(&b);
+	return rc;
+}
+
+enum localsvc_line
+localsvc_parse(const char *line, struct localsvc_reply *r)
+{
+	const char *p = line, *dsn;
+	unsigned long v;
+	char *end;
+	size_t dlen;
+
+	memset(r, 0, sizeof(*r));
+	if (strcmp(line, "end") == 0)
+		return LOCALSVC_END;
+	if (strncmp(line, "error ", sizeof("error ") - 1) == 0) {
+		snprintf(r->text, sizeof(r->text), "%s", line + sizeof("error ") - 1);
+		return LOCALSVC_ERROR;
+	}
+	if (*p < '0' || *p > '9')
+		return LOCALSVC_BAD;
+	errno = 0;
+	v = strtoul(p, &end, 10);
+	if (errno || *end != ' ' || v >= LOCALSVC_INDEX_MAX)
+		return LOCALSVC_BAD;
+	r->index = (size_t)v;
+	p = end + 1;
+	if ((p[0] != '0' && p[0] != '4' && p[0] != '5') || p[1] != ' ')
+		return LOCALSVC_BAD;
+	r->status = p[0] - '0';
+	dsn = p + 2;
+	dlen = strcspn(dsn, " ");
+	if (dlen == 0 || dlen >= sizeof(r->dsn))
+		return LOCALSVC_BAD;
+	memcpy(r->dsn, dsn, dlen);
+	r->dsn[dlen] = '\0';
+	p = dsn + dlen;
+	if (*p == ' ')
+		p++;
+	snprintf(r->text, sizeof(r->text), "%s", p);
+	return LOCALSVC_REPLY;
+}

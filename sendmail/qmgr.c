@@ -1,0 +1,1391 @@
+/*
+ * qmgr - the queue manager; see qmgr.h.
+ *
+ * API: qmgr_loop() (the daemon's worker, as mail_owner), qmgr_run_once()
+ * (sendmail -q / -qf with no daemon, started as root), qmgr_wake() and
+ * qmgr_trigger() (any writer), qmgr_set_trigger_fd() (the master).
+ *
+ * One message at a time goes through these steps (Postfix's qmgr, cut
+ * down to one local transport):
+ *   1. It enters active/ (renamed from incoming/ or deferred/; what is in
+ *      active/ when a queue manager starts is left from a previous run and
+ *      is due at once). Logged "ID: from=<S>, size=N, nrcpt=N (queue
+ *      active)".
+ *   2. Each recipient still to do (state T): a local one (local_is_local)
+ *      goes to a local delivery process over the localsvc protocol (at
+ *      most LOCALSVC_MAX_RCPTS per request); a remote one is deferred at
+ *      once with 4.3.0 and QMGR_REMOTE_REASON (no SMTP client yet), logged
+ *      "ID: to=<A>, relay=none, delay=D, delays=a/b/c/d, dsn=4.3.0,
+ *      status=deferred (REASON)". Local delivery logs its own lines.
+ *   3. Answers: delivered recipients are marked done at once
+ *      (qfile_mark_rcpt); failed ones are marked done only after their
+ *      bounce is durably queued; deferred ones stay to do.
+ *   4. At the end: a message with deferred recipients older than
+ *      maximal_queue_lifetime (bounce_queue_lifetime for mail from <> or
+ *      from double_bounce_sender) expires: "ID: from=<S>, status=expired,
+ *      returned to sender", and its deferred recipients fail. One
+ *      non-delivery notice per message and run goes to the sender
+ *      ("ID: sender non-delivery notification: NEWID"); a success report
+ *      for NOTIFY=SUCCESS recipients ("ID: sender delivery status
+ *      notification: NEWID"). Nothing left to do: the file and its defer/
+ *      sidecar are removed ("ID: removed"). Otherwise the reasons go to
+ *      defer/ID, a delay notice is sent once when delay_warning_time is
+ *      set and passed ("ID: sender delay notification: NEWID"), the file's
+ *      mtime is set to the next retry time and it moves to deferred/.
+ * Notices are new queue files in incoming/ with the null sender, picked up
+ * like any mail. A notice is never sent to <>: when mail from <> fails,
+ * the failure is logged, and when notify_classes has 2bounce a postmaster
+ * copy goes to 2bounce_notice_recipient with the envelope sender
+ * double_bounce_sender ("ID: postmaster non-delivery notification:
+ * NEWID"); when that fails too it is dropped with a warning ("ID:
+ * undeliverable postmaster notification discarded"). No loop is possible.
+ *
+ * Retry times follow Postfix: the next try waits as long as the message
+ * is old, at least minimal_backoff_time and at most maximal_backoff_time
+ * (so the wait doubles with each try). A pending delay notice brings the
+ * next try forward to its time.
+ *
+ * The delay notice is remembered in the message's defer/ sidecar as an
+ * entry with the address QMGR_WARNED_ADDR ("<delay-warned>", which no
+ * recipient record can hold), status "-", and the time it was sent.
+ *
+ * Concurrency: up to local_destination_concurrency_limit messages (capped
+ * by default_process_limit) are at local delivery at once, handed out in
+ * the order they came. In the daemon each goes over its own connection to
+ * private/local; a delivery process that dies defers its unanswered
+ * recipients (at least once: they are tried again).
+ *
+ * Only one queue manager owns active/: it holds an flock on the active/
+ * directory. A foreground run that finds it held (sendmail -qf while the
+ * daemon runs) leaves active/ alone and only moves incoming/ and deferred/
+ * messages, which rename makes exclusive.
+ *
+ * Foreground runs (qmgr_run_once): the process forks the local delivery
+ * processes first, as root, each serving a socketpair; then it drops to
+ * mail_owner and does everything else itself, so every queue file and
+ * notice it writes belongs to mail_owner.
+ *
+ * Errors: a corrupt file is quarantined; a file that cannot be read or
+ * opened is logged and waits in active/ (daemon) for the next start; a
+ * notice that cannot be queued leaves its recipients to do, so they are
+ * tried (and reported) again. Nothing here exits the process.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "bounce.h"
+#include "conf.h"
+#include "fileio.h"
+#include "instance.h"
+#include "local.h"
+#include "localsvc.h"
+#include "log.h"
+#include "pbuf.h"
+#include "pickup.h"
+#include "qfile.h"
+#include "qmgr.h"
+#include "queue.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define QMGR_REMOTE_DSN		"4.3.0"
+#define QMGR_REMOTE_REASON	"delivery to remote domains is not available yet" \
+				" (relay by MX is not implemented)"
+#define QMGR_DIED_DSN		"4.3.0"
+#define QMGR_DIED_REASON	"local delivery was interrupted (the delivery process" \
+				" ended before it answered)"
+#define QMGR_NOSVC_REASON	"local delivery service is not available"
+#define QMGR_WARNED_ADDR	"<delay-warned>"
+#define QMGR_WARNED_STATUS	"-"
+#define QMGR_FILE_MODE		0600
+#define QMGR_POLL_MS		1000
+#define QMGR_ACTIVE_LIMIT	20000	/* Postfix's qmgr_message_active_limit */
+#define QMGR_SLOTS_MAX		64	/* as MASTER_LOCAL_WORKERS_MAX */
+#define QMGR_FG_ROUNDS_MAX	100	/* foreground: rescans of incoming/ for new mail */
+#define QMGR_READ_CHUNK		4096
+#define QMGR_TRIGGER_MODE	0666
+#define QMGR_TRIGGER_DRAIN	64
+
+/* Result of one recipient in this run. */
+enum qmgr_rstate {
+	RS_NONE = 0,		/* not tried this run (already done, or not handed out) */
+	RS_PENDING,		/* at local delivery */
+	RS_SENT,
+	RS_DEFER,
+	RS_BOUNCE,
+};
+
+struct qmgr_result {
+	enum qmgr_rstate state;
+	char dsn[LOCALSVC_DSN_MAX];
+	char *text;
+};
+
+struct qmgr_msg {
+	char id[QID_LEN + 1];
+	struct qenv env;
+	int fd;				/* O_RDWR on active/ID, for qfile_mark_rcpt */
+	struct timeval entered;		/* when it entered active/ (delays=) */
+	struct qmgr_result *res;	/* env.nrcpt entries */
+	size_t *local;			/* indexes of the local recipients to do */
+	size_t nlocal;
+	size_t next;			/* local[next...] not yet sent */
+};
+
+struct qmgr_slot {
+	int fd;				/* -1: no connection */
+	int persistent;			/* foreground socketpair (1) or per-message connection */
+	int dead;			/* persistent peer gone */
+	pid_t pid;			/* foreground child */
+	struct qmgr_msg *msg;		/* in flight, or NULL */
+	struct pbuf in;
+};
+
+struct qmgr_runq {
+	char (*id)[QID_LEN + 1];
+	size_t head, tail, cap;
+};
+
+static struct {
+	const char *qdir;
+	int foreground;
+	struct qmgr_slot *slot;
+	size_t nslot;
+	struct qmgr_runq runq;
+	int own_active;			/* holds the active/ lock */
+	int lock_fd;
+	int trigger_fd;
+	int new_incoming;		/* a notice was queued: scan incoming/ */
+	int more_incoming, more_deferred, more_deferred_all;	/* scans cut at the limit */
+} qm = { NULL, 0, NULL, 0, { NULL, 0, 0, 0 }, 0, -1, -1, 0, 0, 0, 0 };
+
+static int qmgr_preset_trigger = -1;
+static volatile sig_atomic_t qmgr_stop;
+
+static void
+qmgr_on_term(int sig)
+{
+	qmgr_stop = 1;
+}
+
+/* ---- small helpers ---- */
+
+static double
+qmgr_tv_diff(const struct timeval *a, const struct timeval *b)
+{
+	return (double)(a->tv_sec - b->tv_sec) + (double)(a->tv_usec - b->tv_usec) / 1e6;
+}
+
+/* Postfix-like delay figures: "0", "0.05", "1.2", "37". */
+static void
+qmgr_fmt_delay(double v, char *buf, size_t size)
+{
+	if (v < 0.01)
+		snprintf(buf, size, "0");
+	else if (v < 1)
+		snprintf(buf, size, "%.2f", v);
+	else if (v < 10)
+		snprintf(buf, size, "%.1f", v);
+	else
+		snprintf(buf, size, "%.0f", v);
+}
+
+static const char *
+qmgr_sender(const struct qenv *e)
+{
+	return e->sender ? e->sender : "";
+}
+
+static int
+qmgr_notify_class(const char *cls)
+{
+	struct strv v = STRV_INIT;
+	int found;
+
+	conf_list("notify_classes", &v);
+	found = strv_find(&v, cls, 1) >= 0;
+	strv_free(&v);
+	return found;
+}
+
+/* double_bounce_sender@$myorigin, malloc'd. */
+static char *
+qmgr_double_bounce(void)
+{
+	return addr_qualify(conf_str("double_bounce_sender"), conf_str("myorigin"));
+}
+
+static int
+qmgr_is_double_bounce(const char *sender)
+{
+	char *db = qmgr_double_bounce();
+	int is = *sender && strcasecmp(sender, db) == 0;
+
+	free(db);
+	return is;
+}
+
+static long long
+qmgr_lifetime(const struct qenv *e)
+{
+	const char *s = qmgr_sender(e);
+
+	return conf_time(*s == '\0' || qmgr_is_double_bounce(s) ? "bounce_queue_lifetime"
+	    : "maximal_queue_lifetime");
+}
+
+/* ---- the run queue: IDs in active/, in arrival order of the scans ---- */
+
+static void
+qmgr_runq_push(const char *id)
+{
+	struct qmgr_runq *q = &qm.runq;
+
+	if (q->tail == q->cap) {
+		if (q->head > 0) {
+			memmove(q->id, q->id + q->head, (q->tail - q->head) * sizeof(*q->id));
+			q->tail -= q->head;
+			q->head = 0;
+		} else {
+			q->cap = q->cap ? q->cap * 2 : 64;
+			q->id = xreallocarray(q->id, q->cap, sizeof(*q->id));
+		}
+	}
+	snprintf(q->id[q->tail++], QID_LEN + 1, "%s", id);
+}
+
+static size_t
+qmgr_runq_len(void)
+{
+	return qm.runq.tail - qm.runq.head;
+}
+
+static size_t
+qmgr_inflight(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < qm.nslot; i++)
+		if (qm.slot[i].msg)
+			n++;
+	return n;
+}
+
+/* ---- scanning ---- */
+
+struct qmgr_scan {
+	const char *subdir;
+	time_t due;		/* deferred/: only files with mtime <= due; 0 = all */
+	int cut;		/* stopped at the limit */
+};
+
+static int
+qmgr_scan_one(const char *subdir, const char *id, void *ctx)
+{
+	struct qmgr_scan *s = ctx;
+
+	if (qmgr_runq_len() + qmgr_inflight() >= QMGR_ACTIVE_LIMIT) {
+		s->cut = 1;
+		return 1;
+	}
+	if (s->due) {
+		char *path = xasprintf("%s/%s/%s", qm.qdir, subdir, id);
+		struct stat st;
+		int later = stat(path, &st) < 0 || st.st_mtime > s->due;
+
+		free(path);
+		if (later)
+			return 0;
+	}
+	if (strcmp(subdir, QDIR_ACTIVE) != 0
+	    && queue_move(qm.qdir, subdir, QDIR_ACTIVE, id) < 0) {
+		if (errno != ENOENT)
+			log_warn("%s: cannot move from %s/ to %s/: %m", id, subdir, QDIR_ACTIVE);
+		return 0;
+	}
+	qmgr_runq_push(id);
+	return 0;
+}
+
+static void
+qmgr_scan(const char *subdir, int all)
+{
+	struct qmgr_scan s = { subdir, 0, 0 };
+
+	if (strcmp(subdir, QDIR_DEFERRED) == 0 && !all)
+		s.due = time(NULL);
+	if (queue_scan(qm.qdir, subdir, qmgr_scan_one, &s) < 0)
+		log_warn("cannot read %s/%s: %m", qm.qdir, subdir);
+	if (strcmp(subdir, QDIR_INCOMING) == 0) {
+		qm.more_incoming = s.cut;
+	} else if (strcmp(subdir, QDIR_DEFERRED) == 0 && (s.cut || !qm.more_deferred)) {
+		qm.more_deferred = s.cut;
+		qm.more_deferred_all = s.cut && all;
+	}
+}
+
+/* ---- notices ---- */
+
+/*
+ * Queues a notice: envelope sender env_sender, one recipient rcpt, the
+ * body built by bounce_build_opts. newid gets the notice's ID. -1 when it
+ * could not be queued (logged).
+ */
+static int
+qmgr_queue_notice(struct bounce_opts *o, const char *env_sender, const char *rcpt,
+    const struct qenv *orig, const char *content, size_t len,
+    const struct bounce_rcpt *br, size_t n, char *newid)
+{
+	struct queue_tx tx;
+	struct qenv e;
+	struct pbuf msg = PBUF_INIT;
+	char err[512];
+	size_t i;
+	int rc;
+
+	if (queue_tx_begin(qm.qdir, QDIR_INCOMING, &tx, err, sizeof(err)) < 0) {
+		log_warn("%s: cannot queue a notice: %s", orig->id, err);
+		return -1;
+	}
+	o->notice_id = tx.id;
+	o->to = rcpt;
+	if (o->now == 0)
+		o->now = time(NULL);
+	bounce_build_opts(o, orig, orig->id, content, len, br, n, &msg);
+	qenv_init(&e);
+	gettimeofday(&e.arrival, NULL);
+	qenv_set_sender(&e, env_sender);
+	for (i = 0; i < msg.len; i++)
+		if ((unsigned char)msg.data[i] & 0x80) {
+			e.flags |= QF_8BITMIME;
+			break;
+		}
+	qenv_set_attr(&e, "origin", "bounce");
+	qenv_add_rcpt(&e, rcpt, 0, NULL);
+	rc = queue_tx_commit(&tx, &e, msg.data, msg.len, QMGR_FILE_MODE, err, sizeof(err));
+	if (rc < 0) {
+		log_warn("%s: cannot queue a notice: %s", orig->id, err);
+	} else {
+		snprintf(newid, QID_LEN + 1, "%s", e.id);
+		struct pbuf mid = PBUF_INIT;
+
+		bounce_message_id(o->now, e.id, &mid);
+		log_info("%s: message-id=<%s>", e.id, pbuf_str(&mid));
+		pbuf_free(&mid);
+		qm.new_incoming = 1;
+	}
+	qenv_free(&e);
+	pbuf_free(&msg);
+	return rc < 0 ? -1 : 0;
+}
+
+/* 1 when the recipient's NOTIFY asks for this kind of notice. */
+static int
+qmgr_wants(const struct qrcpt *r, enum bounce_kind kind)
+{
+	if (r->notify & QN_NEVER)
+		return 0;
+	switch (kind) {
+	case BOUNCE_FAILED:
+		return r->notify == 0 || (r->notify & QN_FAILURE);
+	case BOUNCE_DELAYED:
+		return r->notify == 0 || (r->notify & QN_DELAY);
+	case BOUNCE_DELIVERED:
+		return (r->notify & QN_SUCCESS) != 0;
+	}
+	return 0;
+}
+
+static void
+qmgr_bounce_rcpt(const struct qmgr_msg *m, size_t i, enum bounce_kind kind,
+    struct bounce_rcpt *br, struct strv *keep)
+{
+	const struct qmgr_result *r = &m->res[i];
+	const char *text = r->text ? r->text : "";
+
+	memset(br, 0, sizeof(*br));
+	br->addr = m->env.rcpt[i].addr;
+	br->orcpt = m->env.rcpt[i].orcpt;
+	br->dsn = r->dsn[0] ? r->dsn : NULL;
+	br->reason = text;
+	if (kind != BOUNCE_DELIVERED && local_is_local(br->addr) && *text) {
+		/* local(8)'s words, in the Diagnostic-Code form Postfix gives them. */
+		char *diag = xasprintf("x-unix; %s", text);
+
+		strv_add_owned(keep, diag);
+		br->diagnostic = diag;
+	}
+}
+
+/*
+ * Sends the notice of kind for the recipients in idx (n of them) of m.
+ * Returns 0 when it was queued or is not due (NOTIFY, null sender), -1
+ * when it could not be queued.
+ */
+static int
+qmgr_notify(struct qmgr_msg *m, enum bounce_kind kind, const size_t *idx, size_t n,
+    time_t now)
+{
+	const char *sender = qmgr_sender(&m->env);
+	struct bounce_rcpt *br = xcalloc(n ? n : 1, sizeof(*br));
+	struct strv keep = STRV_INIT;
+	struct pbuf content = PBUF_INIT;
+	struct bounce_opts o;
+	struct qenv full;
+	char err[512], newid[QID_LEN + 1];
+	size_t i, nb = 0;
+	int rc = 0, is_db = qmgr_is_double_bounce(sender);
+
+	for (i = 0; i < n; i++) {
+		/* Mail from <> has no NOTIFY to honour: only the postmaster may hear. */
+		if (*sender && !is_db && !qmgr_wants(&m->env.rcpt[idx[i]], kind))
+			continue;
+		qmgr_bounce_rcpt(m, idx[i], kind, &br[nb++], &keep);
+	}
+	if (nb == 0)
+		goto out;
+	if (kind != BOUNCE_FAILED && (*sender == '\0' || is_db))
+		goto out;
+	if (is_db) {
+		log_warn("%s: undeliverable postmaster notification discarded", m->id);
+		goto out;
+	}
+	if (*sender == '\0' && !qmgr_notify_class("2bounce")) {
+		log_info("%s: from=<>, undeliverable notice discarded (a notice is never "
+		    "returned; notify_classes has no 2bounce)", m->id);
+		goto out;
+	}
+	qenv_init(&full);
+	if (queue_read(qm.qdir, QDIR_ACTIVE, m->id, &full, &content, err, sizeof(err))
+	    != QFILE_OK) {
+		log_warn("%s: cannot read the message for its notice: %s", m->id, err);
+		rc = -1;
+		goto out;
+	}
+	qenv_free(&full);
+	memset(&o, 0, sizeof(o));
+	o.kind = kind;
+	o.now = now;
+	if (kind == BOUNCE_DELAYED)
+		o.retry_until = m->env.arrival.tv_sec + (time_t)qmgr_lifetime(&m->env);
+	if (*sender == '\0') {
+		/* A failed notice: one postmaster copy (2bounce), from double-bounce. */
+		char *pm = addr_qualify(conf_str("2bounce_notice_recipient"), conf_str("myorigin"));
+		char *db = qmgr_double_bounce();
+
+		o.postmaster_copy = 1;
+		rc = qmgr_queue_notice(&o, db, pm, &m->env, pbuf_str(&content), content.len,
+		    br, nb, newid);
+		if (rc == 0)
+			log_info("%s: postmaster non-delivery notification: %s", m->id, newid);
+		free(pm);
+		free(db);
+		goto out;
+	}
+	rc = qmgr_queue_notice(&o, "", sender, &m->env, pbuf_str(&content), content.len,
+	    br, nb, newid);
+	if (rc == 0)
+		log_info("%s: sender %s notification: %s", m->id,
+		    kind == BOUNCE_FAILED ? "non-delivery" : kind == BOUNCE_DELAYED ? "delay"
+		    : "delivery status", newid);
+	if (rc == 0 && kind == BOUNCE_FAILED && qmgr_notify_class("bounce")) {
+		/* notify_classes = bounce: the postmaster gets the headers too. */
+		char *pm = addr_qualify(conf_str("bounce_notice_recipient"), conf_str("myorigin"));
+		char *db = qmgr_double_bounce();
+
+		memset(&o, 0, sizeof(o));
+		o.kind = kind;
+		o.now = now;
+		o.postmaster_copy = 1;
+		if (qmgr_queue_notice(&o, db, pm, &m->env, pbuf_str(&content), content.len,
+		    br, nb, newid) == 0)
+			log_info("%s: postmaster non-delivery notification: %s", m->id, newid);
+		free(pm);
+		free(db);
+	}
+out:
+	pbuf_free(&content);
+	strv_free(&keep);
+	free(br);
+	return rc;
+}
+
+/* ---- one message ---- */
+
+static void
+qmgr_msg_free(struct qmgr_msg *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->env.nrcpt; i++)
+		free(m->res[i].text);
+	free(m->res);
+	free(m->local);
+	if (m->fd >= 0)
+		close(m->fd);
+	qenv_free(&m->env);
+	free(m);
+}
+
+static void
+qmgr_set_result(struct qmgr_msg *m, size_t i, enum qmgr_rstate st, const char *dsn,
+    const char *text)
+{
+	struct qmgr_result *r = &m->res[i];
+
+	r->state = st;
+	snprintf(r->dsn, sizeof(r->dsn), "%s", dsn ? dsn : "");
+	free(r->text);
+	r->text = xstrdup(text ? text : "");
+}
+
+/* Records one answer of local delivery. */
+static void
+qmgr_record(struct qmgr_msg *m, const struct localsvc_reply *rp)
+{
+	char dsn[LOCALSVC_DSN_MAX];
+	int status = rp->status;
+
+	if (rp->index >= m->env.nrcpt || m->res[rp->index].state != RS_PENDING) {
+		log_warn("%s: local delivery answered for recipient %zu, which was not asked for",
+		    m->id, rp->index);
+		return;
+	}
+	snprintf(dsn, sizeof(dsn), "%s", rp->dsn);
+	if (status == LOCAL_BOUNCE && conf_bool("soft_bounce")) {
+		status = LOCAL_DEFER;
+		dsn[0] = '4';
+	}
+	switch (status) {
+	case LOCAL_SENT:
+		qmgr_set_result(m, rp->index, RS_SENT, dsn, rp->text);
+		if (qfile_mark_rcpt(m->fd, &m->env.rcpt[rp->index], QR_DONE) < 0)
+			log_warn("%s: cannot mark recipient %s done: %m (it may get the "
+			    "message again)", m->id, m->env.rcpt[rp->index].addr);
+		else
+			m->env.rcpt[rp->index].state = QR_DONE;
+		break;
+	case LOCAL_BOUNCE:
+		qmgr_set_result(m, rp->index, RS_BOUNCE, dsn, rp->text);
+		break;
+	default:
+		qmgr_set_result(m, rp->index, RS_DEFER, dsn, rp->text);
+		break;
+	}
+}
+
+/* Defers everything still pending or not yet sent (the delivery process went away). */
+static void
+qmgr_abandon(struct qmgr_msg *m, const char *reason)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->nlocal; i++) {
+		size_t k = m->local[i];
+
+		if (m->res[k].state == RS_PENDING || (i >= m->next && m->res[k].state == RS_NONE)) {
+			qmgr_set_result(m, k, RS_DEFER, QMGR_DIED_DSN, reason);
+			n++;
+		}
+	}
+	m->next = m->nlocal;
+	if (n)
+		log_warn("%s: %s; %zu recipient%s deferred", m->id, reason, n, n == 1 ? "" : "s");
+}
+
+static void
+qmgr_remove(struct qmgr_msg *m)
+{
+	char *dir = xasprintf("%s/%s", qm.qdir, QDIR_ACTIVE);
+	char *path = xasprintf("%s/%s", dir, m->id);
+
+	if (unlink(path) < 0 && errno != ENOENT) {
+		log_warn("%s: cannot remove %s: %m", m->id, path);
+	} else {
+		if (fileio_fsync_dir(dir) < 0)
+			log_warn("%s: fsync of %s: %m", m->id, dir);
+		if (queue_defer_remove(qm.qdir, m->id) < 0)
+			log_warn("%s: cannot remove its defer/ file: %m", m->id);
+		log_info("%s: removed", m->id);
+	}
+	free(path);
+	free(dir);
+}
+
+/* The message goes to deferred/ with its reasons; mtime = the next try. */
+static void
+qmgr_defer(struct qmgr_msg *m, const size_t *idx, size_t n, time_t now, double age)
+{
+	struct queue_defer old, d;
+	const struct queue_defer_entry *w;
+	long long warn = conf_time("delay_warning_time");
+	long long minb = conf_time("minimal_backoff_time"), maxb = conf_time("maximal_backoff_time");
+	long long delay = (long long)age;
+	struct timespec ts[2];
+	char err[512], stamp[32];
+	time_t next;
+	size_t i;
+	int warned;
+
+	queue_defer_init(&old);
+	queue_defer_init(&d);
+	if (queue_defer_read(qm.qdir, m->id, &old) < 0)
+		log_warn("%s: cannot read its defer/ file: %m", m->id);
+	w = queue_defer_find(&old, QMGR_WARNED_ADDR);
+	warned = w != NULL;
+	for (i = 0; i < n; i++) {
+		const struct qmgr_result *r = &m->res[idx[i]];
+
+		queue_defer_add(&d, m->env.rcpt[idx[i]].addr, r->dsn[0] ? r->dsn : "4.0.0",
+		    r->text && *r->text ? r->text : "temporary failure");
+	}
+	if (warned)
+		queue_defer_add(&d, QMGR_WARNED_ADDR, QMGR_WARNED_STATUS, w->reason);
+
+	if (warn > 0 && !warned && age >= (double)warn) {
+		if (qmgr_notify(m, BOUNCE_DELAYED, idx, n, now) == 0) {
+			snprintf(stamp, sizeof(stamp), "%lld", (long long)now);
+			queue_defer_add(&d, QMGR_WARNED_ADDR, QMGR_WARNED_STATUS, stamp);
+			warned = 1;
+		}
+	}
+	if (queue_defer_write(qm.qdir, m->id, &d, err, sizeof(err)) < 0)
+		log_warn("%s: cannot write the delay reasons: %s", m->id, err);
+
+	if (delay > maxb)
+		delay = maxb;
+	if (delay < minb)
+		delay = minb;
+	next = now + (time_t)delay;
+	if (warn > 0 && !warned) {
+		time_t at = m->env.arrival.tv_sec + (time_t)warn;
+
+		if (at > now && at < next)
+			next = at;
+	}
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_sec = next;
+	ts[1].tv_nsec = 0;
+	if (futimens(m->fd, ts) < 0)
+		log_warn("%s: cannot set the retry time: %m", m->id);
+	if (queue_move(qm.qdir, QDIR_ACTIVE, QDIR_DEFERRED, m->id) < 0)
+		log_warn("%s: cannot move to %s/: %m (it stays in %s/)", m->id, QDIR_DEFERRED,
+		    QDIR_ACTIVE);
+	queue_defer_free(&old);
+	queue_defer_free(&d);
+}
+
+/* Step 4: notices, then remove or defer the message; frees m. */
+static void
+qmgr_finish(struct qmgr_msg *m)
+{
+	struct timeval tv;
+	size_t *failed = xcalloc(m->env.nrcpt + 1, sizeof(size_t));
+	size_t *deferred = xcalloc(m->env.nrcpt + 1, sizeof(size_t));
+	size_t *sent = xcalloc(m->env.nrcpt + 1, sizeof(size_t));
+	size_t i, nf = 0, nd = 0, ns = 0, todo = 0;
+	double age;
+
+	gettimeofday(&tv, NULL);
+	age = qmgr_tv_diff(&tv, &m->env.arrival);
+	for (i = 0; i < m->env.nrcpt; i++) {
+		switch (m->res[i].state) {
+		case RS_BOUNCE:
+			failed[nf++] = i;
+			break;
+		case RS_DEFER:
+		case RS_PENDING:
+			deferred[nd++] = i;
+			break;
+		case RS_SENT:
+			sent[ns++] = i;
+			break;
+		case RS_NONE:
+			if (m->env.rcpt[i].state == QR_TODO)
+				deferred[nd++] = i;
+			break;
+		}
+	}
+	if (nd > 0 && age >= (double)qmgr_lifetime(&m->env)) {
+		log_info("%s: from=<%s>, status=expired, returned to sender", m->id,
+		    qmgr_sender(&m->env));
+		for (i = 0; i < nd; i++) {
+			struct qmgr_result *r = &m->res[deferred[i]];
+
+			if (r->state != RS_DEFER)
+				qmgr_set_result(m, deferred[i], RS_DEFER, "4.0.0",
+				    "delivery was not tried before the message expired");
+			r->state = RS_BOUNCE;
+			failed[nf++] = deferred[i];
+		}
+		nd = 0;
+	}
+	if (nf > 0) {
+		if (qmgr_notify(m, BOUNCE_FAILED, failed, nf, tv.tv_sec) == 0) {
+			for (i = 0; i < nf; i++) {
+				struct qrcpt *r = &m->env.rcpt[failed[i]];
+
+				if (qfile_mark_rcpt(m->fd, r, QR_DONE) < 0)
+					log_warn("%s: cannot mark recipient %s done: %m", m->id,
+					    r->addr);
+				else
+					r->state = QR_DONE;
+			}
+		} else {
+			/* No notice: keep them to do, they are tried and reported again. */
+			for (i = 0; i < nf; i++)
+				deferred[nd++] = failed[i];
+		}
+	}
+	if (ns > 0)
+		(void)qmgr_notify(m, BOUNCE_DELIVERED, sent, ns, tv.tv_sec);
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (m->env.rcpt[i].state == QR_TODO)
+			todo++;
+	if (todo == 0)
+		qmgr_remove(m);
+	else
+		qmgr_defer(m, deferred, nd, tv.tv_sec, age);
+	free(failed);
+	free(deferred);
+	free(sent);
+	qmgr_msg_free(m);
+}
+
+static void
+qmgr_log_remote_defer(const struct qmgr_msg *m, size_t i)
+{
+	struct timeval now;
+	char d[16], a[16], b[16];
+
+	gettimeofday(&now, NULL);
+	qmgr_fmt_delay(qmgr_tv_diff(&now, &m->env.arrival), d, sizeof(d));
+	qmgr_fmt_delay(qmgr_tv_diff(&m->entered, &m->env.arrival), a, sizeof(a));
+	qmgr_fmt_delay(qmgr_tv_diff(&now, &m->entered), b, sizeof(b));
+	log_info("%s: to=<%s>, relay=none, delay=%s, delays=%s/%s/0/0, dsn=%s, "
+	    "status=deferred (%s)", m->id, m->env.rcpt[i].addr, d, a, b, QMGR_REMOTE_DSN,
+	    QMGR_REMOTE_REASON);
+}
+
+/*
+ * Step 1 and 2 for one ID in active/: returns the message when it needs
+ * local delivery, NULL when it is finished (or gone, or quarantined).
+ */
+static struct qmgr_msg *
+qmgr_load(const char *id)
+{
+	struct qmgr_msg *m = xcalloc(1, sizeof(*m));
+	char err[512], *path;
+	enum qfile_status st;
+	size_t i;
+
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	m->fd = -1;
+	gettimeofday(&m->entered, NULL);
+	st = queue_read(qm.qdir, QDIR_ACTIVE, id, &m->env, NULL, err, sizeof(err));
+	if (st == QFILE_CORRUPT) {
+		queue_quarantine(qm.qdir, QDIR_ACTIVE, id, err);
+		goto gone;
+	}
+	if (st != QFILE_OK) {
+		if (errno != ENOENT)
+			log_warn("%s: %s; it waits in %s/", id, err, QDIR_ACTIVE);
+		goto gone;
+	}
+	path = xasprintf("%s/%s/%s", qm.qdir, QDIR_ACTIVE, id);
+	m->fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (m->fd < 0) {
+		if (errno != ENOENT)
+			log_warn("%s: open %s: %m; it waits in %s/", id, path, QDIR_ACTIVE);
+		free(path);
+		goto gone;
+	}
+	free(path);
+	m->res = xcalloc(m->env.nrcpt + 1, sizeof(*m->res));
+	m->local = xcalloc(m->env.nrcpt + 1, sizeof(*m->local));
+	log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue active)", id,
+	    qmgr_sender(&m->env), m->env.data_len, m->env.nrcpt);
+	for (i = 0; i < m->env.nrcpt; i++) {
+		if (m->env.rcpt[i].state != QR_TODO)
+			continue;
+		if (local_is_local(m->env.rcpt[i].addr)) {
+			m->local[m->nlocal++] = i;
+		} else {
+			qmgr_set_result(m, i, RS_DEFER, QMGR_REMOTE_DSN, QMGR_REMOTE_REASON);
+			qmgr_log_remote_defer(m, i);
+		}
+	}
+	if (m->nlocal == 0) {
+		qmgr_finish(m);
+		return NULL;
+	}
+	return m;
+gone:
+	qmgr_msg_free(m);
+	return NULL;
+}
+
+/* ---- slots: the lines to local delivery ---- */
+
+static void
+qmgr_slot_close(struct qmgr_slot *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	pbuf_reset(&s->in);
+	if (s->persistent)
+		s->dead = 1;
+}
+
+/* Sends the next chunk of s->msg's local recipients. -1 when the line broke. */
+static int
+qmgr_slot_send(struct qmgr_slot *s)
+{
+	struct qmgr_msg *m = s->msg;
+	size_t n = m->nlocal - m->next, i;
+
+	if (n > LOCALSVC_MAX_RCPTS)
+		n = LOCALSVC_MAX_RCPTS;
+	if (localsvc_send(s->fd, m->id, QDIR_ACTIVE, m->local + m->next, n) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		m->res[m->local[m->next + i]].state = RS_PENDING;
+	m->next += n;
+	return 0;
+}
+
+/* The message on s is over (answered, or the line broke). */
+static void
+qmgr_slot_done(struct qmgr_slot *s, const char *why)
+{
+	struct qmgr_msg *m = s->msg;
+
+	if (why != NULL) {
+		qmgr_abandon(m, why);
+		qmgr_slot_close(s);
+	} else if (!s->persistent) {
+		qmgr_slot_close(s);
+	}
+	s->msg = NULL;
+	qmgr_finish(m);
+}
+
+static void
+qmgr_slot_start(struct qmgr_slot *s, struct qmgr_msg *m)
+{
+	s->msg = m;
+	if (!s->persistent) {
+		s->fd = localsvc_connect();
+		if (s->fd < 0) {
+			char why[256];
+
+			snprintf(why, sizeof(why), "%s (connect to %s: %s)", QMGR_NOSVC_REASON,
+			    LOCALSVC_SOCKET, strerror(errno));
+			qmgr_slot_done(s, why);
+			return;
+		}
+	}
+	if (qmgr_slot_send(s) < 0)
+		qmgr_slot_done(s, QMGR_DIED_REASON);
+}
+
+/* Reads what the delivery process said; handles complete lines. */
+static void
+qmgr_slot_input(struct qmgr_slot *s)
+{
+	char buf[QMGR_READ_CHUNK];
+	ssize_t n;
+
+	n = read(s->fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		if (s->msg)
+			qmgr_slot_done(s, QMGR_DIED_REASON);
+		else
+			qmgr_slot_close(s);
+		return;
+	}
+	pbuf_append(&s->in, buf, (size_t)n);
+	while (s->msg) {
+		char *nl = memchr(s->in.data, '\n', s->in.len);
+		struct localsvc_reply rp;
+		enum localsvc_line t;
+		size_t len, rest;
+
+		if (nl == NULL) {
+			if (s->in.len > LOCALSVC_LINE_MAX)
+				qmgr_slot_done(s, "local delivery sent an over-long line");
+			return;
+		}
+		*nl = '\0';
+		len = (size_t)(nl - s->in.data);
+		t = localsvc_parse(s->in.data, &rp);
+		rest = s->in.len - len - 1;
+		memmove(s->in.data, nl + 1, rest);
+		pbuf_truncate(&s->in, rest);
+		switch (t) {
+		case LOCALSVC_REPLY:
+			qmgr_record(s->msg, &rp);
+			break;
+		case LOCALSVC_END:
+			if (s->msg->next < s->msg->nlocal) {
+				if (qmgr_slot_send(s) < 0)
+					qmgr_slot_done(s, QMGR_DIED_REASON);
+			} else {
+				qmgr_slot_done(s, NULL);
+			}
+			break;
+		case LOCALSVC_ERROR:
+			log_warn("%s: local delivery refused the request: %s", s->msg->id, rp.text);
+			qmgr_slot_done(s, "local delivery refused the request");
+			break;
+		case LOCALSVC_BAD:
+			log_warn("%s: local delivery sent a malformed line", s->msg->id);
+			qmgr_slot_done(s, "local delivery sent a malformed answer");
+			break;
+		}
+	}
+}
+
+static struct qmgr_slot *
+qmgr_free_slot(void)
+{
+	size_t i;
+
+	for (i = 0; i < qm.nslot; i++) {
+		struct qmgr_slot *s = &qm.slot[i];
+
+		if (s->msg == NULL && !s->dead)
+			return s;
+	}
+	return NULL;
+}
+
+static int
+qmgr_all_dead(void)
+{
+	size_t i;
+
+	for (i = 0; i < qm.nslot; i++)
+		if (!qm.slot[i].dead)
+			return 0;
+	return 1;
+}
+
+/* Hands out messages while there is a free slot. */
+static void
+qmgr_dispatch(void)
+{
+	for (;;) {
+		struct qmgr_slot *s;
+		struct qmgr_msg *m;
+		char id[QID_LEN + 1];
+
+		if (qmgr_runq_len() == 0) {
+			if (qm.more_incoming)
+				qmgr_scan(QDIR_INCOMING, 0);
+			else if (qm.more_deferred)
+				qmgr_scan(QDIR_DEFERRED, qm.more_deferred_all);
+			if (qmgr_runq_len() == 0)
+				return;
+		}
+		s = qmgr_free_slot();
+		if (s == NULL && !qmgr_all_dead())
+			return;
+		snprintf(id, sizeof(id), "%s", qm.runq.id[qm.runq.head++]);
+		m = qmgr_load(id);
+		if (m == NULL)
+			continue;
+		if (s == NULL) {
+			/* Foreground with every delivery process gone. */
+			m->next = 0;
+			qmgr_abandon(m, QMGR_DIED_REASON);
+			qmgr_finish(m);
+			continue;
+		}
+		qmgr_slot_start(s, m);
+	}
+}
+
+/* Waits up to ms for answers or a trigger; returns the trigger bytes seen. */
+static void
+qmgr_wait(int ms, int *wake, int *flush)
+{
+	struct pollfd *p = xcalloc(qm.nslot + 1, sizeof(*p));
+	struct qmgr_slot **who = xcalloc(qm.nslot + 1, sizeof(*who));
+	size_t i, n = 0;
+
+	if (qm.trigger_fd >= 0 && !qmgr_stop) {
+		p[n].fd = qm.trigger_fd;
+		p[n].events = POLLIN;
+		who[n++] = NULL;
+	}
+	for (i = 0; i < qm.nslot; i++) {
+		if (qm.slot[i].msg && qm.slot[i].fd >= 0) {
+			p[n].fd = qm.slot[i].fd;
+			p[n].events = POLLIN;
+			who[n++] = &qm.slot[i];
+		}
+	}
+	if (poll(p, n, ms) > 0) {
+		for (i = 0; i < n; i++) {
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (who[i] == NULL) {
+				char buf[QMGR_TRIGGER_DRAIN];
+				ssize_t r, k;
+
+				while ((r = recv(qm.trigger_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+					for (k = 0; k < r; k++)
+						*(buf[k] == 'F' ? flush : wake) = 1;
+			} else if (who[i]->fd >= 0) {
+				qmgr_slot_input(who[i]);
+			}
+		}
+	}
+	free(p);
+	free(who);
+}
+
+/* ---- setup shared by the daemon and the foreground run ---- */
+
+static size_t
+qmgr_concurrency(void)
+{
+	long long n = conf_int("local_destination_concurrency_limit");
+	long long pl = conf_int("default_process_limit");
+
+	if (pl > 0 && n > pl)
+		n = pl;
+	if (n < 1)
+		n = 1;
+	if (n > QMGR_SLOTS_MAX)
+		n = QMGR_SLOTS_MAX;
+	return (size_t)n;
+}
+
+static void
+qmgr_slots_init(size_t n)
+{
+	size_t i;
+
+	qm.nslot = n;
+	qm.slot = xcalloc(n, sizeof(*qm.slot));
+	for (i = 0; i < n; i++) {
+		qm.slot[i].fd = -1;
+		pbuf_init(&qm.slot[i].in);
+	}
+}
+
+static void
+qmgr_slots_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < qm.nslot; i++) {
+		if (qm.slot[i].fd >= 0)
+			close(qm.slot[i].fd);
+		pbuf_free(&qm.slot[i].in);
+	}
+	free(qm.slot);
+	qm.slot = NULL;
+	qm.nslot = 0;
+	free(qm.runq.id);
+	memset(&qm.runq, 0, sizeof(qm.runq));
+}
+
+/*
+ * Takes the active/ lock: the one queue manager that owns active/.
+ * wait: block until it is free. Returns 1 when held, 0 when not.
+ */
+static int
+qmgr_lock_active(int wait)
+{
+	char *dir = xasprintf("%s/%s", qm.qdir, QDIR_ACTIVE);
+
+	qm.lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (qm.lock_fd < 0) {
+		log_warn("open %s: %m", dir);
+		free(dir);
+		return 0;
+	}
+	free(dir);
+	if (flock(qm.lock_fd, LOCK_EX | LOCK_NB) == 0)
+		return 1;
+	if (!wait || errno != EWOULDBLOCK)
+		return 0;
+	log_info("another queue manager is running (sendmail -q?): waiting for it");
+	while (flock(qm.lock_fd, LOCK_EX) < 0)
+		if (errno != EINTR || qmgr_stop)
+			return 0;
+	return 1;
+}
+
+static void
+qmgr_unlock_active(void)
+{
+	if (qm.lock_fd >= 0)
+		close(qm.lock_fd);
+	qm.lock_fd = -1;
+}
+
+static void
+qmgr_remove_stale(void)
+{
+	queue_remove_stale(qm.qdir, QDIR_INCOMING, QUEUE_STALE_TEMP_SECONDS);
+	queue_remove_stale(qm.qdir, QDIR_DEFER, QUEUE_STALE_TEMP_SECONDS);
+}
+
+/* ---- the daemon ---- */
+
+void
+qmgr_set_trigger_fd(int fd)
+{
+	qmgr_preset_trigger = fd;
+}
+
+/* Binds public/qmgr when the master did not hand one over. */
+static int
+qmgr_bind_trigger(void)
+{
+	char *path = instance_path(QMGR_TRIGGER_SOCKET);
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_warn("socket path too long: %s", path);
+		free(path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	(void)unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0
+	    || chmod(path, QMGR_TRIGGER_MODE) < 0) {
+		log_warn("cannot bind %s: %m; scanning every queue_run_delay only", path);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	free(path);
+	return fd;
+}
+
+int
+qmgr_loop(void)
+{
+	struct sigaction sa;
+	time_t next_scan;
+	long long delay;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = qmgr_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	qm.qdir = conf_str("queue_directory");
+	qm.foreground = 0;
+	qm.trigger_fd = qmgr_preset_trigger >= 0 ? qmgr_preset_trigger : qmgr_bind_trigger();
+	if (!qmgr_lock_active(1))
+		return qmgr_stop ? 0 : 1;
+	qm.own_active = 1;
+	qmgr_slots_init(qmgr_concurrency());
+	qmgr_remove_stale();
+	qmgr_scan(QDIR_ACTIVE, 1);
+	qmgr_scan(QDIR_INCOMING, 0);
+	qmgr_scan(QDIR_DEFERRED, 0);
+	delay = conf_time("queue_run_delay");
+	if (delay < 1)
+		delay = 1;
+	next_scan = time(NULL) + (time_t)delay;
+	while (!qmgr_stop || qmgr_inflight() > 0) {
+		int wake = 0, flush = 0;
+
+		if (!qmgr_stop)
+			qmgr_dispatch();
+		/* A notice just queued goes out now, not after the poll timeout. */
+		qmgr_wait(qm.new_incoming && !qmgr_stop ? 0 : QMGR_POLL_MS, &wake, &flush);
+		if (qmgr_stop)
+			continue;
+		if (wake || flush || qm.new_incoming) {
+			qm.new_incoming = 0;
+			qmgr_scan(QDIR_INCOMING, 0);
+		}
+		if (flush) {
+			log_info("flush: retrying all deferred mail");
+			qmgr_scan(QDIR_DEFERRED, 1);
+		}
+		if (time(NULL) >= next_scan) {
+			qmgr_remove_stale();
+			qmgr_scan(QDIR_INCOMING, 0);
+			qmgr_scan(QDIR_DEFERRED, 0);
+			next_scan = time(NULL) + (time_t)delay;
+		}
+	}
+	qmgr_slots_free();
+	qmgr_unlock_active();
+	return 0;
+}
+
+/* ---- the foreground run ---- */
+
+/* Forks the local delivery processes (still root); each serves one socketpair. */
+static void
+qmgr_fg_fork(void)
+{
+	size_t i, j;
+
+	for (i = 0; i < qm.nslot; i++) {
+		int sv[2];
+		pid_t pid;
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+			log_warn("socketpair: %m");
+			qm.slot[i].dead = 1;
+			continue;
+		}
+		pid = fork();
+		if (pid < 0) {
+			log_warn("fork: %m");
+			close(sv[0]);
+			close(sv[1]);
+			qm.slot[i].dead = 1;
+			continue;
+		}
+		if (pid == 0) {
+			close(sv[0]);
+			for (j = 0; j < i; j++)
+				if (qm.slot[j].fd >= 0)
+					close(qm.slot[j].fd);
+			signal(SIGPIPE, SIG_IGN);
+			log_init("local");
+			_exit(localsvc_serve(sv[1]) < 0 ? 1 : 0);
+		}
+		close(sv[1]);
+		qm.slot[i].fd = sv[0];
+		qm.slot[i].persistent = 1;
+		qm.slot[i].pid = pid;
+	}
+}
+
+static void
+qmgr_fg_reap(void)
+{
+	size_t i;
+
+	for (i = 0; i < qm.nslot; i++) {
+		if (qm.slot[i].fd >= 0)
+			close(qm.slot[i].fd);
+		qm.slot[i].fd = -1;
+	}
+	for (i = 0; i < qm.nslot; i++)
+		if (qm.slot[i].pid > 0)
+			while (waitpid(qm.slot[i].pid, NULL, 0) < 0 && errno == EINTR)
+				;
+}
+
+int
+qmgr_run_once(int flush)
+{
+	int rounds = 0;
+
+	qm.qdir = conf_str("queue_directory");
+	qm.foreground = 1;
+	qm.trigger_fd = -1;
+	signal(SIGPIPE, SIG_IGN);
+	/* A cron job's output is mailed: say only what went wrong. */
+	log_stderr_quiet(1);
+	qmgr_slots_init(qmgr_concurrency());
+	qmgr_fg_fork();
+	instance_drop_privileges();
+
+	log_init("pickup");
+	pickup_scan_maildrop();
+	log_init("qmgr");
+	qm.own_active = qmgr_lock_active(0);
+	qmgr_remove_stale();
+	if (qm.own_active)
+		qmgr_scan(QDIR_ACTIVE, 1);
+	qmgr_scan(QDIR_INCOMING, 0);
+	qmgr_scan(QDIR_DEFERRED, flush);
+	for (;;) {
+		int wake = 0, fl = 0;
+
+		qmgr_dispatch();
+		if (qmgr_inflight() == 0 && qmgr_runq_len() == 0) {
+			/* Notices and forwards written during the run go out in it too. */
+			if (++rounds > QMGR_FG_ROUNDS_MAX)
+				break;
+			qm.new_incoming = 0;
+			qmgr_scan(QDIR_INCOMING, 0);
+			if (qmgr_runq_len() == 0)
+				break;
+			continue;
+		}
+		qmgr_wait(QMGR_POLL_MS, &wake, &fl);
+	}
+	qmgr_fg_reap();
+	qmgr_slots_free();
+	qmgr_unlock_active();
+	return 0;
+}
+
+/* ---- wake-ups ---- */
+
+int
+qmgr_trigger(char what)
+{
+	char *path = instance_path(QMGR_TRIGGER_SOCKET);
+	struct sockaddr_un sun;
+	int fd, rc = -1, saved;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) < sizeof(sun.sun_path)) {
+		memcpy(sun.sun_path, path, strlen(path) + 1);
+		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0) {
+			rc = sendto(fd, &what, 1, MSG_DONTWAIT, (struct sockaddr *)&sun,
+			    sizeof(sun)) == 1 ? 0 : -1;
+			saved = errno;
+			close(fd);
+			errno = saved;
+		}
+	} else {
+		errno = ENAMETOOLONG;
+	}
+	/* A full trigger buffer means a wake-up is pending anyway. */
+	if (rc < 0 && errno == EAGAIN)
+		rc = 0;
+	free(path);
+	return rc;
+}
+
+void
+qmgr_wake(char what)
+{
+	(void)qmgr_trigger(what);
+}
