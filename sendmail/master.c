@@ -32,6 +32,7 @@
 #include "pickup.h"
 #include "qmgr.h"
 #include "submitd.h"
+#include "strv.h"
 #include "xalloc.h"
 
 #define MASTER_LISTEN_BACKLOG	128
@@ -325,6 +326,22 @@ master_reload(void)
 	master_signal_workers(SIGTERM);
 }
 
+/* 1 when master_service_disable lists the service (as "name" or "name.type"). */
+static int
+master_service_disabled(const char *name)
+{
+	struct strv list = STRV_INIT;
+	size_t i, n = strlen(name);
+	int off = 0;
+
+	conf_list("master_service_disable", &list);
+	for (i = 0; i < list.n; i++)
+		if (strncmp(list.v[i], name, n) == 0 && (list.v[i][n] == '\0' || list.v[i][n] == '.'))
+			off = 1;
+	strv_free(&list);
+	return off;
+}
+
 int
 master_run(int ready_fd)
 {
@@ -351,6 +368,15 @@ master_run(int ready_fd)
 		nlocal = 1;
 	if (nlocal > MASTER_LOCAL_WORKERS_MAX)
 		nlocal = MASTER_LOCAL_WORKERS_MAX;
+	/*
+	 * master_service_disable (Postfix's parameter) naming qmgr leaves mail
+	 * in incoming/ untouched: no queue manager, no local workers. Useful
+	 * to inspect what was queued; sendmail -q still delivers by hand.
+	 */
+	if (master_service_disabled("qmgr")) {
+		log_info("qmgr disabled by master_service_disable: mail stays queued");
+		nlocal = -1;
+	}
 	nworkers = 1 + MASTER_SUBMIT_WORKERS + 1 + (int)nlocal;
 	workers = xcalloc((size_t)nworkers, sizeof(*workers));
 	for (i = 0; i < nworkers; i++) {

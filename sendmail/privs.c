@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -136,6 +137,10 @@ privs_drop(const struct privs_cred *c, char *err, size_t errlen)
 		privs_seterr(err, errlen, "root privileges could be regained");
 		return -1;
 	}
+#ifdef PETREL_SANITIZERS
+	/* A uid change makes the process non-dumpable, which stops LeakSanitizer. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
 	return 0;
 }
 

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sysexits.h>
@@ -695,6 +696,10 @@ main(int argc, char **argv)
 	int first;
 
 	memset(&o, 0, sizeof(o));
+#ifdef PETREL_SANITIZERS
+	/* Set-gid processes start non-dumpable, which stops LeakSanitizer. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
 	log_init(SENDMAIL_PROG);
 	if (strcmp(base, "mailq") == 0) {
 		sm_prog = "mailq";

@@ -9,7 +9,7 @@
 # content of the incoming/ file).
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
-instance_setup
+instance_setup_hold
 system_sendmail
 export LC_ALL=C
 

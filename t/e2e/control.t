@@ -5,7 +5,7 @@
 # DESIGN.md, the users the processes run as, and an unprivileged instance.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
-instance_setup
+instance_setup_hold
 export LC_ALL=C
 
 # An unprivileged instance of alice's (started below).
@@ -165,7 +165,9 @@ n0=$(queue_count incoming)
 "$SENDMAIL" -q >"$T/out" 2>"$T/err"
 is "$?" 0 "sendmail -q as root, daemon down: exit 0"
 is "$(queue_count maildrop)" 0 "sendmail -q as root, daemon down: maildrop/ emptied in the foreground"
-is "$(queue_count incoming)" "$((n0 + 1))" "sendmail -q as root, daemon down: the message is in incoming/"
+is "$(queue_count incoming)" 0 "sendmail -q as root, daemon down: nothing is left in incoming/ (had $n0)"
+like "$(cat "$T/spool/root" 2>/dev/null)" "Subject: waits in maildrop" \
+	"sendmail -q as root, daemon down: delivered in the foreground to the mailbox"
 is "$("$PETREL" status >/dev/null 2>&1; echo $?)" 1 "sendmail -q as root: leaves no daemon running"
 
 # ---- abort ----
@@ -246,6 +248,8 @@ chown 2001:2001 "$T/alice-maillog"
 	echo "mydomain = example.com"
 	echo "command_directory = $PETREL_BUILDDIR/sendmail"
 	echo "daemon_directory = $PETREL_BUILDDIR/sendmail"
+	echo "mail_spool_directory = $T/spool"
+	echo "master_service_disable = qmgr"
 } >"$ACONF/main.cf"
 cp "$CONF/master.cf" "$ACONF/master.cf"
 A() { run_as alice env PETREL_CONFIG_DIR="$ACONF" "$@"; }

@@ -11,8 +11,12 @@
 #       every sendmail that exited 0 has its message queued.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
-instance_setup
+instance_setup_hold
 unset NAME
+# instance_setup_hold: the daemon queues but does not deliver, so what was
+# queued stays in incoming/. The recipient is remote all the same: were a
+# queue manager to run, it would only defer it (no SMTP client yet).
+RCPT=rcpt@example.org
 
 MARK=END-OF-BODY
 
@@ -45,7 +49,7 @@ progress_at_least() { [ "$(cat "$1" 2>/dev/null || echo 0)" -ge "$2" ] 2>/dev/nu
 kill_while_reading() {
 	local at=$1 prog=$T/progress.$1.$RANDOM pid
 	echo 0 >"$prog"
-	slow_producer "slow $at" 60 "$prog" | "$SENDMAIL" root >/dev/null 2>&1 &
+	slow_producer "slow $at" 60 "$prog" | "$SENDMAIL" "$RCPT" >/dev/null 2>&1 &
 	pid=$!
 	wait_for 10 progress_at_least "$prog" "$at" || diag "producer did not reach piece $at"
 	kill -KILL "$pid" 2>/dev/null
@@ -130,7 +134,9 @@ temps_in() { find "$QDIR/$1" -mindepth 1 -maxdepth 1 -name '.*' 2>/dev/null | so
 # Messages past cleanup: incoming/ now, but a queue manager may move them on.
 POST_DIRS="incoming active deferred hold"
 post_files() { local d; for d in $POST_DIRS; do queue_files "$d"; done; }
-post_count() { post_files | grep -c .; }
+post_count() { post_files | xargs -r -n1 basename | sort -u | grep -c .; }
+# Nothing in transit (daemon up): maildrop/ picked up, active/ empty.
+settled() { [ "$(queue_count maildrop)" -eq 0 ] && [ "$(queue_count active)" -eq 0 ]; }
 
 # Conditions for wait_for (evaluated at each poll).
 count_is() { [ "$(queue_count "$1")" -eq "$2" ]; }
@@ -151,7 +157,7 @@ is "$(temps_in maildrop)" "" "(a) killed while reading: no temp file (nothing wa
 
 SEEN=0
 for delay in 0 0.001 0.005 0.03; do
-	r=$(timeout 60 "$PY" "$T/kill_on.py" temp "$QDIR/maildrop" "$delay" "$SENDMAIL" "$T/big" root)
+	r=$(timeout 60 "$PY" "$T/kill_on.py" temp "$QDIR/maildrop" "$delay" "$SENDMAIL" "$T/big" "$RCPT")
 	diag "(a) kill while writing maildrop/, delay $delay: $r"
 	case $r in seen*) SEEN=$((SEEN + 1)) ;; esac
 	all_whole maildrop "(a) killed while writing (delay $delay)"
@@ -169,14 +175,15 @@ mailq_lists_whole "(a) with partial temp files"
 
 petrel_start >"$T/start.out" 2>&1
 ok $? "(a) petrel start" || sed 's/^/# /' "$T/start.out"
-wait_for 20 count_is maildrop 0
+wait_for 20 settled
 ok $? "(a) the daemon takes the whole messages out of maildrop/" || {
 	ls -la "$QDIR/maildrop" | sed 's/^/#   /'
 	grep -a maildrop "$MAILLOG" | tail -n 5 | sed 's/^/#   /'
 }
 wait_for 10 test ! -e "$QDIR/maildrop/.dead.0.0.tmp"
 ok $? "(a) the daemon removes the stale (2-hour-old) temp file"
-is "$(post_count)" "$WHOLE" "(a) incoming/ holds exactly the $WHOLE whole messages"
+ok "$(test -e "$QDIR/maildrop/.fresh.0.0.tmp"; echo $?)" "(a) ... and leaves the fresh one alone (removed only once stale)"
+is "$(post_count)" "$WHOLE" "(a) the queue holds exactly the $WHOLE whole messages"
 all_whole post "(a) after pickup"
 is "$(ls -A "$QDIR/corrupt" 2>/dev/null)" "" "(a) nothing quarantined"
 
@@ -189,15 +196,16 @@ for at in 2 10 40; do
 	kill_while_reading "$at"
 	is "$KRC" 137 "(b) killed while reading (piece $at): sendmail died of SIGKILL"
 done
-is "$(post_count)" "$BASE" "(b) killed while reading: incoming/ gains nothing"
+is "$(post_count)" "$BASE" "(b) killed while reading: the queue gains nothing"
 is "$(queue_count maildrop)" 0 "(b) killed while reading: maildrop/ gains nothing"
 
 for delay in 0 0.002 0.01 0.05; do
-	r=$(timeout 60 "$PY" "$T/kill_on.py" socket - "$delay" "$SENDMAIL" "$T/big" root)
+	r=$(timeout 60 "$PY" "$T/kill_on.py" socket - "$delay" "$SENDMAIL" "$T/big" "$RCPT")
 	diag "(b) kill while sending on public/submit, delay $delay: $r"
 done
 wait_for 20 no_temps_in incoming
 ok $? "(b) killed while sending: no temp file stays in incoming/"
+wait_for 20 settled
 diag "(b) killed while sending: $(($(post_count) - BASE)) whole message(s) reached the daemon before the kill"
 all_whole post "(b) killed while sending"
 is "$(queue_count maildrop)" 0 "(b) killed while sending: maildrop/ gains nothing"
@@ -210,7 +218,7 @@ import os, signal, socket, sys, time
 qdir, how = sys.argv[1], sys.argv[2]
 content = open(sys.argv[3], "rb").read()
 now = time.time()
-env = b"PETREL-QUEUE 1\nT %d.%06d\nF r\nRT - - root@host.example.com\nL %020d\nD\n" % (
+env = b"PETREL-QUEUE 1\nT %d.%06d\nF r\nRT - - rcpt@example.org\nL %020d\nD\n" % (
     int(now), int((now % 1) * 1000000), len(content))
 payload = env + content + b"END\n"
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -234,15 +242,18 @@ R=$(timeout 30 "$PY" "$T/raw_client.py" "$QDIR" half "$T/big" 2>&1)
 like "$R" '^ERR ' "(b) half a request, then EOF: the daemon answers ERR"
 wait_for 20 no_temps_in incoming
 ok $? "(b) half requests: no temp file stays in incoming/"
+wait_for 20 settled
 is "$(post_count)" "$BASE" "(b) half requests: nothing queued"
 R=$(timeout 30 "$PY" "$T/raw_client.py" "$QDIR" whole "$T/big" 2>&1)
 like "$R" '^OK [0-9A-F]{14}$' "(b) the whole request is accepted"
+wait_for 20 settled
 is "$(post_count)" "$((BASE + 1))" "(b) the whole request is queued"
 
 BASE=$(post_count)
-timeout 30 "$SENDMAIL" root <"$T/small" >/dev/null 2>"$T/sm.err"
+timeout 30 "$SENDMAIL" "$RCPT" <"$T/small" >/dev/null 2>"$T/sm.err"
 is "$?" 0 "(b) the next submission works"
-is "$(post_count)" "$((BASE + 1))" "(b) ... and is queued in incoming/"
+wait_for 20 settled
+is "$(post_count)" "$((BASE + 1))" "(b) ... and is queued"
 all_whole post "(b) at the end"
 
 diag "(b) done after $SECONDS s"
@@ -302,7 +313,7 @@ BEFORE_IDS=$(post_files | xargs -r -n1 basename; echo NO-SUCH-ID)
 for ((i = 1; i <= N; i++)); do
 	(
 		{ printf 'Subject: crash-c-%d\n\n' "$i"; sleep "$((i / 10)).$((i % 10))"; cat "$T/c-body"; echo "$MARK"; } |
-			timeout 40 "$SENDMAIL" root >/dev/null 2>"$T/c/$i.err"
+			timeout 40 "$SENDMAIL" "$RCPT" >/dev/null 2>"$T/c/$i.err"
 		echo $? >"$T/c/$i.rc"
 	) &
 done
@@ -327,11 +338,11 @@ for ((i = 1; i <= N; i++)); do
 done
 is "$OK0" "$N" "(c) every sendmail exited 0 (a broken socket falls back to maildrop/)"
 
-wait_for 20 count_is maildrop 0
-ok $? "(c) maildrop/ drained by the restarted pickup"
+wait_for 20 settled
+ok $? "(c) maildrop/ drained by the restarted pickup, the queue settled"
 # Subjects of the new queue files (maildrop/ too, in case it did not drain).
 NEWF=$( { post_files; queue_files maildrop; } | grep -v -F -f <(echo "$BEFORE_IDS"))
-printf '%s\n' $NEWF | xargs -r grep -a -h -o '^Subject: crash-c-[0-9]*$' | sed 's/^Subject: crash-c-//' |
+printf '%s\n' "$NEWF" | xargs -r grep -a -h -o '^Subject: crash-c-[0-9]*$' | sed 's/^Subject: crash-c-//' |
 	sort -n | uniq -c >"$T/c-counts"
 LOST=""
 DUPS=0
@@ -345,7 +356,7 @@ for ((i = 1; i <= N; i++)); do
 done
 is "$LOST" "" "(c) no message lost: every sendmail that exited 0 has its message queued"
 diag "(c) duplicates (queued more than once): $DUPS"
-diag "(c) messages that came through the maildrop/ fallback: $(printf '%s\n' $NEWF | xargs -r grep -l -a '^A origin=maildrop$' | wc -l)"
+diag "(c) messages that came through the maildrop/ fallback: $(printf '%s\n' "$NEWF" | xargs -r grep -l -a '^A origin=maildrop$' | wc -l)"
 diag "(c) worker deaths the master logged: $(grep -c 'killed by signal 9' "$MAILLOG")"
 all_whole post "(c) after the worker kills"
 is "$(ls -A "$QDIR/corrupt" 2>/dev/null)" "" "(c) nothing quarantined"
@@ -354,7 +365,7 @@ ok "$(kill -0 "$MPID" 2>/dev/null; echo $?)" "(c) the master survived"
 wait_for 10 workers_at_least "$NW"
 ok $? "(c) the master restarted its workers ($(nworkers) running)"
 BASE=$(post_count)
-timeout 30 "$SENDMAIL" root <"$T/small" >/dev/null 2>"$T/sm.err"
+timeout 30 "$SENDMAIL" "$RCPT" <"$T/small" >/dev/null 2>"$T/sm.err"
 is "$?" 0 "(c) a later submission works"
 wait_for 5 post_count_is "$((BASE + 1))"
 ok $? "(c) ... and is queued"

@@ -5,8 +5,12 @@
 # daemon up the queue file in incoming/ holds the message after cleanup.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
-instance_setup
+instance_setup_hold
 unset NAME
+# instance_setup_hold: the daemon queues but does not deliver, so what was
+# queued stays in incoming/. The recipient is remote all the same: were a
+# queue manager to run, it would only defer it (no SMTP client yet).
+RCPT=rcpt@example.org
 
 # Full headers, so that cleanup adds only its Received: header.
 HDRS='From: Sender <sender@example.org>
@@ -20,8 +24,10 @@ Message-Id: <input-test@example.org>
 ids_in() {
 	local d dirs=maildrop
 	[ "$1" = queue ] && dirs="incoming active deferred hold"
-	for d in $dirs; do queue_files "$d"; done | xargs -r -n1 basename | sort
+	for d in $dirs; do queue_files "$d"; done | xargs -r -n1 basename | sort -u
 }
+# Nothing in transit (daemon up): maildrop/ picked up, active/ empty.
+settled() { [ "$(queue_count maildrop)" -eq 0 ] && [ "$(queue_count active)" -eq 0 ]; }
 path_of() {
 	local d
 	for d in maildrop incoming active deferred hold; do
@@ -45,6 +51,7 @@ submit() {
 	timeout 30 "$SENDMAIL" "$@" <"$in" >"$T/sm.out" 2>"$T/sm.err"
 	RC=$?
 	ERR=$(cat "$T/sm.err")
+	[ "$sub" = queue ] && { wait_for 10 settled || diag "the queue did not settle"; }
 	NEW=$(new_file "$before" "$sub")
 	[ -s "$T/sm.out" ] && diag "stdout: $(cat "$T/sm.out")"
 }
@@ -123,7 +130,9 @@ envelope() {
 	sed -n '/^D$/q;p' "$1"
 }
 
-# in FILE: writes stdin (printf format given as $2...) to $T/FILE.
+# input FILE FORMAT [ARGS...]: printf FORMAT (escapes such as \0 and \351
+# are the point) into $T/FILE.
+# shellcheck disable=SC2059
 input() { local f=$1; shift; printf "$@" >"$T/$f"; }
 
 "$PETREL" check >"$T/check.out" 2>&1
@@ -140,53 +149,53 @@ raw_case() {	# raw_case NAME INPUT-FILE EXPECTED-FILE ARGS...
 }
 
 : >"$T/empty"
-raw_case "empty input" "$T/empty" "$T/empty" root
+raw_case "empty input" "$T/empty" "$T/empty" "$RCPT"
 
 input nul 'Subject: nul\n\nA\0B\0\0C\n\0\n'
-raw_case "NUL bytes in the body" "$T/nul" "$T/nul" root
+raw_case "NUL bytes in the body" "$T/nul" "$T/nul" "$RCPT"
 
 input cr 'Subject: cr\n\nbare\rcr mid-line\n\rleading\n'
-raw_case "bare CR mid-line" "$T/cr" "$T/cr" root
+raw_case "bare CR mid-line" "$T/cr" "$T/cr" "$RCPT"
 
 input crlf 'Subject: crlf\r\nTo: x@example.org\r\n\r\nline 1\r\nline 2\r\n'
 input crlf.want 'Subject: crlf\nTo: x@example.org\n\nline 1\nline 2\n'
-raw_case "CRLF input" "$T/crlf" "$T/crlf.want" root
+raw_case "CRLF input" "$T/crlf" "$T/crlf.want" "$RCPT"
 
 input mixed 'Subject: mixed\r\nTo: x@example.org\n\r\nline 1\nline 2\r\nline 3\n'
 input mixed.want 'Subject: mixed\nTo: x@example.org\n\nline 1\nline 2\nline 3\n'
-raw_case "mixed CRLF/LF input" "$T/mixed" "$T/mixed.want" root
+raw_case "mixed CRLF/LF input" "$T/mixed" "$T/mixed.want" "$RCPT"
 
 { printf 'Subject: long\n\n'; head -c 5000 /dev/zero | tr '\0' 'L'; printf '\nshort\n'; } >"$T/long"
-raw_case "a 5000-octet line" "$T/long" "$T/long" root
+raw_case "a 5000-octet line" "$T/long" "$T/long" "$RCPT"
 
 input notrail 'Subject: no newline\n\nlast line'
 input notrail.want 'Subject: no newline\n\nlast line\n'
-raw_case "no trailing newline" "$T/notrail" "$T/notrail.want" root
+raw_case "no trailing newline" "$T/notrail" "$T/notrail.want" "$RCPT"
 
 input from 'From someone@example.org Mon Jan  1 00:00:00 2024\nSubject: from\n\nFrom me, in the body\n'
 input from.want 'Subject: from\n\nFrom me, in the body\n'
-raw_case "leading From_ line" "$T/from" "$T/from.want" root
+raw_case "leading From_ line" "$T/from" "$T/from.want" "$RCPT"
 
 input from2 'From a@example.org Mon Jan  1 00:00:00 2024\n>From b@example.org Mon Jan  1 00:00:00 2024\nSubject: from\n\nbody\n'
 input from2.want 'Subject: from\n\nbody\n'
-raw_case "leading From_ and >From_ lines" "$T/from2" "$T/from2.want" root
+raw_case "leading From_ and >From_ lines" "$T/from2" "$T/from2.want" "$RCPT"
 
 input dot 'Subject: dot\n\nbefore\n.\nafter the dot\n'
 input dot.want 'Subject: dot\n\nbefore\n'
-raw_case "lone dot ends the input without -i" "$T/dot" "$T/dot.want" root
+raw_case "lone dot ends the input without -i" "$T/dot" "$T/dot.want" "$RCPT"
 
 input dotcr 'Subject: dot\r\n\r\nbefore\r\n.\r\nafter the dot\r\n'
-raw_case "lone dot CRLF ends the input without -i" "$T/dotcr" "$T/dot.want" root
+raw_case "lone dot CRLF ends the input without -i" "$T/dotcr" "$T/dot.want" "$RCPT"
 
-raw_case "lone dot kept with -i" "$T/dot" "$T/dot" -i root
-raw_case "lone dot kept with -oi" "$T/dot" "$T/dot" -oi root
+raw_case "lone dot kept with -i" "$T/dot" "$T/dot" -i "$RCPT"
+raw_case "lone dot kept with -oi" "$T/dot" "$T/dot" -oi "$RCPT"
 
 input dots 'Subject: dots\n\n..leading\n..\n...\n.x\n'
-raw_case "dots never unstuffed (no -i)" "$T/dots" "$T/dots" root
-raw_case "dots never unstuffed (-i)" "$T/dots" "$T/dots" -i root
+raw_case "dots never unstuffed (no -i)" "$T/dots" "$T/dots" "$RCPT"
+raw_case "dots never unstuffed (-i)" "$T/dots" "$T/dots" -i "$RCPT"
 
 input eight 'Subject: caf\351 / caf\303\251\nTo: x@example.org\n\nLatin-1: \351\350\340\377\nUTF-8: \303\251\342\202\254\360\237\220\246\n'
-raw_case "8-bit bytes" "$T/eight" "$T/eight" root
+raw_case "8-bit bytes" "$T/eight" "$T/eight" "$RCPT"
 
 # "--": a following -oi is a recipient, not an option (so the dot still ends input).
 submit maildrop "$T/dot" -- -oi
@@ -209,61 +218,63 @@ up_case() {	# up_case NAME INPUT-FILE EXPECTED-FILE ARGS...
 }
 
 # Empty input: the added headers, then the blank line (spec §6.9, §8).
-submit queue "$T/empty" root
+submit queue "$T/empty" "$RCPT"
 is "$RC" 0 "empty input (daemon up): exit 0"
 ID=$(basename "${NEW:-none}")
 content_match "$NEW" "Received: by host\\.example\\.com \\(Petrel, from userid 0\\)\\n\\tid $ID; [^\\n]+\\nMessage-Id: <[0-9]{14}\\.$ID@host\\.example\\.com>\\nDate: [^\\n]+\\nFrom: root@host\\.example\\.com \\([^\\n]*\\)\\nTo: undisclosed-recipients:;\\n\\n" \
 	"empty input (daemon up): exactly the added headers and a blank line"
 
 { printf '%s' "$HDRS"; printf 'Subject: nul\n\nA\0B\0\0C\n\0\n'; } >"$T/up-nul"
-up_case "NUL bytes in the body" "$T/up-nul" "$T/up-nul" root
+up_case "NUL bytes in the body" "$T/up-nul" "$T/up-nul" "$RCPT"
 
 { printf '%s' "$HDRS"; printf 'Subject: cr\n\nbare\rcr mid-line\n'; } >"$T/up-cr"
-up_case "bare CR mid-line" "$T/up-cr" "$T/up-cr" root
+up_case "bare CR mid-line" "$T/up-cr" "$T/up-cr" "$RCPT"
 
 { printf '%s' "$HDRS" | sed 's/$/\r/'; printf 'Subject: crlf\r\n\r\nline 1\r\nline 2\n'; } >"$T/up-crlf"
 { printf '%s' "$HDRS"; printf 'Subject: crlf\n\nline 1\nline 2\n'; } >"$T/up-crlf.want"
-up_case "mixed CRLF/LF" "$T/up-crlf" "$T/up-crlf.want" root
+up_case "mixed CRLF/LF" "$T/up-crlf" "$T/up-crlf.want" "$RCPT"
 
 { printf '%s' "$HDRS"; printf 'Subject: long\n\n'; head -c 5000 /dev/zero | tr '\0' 'L'; printf '\nshort\n'; } >"$T/up-long"
-up_case "a 5000-octet line" "$T/up-long" "$T/up-long" root
+up_case "a 5000-octet line" "$T/up-long" "$T/up-long" "$RCPT"
 
 { printf '%s' "$HDRS"; printf 'Subject: no newline\n\nlast line'; } >"$T/up-notrail"
 cp "$T/up-notrail" "$T/up-notrail.want"; echo >>"$T/up-notrail.want"
-up_case "no trailing newline" "$T/up-notrail" "$T/up-notrail.want" root
+up_case "no trailing newline" "$T/up-notrail" "$T/up-notrail.want" "$RCPT"
 
 { printf 'From someone@example.org Mon Jan  1 00:00:00 2024\n'; printf '%s' "$HDRS"; printf 'Subject: from\n\nbody\n'; } >"$T/up-from"
 { printf '%s' "$HDRS"; printf 'Subject: from\n\nbody\n'; } >"$T/up-from.want"
-up_case "leading From_ line" "$T/up-from" "$T/up-from.want" root
+up_case "leading From_ line" "$T/up-from" "$T/up-from.want" "$RCPT"
 
 { printf '%s' "$HDRS"; printf 'Subject: dot\n\nbefore\n.\nafter the dot\n'; } >"$T/up-dot"
 { printf '%s' "$HDRS"; printf 'Subject: dot\n\nbefore\n'; } >"$T/up-dot.want"
-up_case "lone dot ends the input without -i" "$T/up-dot" "$T/up-dot.want" root
-up_case "lone dot kept with -i" "$T/up-dot" "$T/up-dot" -i root
+up_case "lone dot ends the input without -i" "$T/up-dot" "$T/up-dot.want" "$RCPT"
+up_case "lone dot kept with -i" "$T/up-dot" "$T/up-dot" -i "$RCPT"
 
 { printf '%s' "$HDRS"; printf 'Subject: dots\n\n..leading\n..\n'; } >"$T/up-dots"
-up_case "dots never unstuffed" "$T/up-dots" "$T/up-dots" root
+up_case "dots never unstuffed" "$T/up-dots" "$T/up-dots" "$RCPT"
 
 { printf '%s' "$HDRS"; printf 'Subject: caf\351 / caf\303\251\n\nLatin-1: \351\350\377\nUTF-8: \303\251\342\202\254\n'; } >"$T/up-eight"
-up_case "8-bit bytes in headers and body" "$T/up-eight" "$T/up-eight" root
+up_case "8-bit bytes in headers and body" "$T/up-eight" "$T/up-eight" "$RCPT"
 
 # A header-less body: no blank line inserted before it (spec §6.6).
 input nohdr 'Hello world\nsecond line\n'
-submit queue "$T/nohdr" root
+submit queue "$T/nohdr" "$RCPT"
 is "$RC" 0 "header-less body: exit 0"
 content_match "$NEW" "Received: [^\\n]*\\n\\t[^\\n]*\\nMessage-Id: [^\\n]+\\nDate: [^\\n]+\\nFrom: [^\\n]+\\nTo: undisclosed-recipients:;\\nHello world\\nsecond line\\n" \
 	"header-less body: added headers, then the body with no blank line"
 
 input hdrbody 'Subject: s\nnot a header line\nmore\n'
-submit queue "$T/hdrbody" root
+submit queue "$T/hdrbody" "$RCPT"
 is "$RC" 0 "body after a header with no separator: exit 0"
 content_match "$NEW" "Received: [^\\n]*\\n\\t[^\\n]*\\nSubject: s\\nMessage-Id: [^\\n]+\\nDate: [^\\n]+\\nFrom: [^\\n]+\\nTo: undisclosed-recipients:;\\nnot a header line\\nmore\\n" \
 	"body after a header with no separator: no blank line inserted"
 
-# "--" -oi after cleanup: the recipient is -oi@myorigin.
-submit queue "$T/dot" -- -oi
-is "$RC" 0 "-- -oi (daemon up): exit 0"
-is "$(envelope "$NEW" | grep '^R')" "RT - - -oi@host.example.com" "-- -oi (daemon up): the one recipient is -oi@host.example.com"
+# "--" then -oi@example.org (as an option it would be -o "i@example.org",
+# that is -oi): a recipient, and the lone dot still ends the input.
+submit queue "$T/dot" -- -oi@example.org
+is "$RC" 0 "-- -oi@example.org (daemon up): exit 0"
+is "$(envelope "$NEW" | grep '^R' | cut -d' ' -f4-)" "-oi@example.org" "-- -oi@example.org (daemon up): the one recipient"
+like "$(msg_content "$NEW" 2>/dev/null | tail -n 1)" '^before$' "-- -oi@example.org (daemon up): not -oi, the lone dot ended the input"
 
 # Envelope sender.
 sender_case() {	# sender_case NAME WANT ARGS...
@@ -282,26 +293,27 @@ null_sender_case() {
 	is "$(envelope "$NEW" | grep -c '^S')" 1 "$name: one S record"
 	is "$(envelope "$NEW" | grep -c '^S $')" 1 "$name: null sender (an empty S record)"
 }
-null_sender_case "-f ''" -f '' root
-null_sender_case "-f '<>'" -f '<>' root
-null_sender_case "-f<>" '-f<>' root
-sender_case "-f '<a@b.c>'" a@b.c -f '<a@b.c>' root
-sender_case "the last -f wins" a@b.c -f first@example.org -r second@example.org -f a@b.c root
-sender_case "no -f" root@host.example.com root
+null_sender_case "-f ''" -f '' "$RCPT"
+null_sender_case "-f '<>'" -f '<>' "$RCPT"
+null_sender_case "-f<>" '-f<>' "$RCPT"
+sender_case "-f '<a@b.c>'" a@b.c -f '<a@b.c>' "$RCPT"
+sender_case "the last -f wins" a@b.c -f first@example.org -r second@example.org -f a@b.c "$RCPT"
+sender_case "no -f" root@host.example.com "$RCPT"
 
 # Full name in the generated From:.
 from_hdr() { msg_content "$1" | grep -a '^From:'; }
-submit queue "$T/msg" -F 'Full Name' root
+submit queue "$T/msg" -F 'Full Name' "$RCPT"
 is "$RC" 0 "-F: exit 0"
 is "$(from_hdr "$NEW")" "From: root@host.example.com (Full Name)" "-F 'Full Name' in the generated From:"
-NAME='Env Name' submit queue "$T/msg" root
+NAME='Env Name' submit queue "$T/msg" "$RCPT"
 is "$(from_hdr "$NEW")" "From: root@host.example.com (Env Name)" "\$NAME used without -F"
-NAME='Env Name' submit queue "$T/msg" -F 'Flag Name' root
+NAME='Env Name' submit queue "$T/msg" -F 'Flag Name' "$RCPT"
 is "$(from_hdr "$NEW")" "From: root@host.example.com (Flag Name)" "-F wins over \$NAME"
 
 before=$(ids_in queue)
-run_as alice timeout 30 "$SENDMAIL" root <"$T/msg" >/dev/null 2>"$T/sm.err"
+run_as alice timeout 30 "$SENDMAIL" "$RCPT" <"$T/msg" >/dev/null 2>"$T/sm.err"
 is "$?" 0 "alice submits: exit 0"
+wait_for 10 settled
 NEW=$(new_file "$before" queue)
 is "$(from_hdr "$NEW")" "From: alice@host.example.com (Alice Liddell)" "alice: From: from the socket peer's uid and GECOS up to the comma"
 is "$(envelope "$NEW" | grep '^S')" "S alice@host.example.com" "alice: envelope sender"

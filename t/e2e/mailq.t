@@ -6,7 +6,7 @@
 # with the daemon up or down.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
-instance_setup
+instance_setup_hold
 export LC_ALL=C
 MAILQ=$T/mailq
 ln -s "$SENDMAIL" "$MAILQ"

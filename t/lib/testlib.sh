@@ -124,11 +124,24 @@ instance_setup() {
 		echo "myorigin = \$myhostname"
 		echo "command_directory = $PETREL_BUILDDIR/sendmail"
 		echo "daemon_directory = $PETREL_BUILDDIR/sendmail"
+		echo "mail_spool_directory = $T/spool"
+		echo "alias_maps = hash:$T/aliases"
+		echo "alias_database = hash:$T/aliases"
 		for l in "$@"; do echo "$l"; done
 	} >"$CONF/main.cf"
 	cp "$PETREL_SRCDIR/cf/master.cf" "$CONF/master.cf" 2>/dev/null || : >"$CONF/master.cf"
 	touch "$MAILLOG"
 	chmod 0644 "$MAILLOG"
+	# Mailboxes and aliases stay inside the test: never the machine's /var/mail.
+	mkdir -p "$T/spool"
+	chmod 1777 "$T/spool"
+}
+
+# instance_setup_hold [LINES...]: an instance whose daemon queues but does
+# not deliver (master_service_disable = qmgr), for tests that look at what
+# was queued. sendmail -q still delivers by hand.
+instance_setup_hold() {
+	instance_setup "master_service_disable = qmgr" "$@"
 }
 
 instance_teardown() {
