@@ -106,8 +106,9 @@
 #include "xalloc.h"
 
 #define QMGR_REMOTE_DSN		"4.3.0"
-#define QMGR_REMOTE_REASON	"delivery to remote domains is not available yet" \
-				" (relay by MX is not implemented)"
+/* Essential part first: Sendmail's mailq layout cuts reasons at 60 bytes. */
+#define QMGR_REMOTE_REASON	"remote delivery not available yet (relay by MX" \
+				" is not implemented)"
 #define QMGR_DIED_DSN		"4.3.0"
 #define QMGR_DIED_REASON	"local delivery was interrupted (the delivery process" \
 				" ended before it answered)"
