@@ -341,19 +341,6 @@ dict_db_lookup(struct dict_db *d, const char *key, char **value, char *err,
 	return rc;
 }
 
-/* The directory part of path (malloc'd). */
-static char *
-dict_db_dirname(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
-
 static void
 dict_db_writer_free(struct dict_db_writer *w)
 {
@@ -507,7 +494,7 @@ dict_db_commit(struct dict_db_writer *w, mode_t mode, uid_t uid, gid_t gid,
 		    strerror(errno));
 		goto fail;
 	}
-	dir = dict_db_dirname(w->path);
+	dir = fileio_dirname(w->path);
 	if (fileio_fsync_dir(dir) < 0) {
 		/* The file is in place; only its durability is in doubt. */
 		saved = errno;

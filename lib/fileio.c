@@ -68,7 +68,7 @@ fileio_rename_noreplace(const char *from, const char *to)
 	return unlink(from);
 }
 
-static char *
+char *
 fileio_dirname(const char *path)
 {
 	const char *slash = strrchr(path, '/');

@@ -23,6 +23,8 @@ int fileio_rename_noreplace(const char *from, const char *to);
  * file. -1 with errno on failure; the old file is then untouched.
  */
 int fileio_replace(const char *path, const void *data, size_t len, mode_t mode);
+/* The directory part of path: "." when none, "/" for the root (malloc'd). */
+char *fileio_dirname(const char *path);
 /* Reads a whole file (at most limit bytes, 0 = no limit) into *out (malloc'd). */
 int fileio_read_file(const char *path, char **out, size_t *len, size_t limit);
 

@@ -148,22 +148,32 @@ instance_drop_privileges(void)
 }
 
 int
-instance_connect(const char *rel_socket)
+instance_sockaddr(const char *rel, struct sockaddr_un *sun)
 {
-	char *path = instance_path(rel_socket);
-	struct sockaddr_un sun;
-	int fd;
+	char *path = instance_path(rel);
+	size_t len = strlen(path);
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (len >= sizeof(sun->sun_path)) {
 		log_warn("socket path too long: %s", path);
 		free(path);
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
+	memcpy(sun->sun_path, path, len + 1);
 	free(path);
+	return 0;
+}
+
+int
+instance_connect(const char *rel_socket)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	if (instance_sockaddr(rel_socket, &sun) < 0)
+		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;

@@ -53,6 +53,10 @@ int instance_is_admin(void);
  */
 void instance_drop_privileges(void);
 
+struct sockaddr_un;
+/* Fills sun with queue_directory/rel; -1 with errno ENAMETOOLONG (logged) when too long. */
+int instance_sockaddr(const char *rel, struct sockaddr_un *sun);
+
 /* Connects to a unix socket under the queue directory; -1 when nobody listens. */
 int instance_connect(const char *rel_socket);
 

@@ -90,23 +90,17 @@ master_take_lock(void)
 static int
 master_listen(const char *rel, int type, mode_t mode, uid_t uid, gid_t gid)
 {
-	char *path = instance_path(rel);
 	struct sockaddr_un sun;
+	char *path;
 	int fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		log_error("socket path too long: %s", path);
-		free(path);
+	if (instance_sockaddr(rel, &sun) < 0)
 		return -1;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
+	path = sun.sun_path;
 	/* Non-blocking: several workers poll one socket and only one wins accept(). */
 	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		log_error("socket: %m");
-		free(path);
 		return -1;
 	}
 	(void)unlink(path);
@@ -116,10 +110,8 @@ master_listen(const char *rel, int type, mode_t mode, uid_t uid, gid_t gid)
 	    || (type == SOCK_STREAM && listen(fd, MASTER_LISTEN_BACKLOG) < 0)) {
 		log_error("cannot listen on %s: %m", path);
 		close(fd);
-		free(path);
 		return -1;
 	}
-	free(path);
 	return fd;
 }
 

@@ -1171,28 +1171,20 @@ qmgr_set_trigger_fd(int fd)
 static int
 qmgr_bind_trigger(void)
 {
-	char *path = instance_path(QMGR_TRIGGER_SOCKET);
 	struct sockaddr_un sun;
 	int fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		log_warn("socket path too long: %s", path);
-		free(path);
+	if (instance_sockaddr(QMGR_TRIGGER_SOCKET, &sun) < 0)
 		return -1;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	(void)unlink(path);
+	(void)unlink(sun.sun_path);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0
-	    || chmod(path, QMGR_TRIGGER_MODE) < 0) {
-		log_warn("cannot bind %s: %m; scanning every queue_run_delay only", path);
+	    || chmod(sun.sun_path, QMGR_TRIGGER_MODE) < 0) {
+		log_warn("cannot bind %s: %m; scanning every queue_run_delay only", sun.sun_path);
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
 	}
-	free(path);
 	return fd;
 }
 
@@ -1359,14 +1351,10 @@ qmgr_run_once(int flush)
 int
 qmgr_trigger(char what)
 {
-	char *path = instance_path(QMGR_TRIGGER_SOCKET);
 	struct sockaddr_un sun;
 	int fd, rc = -1, saved;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) < sizeof(sun.sun_path)) {
-		memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (instance_sockaddr(QMGR_TRIGGER_SOCKET, &sun) == 0) {
 		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fd >= 0) {
 			rc = sendto(fd, &what, 1, MSG_DONTWAIT, (struct sockaddr *)&sun,
@@ -1375,13 +1363,10 @@ qmgr_trigger(char what)
 			close(fd);
 			errno = saved;
 		}
-	} else {
-		errno = ENAMETOOLONG;
 	}
 	/* A full trigger buffer means a wake-up is pending anyway. */
 	if (rc < 0 && errno == EAGAIN)
 		rc = 0;
-	free(path);
 	return rc;
 }
 
