@@ -186,6 +186,22 @@ cleanup_rfc5322_date(time_t t, struct pbuf *out)
 		pbuf_printf(out, " (%s)", zone);
 }
 
+void
+cleanup_smtp_message(const struct cleanup_smtp_info *info, const char *content,
+    size_t len, struct pbuf *out)
+{
+	pbuf_printf(out, "Received: from %s (%s [%s])\n\tby %s (%s) with %s id %s",
+	    info->helo && *info->helo ? info->helo : info->client_name, info->client_name,
+	    info->client_addr, info->myhostname, info->mail_name, info->protocol,
+	    info->queue_id);
+	if (info->rcpt)
+		pbuf_printf(out, "\n\tfor <%s>", info->rcpt);
+	pbuf_puts(out, "; ");
+	cleanup_rfc5322_date(info->arrival, out);
+	pbuf_putc(out, '\n');
+	pbuf_append(out, content, len);
+}
+
 static int
 name_in(const struct header *h, const char *const *names)
 {

@@ -66,4 +66,28 @@ int cleanup_message(const struct cleanup_params *p, const struct cleanup_input *
 /* RFC 5322 date for t in the local time zone: "Sat, 28 Nov 2026 07:40:01 +0000 (UTC)". */
 void cleanup_rfc5322_date(time_t t, struct pbuf *out);
 
+/*
+ * Mail from remote SMTP clients keeps its headers (DESIGN.md): only a
+ * Received: header is prepended, in Postfix's shape:
+ *   Received: from HELO (NAME [ADDR])
+ *   \tby MYHOSTNAME (MAIL_NAME) with PROTO id QID
+ *   \tfor <RCPT>; DATE
+ * ("for" only when rcpt is non-NULL, i.e. one recipient). Appends the
+ * header and then the content (LF line endings) to out.
+ */
+struct cleanup_smtp_info {
+	const char *helo;		/* as the client said it; NULL when none */
+	const char *client_name;	/* PTR name or "unknown" */
+	const char *client_addr;	/* numeric */
+	const char *myhostname;
+	const char *mail_name;
+	const char *protocol;		/* "ESMTP", "SMTP", "UTF8SMTP" */
+	const char *queue_id;
+	const char *rcpt;		/* NULL unless exactly one recipient */
+	time_t arrival;
+};
+
+void cleanup_smtp_message(const struct cleanup_smtp_info *info, const char *content,
+    size_t len, struct pbuf *out);
+
 #endif

@@ -45,6 +45,15 @@
  *
  * Privileges: all writes and commands run in children (privs.c); this
  * process only reads configuration, the alias maps and passwd.
+ *
+ * Verify mode (local_verify, sendmail -bv) runs the same walk
+ * (local_resolve) with run->verify set: the checks, the loop detection
+ * and the once-only rules are the same, and only the leaves differ. A
+ * mailbox, command, file or remote address that delivery would write,
+ * run or queue becomes a "deliverable: mailer ..." line instead, and a
+ * failure becomes its line; nothing is logged as delivered. Reading
+ * .forward and :include: files (in children, with the rights delivery
+ * uses) still happens: the answer depends on them.
  */
 #include "config.h"
 
@@ -156,6 +165,10 @@ struct local_run {
 	uid_t mail_owner;
 	gid_t mail_group;
 	int have_mail_owner;
+	/* local_verify (sendmail -bv): nothing is written, lines are made. */
+	int verify;
+	struct strv *lines;		/* "addr... deliverable: ..." */
+	const char *shown;		/* the envelope recipient as the user typed it */
 };
 
 /* The $name variables of forward_path, mailbox_command and luser_relay. */
@@ -220,7 +233,32 @@ local_result_copy(struct local_result *dst, const struct privs_result *src)
 	snprintf(dst->text, sizeof(dst->text), "%s", src->text);
 }
 
-/* Logs one destination's outcome and counts it. */
+/*
+ * The line of one failed destination in verify mode, Sendmail's -bv
+ * shape: "to... User unknown", "to... <reason>", or "to... Deferred:
+ * <reason>" for a temporary failure. The envelope recipient itself is
+ * shown as the user typed it.
+ */
+static void
+local_verify_line(struct local_run *run, const char *to, const struct privs_result *r)
+{
+	const char *shown = strcasecmp(to, run->top) == 0 ? run->shown : to;
+
+	switch (r->status) {
+	case PRIVS_SENT:
+		/* Not met: local_verify_ok makes the lines of deliverable targets. */
+		strv_add_owned(run->lines, xasprintf("%s... deliverable: %s", shown, r->text));
+		break;
+	case PRIVS_BOUNCE:
+		strv_add_owned(run->lines, xasprintf("%s... %s", shown, r->text));
+		break;
+	default:
+		strv_add_owned(run->lines, xasprintf("%s... Deferred: %s", shown, r->text));
+		break;
+	}
+}
+
+/* Logs one destination's outcome (verify: makes its line) and counts it. */
 static void
 local_record(struct local_run *run, const char *to, const struct privs_result *r)
 {
@@ -250,6 +288,10 @@ local_record(struct local_run *run, const char *to, const struct privs_result *r
 	}
 	if ((*count)++ == 0)
 		local_result_copy(slot, r);
+	if (run->verify) {
+		local_verify_line(run, to, r);
+		return;
+	}
 	pbuf_printf(&line, "%s: to=<%s>", run->qid, to);
 	if (strcasecmp(to, run->orig_to) != 0)
 		pbuf_printf(&line, ", orig_to=<%s>", run->orig_to);
@@ -282,6 +324,30 @@ local_fail(struct local_run *run, const char *to, int status, const char *dsn,
 	vsnprintf(r.text, sizeof(r.text), fmt, ap);
 	va_end(ap);
 	local_record(run, to, &r);
+}
+
+static void
+local_verify_ok(struct local_run *run, const char *to, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Verify mode: to would be delivered as the text says ("mailer local,
+ * user alice"). Built apart from struct privs_result, whose text is
+ * bounded: a long command must not be cut.
+ */
+static void
+local_verify_ok(struct local_run *run, const char *to, const char *fmt, ...)
+{
+	struct pbuf b = PBUF_INIT;
+	va_list ap;
+
+	run->nsent++;
+	pbuf_printf(&b, "%s... deliverable: ",
+	    strcasecmp(to, run->top) == 0 ? run->shown : to);
+	va_start(ap, fmt);
+	pbuf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	strv_add_owned(run->lines, pbuf_detach(&b));
 }
 
 /* 1 the first time key is seen in this delivery. */
@@ -829,6 +895,15 @@ local_command(struct local_run *run, const struct local_src *src, const char *cm
 	char key[64];
 
 	if (!local_allowed("allow_mail_to_commands", src->kind) || src->unsafe) {
+		if (run->verify) {
+			char *shown = xasprintf("|%s", cmd);
+
+			local_fail(run, shown, PRIVS_BOUNCE, "5.7.1",
+			    "mail to command is restricted (%s%s)", src->origin,
+			    src->unsafe ? ": writable by others" : "");
+			free(shown);
+			return;
+		}
 		local_fail(run, to, PRIVS_BOUNCE, "5.7.1",
 		    "mail to command is restricted (%s%s)", src->origin,
 		    src->unsafe ? ": writable by others" : "");
@@ -846,6 +921,13 @@ local_command(struct local_run *run, const struct local_src *src, const char *cm
 		free(k);
 		if (!first || !local_count_target(run, to))
 			return;
+	}
+	if (run->verify) {
+		char *shown = xasprintf("|%s", cmd);
+
+		local_verify_ok(run, shown, "mailer prog, user %s", shown);
+		free(shown);
+		return;
 	}
 	local_run_command(run, src, &src->cred, src->who, cmd, src->parent, to, 0);
 }
@@ -920,9 +1002,11 @@ local_file(struct local_run *run, const struct local_src *src, const char *path)
 	int first;
 
 	if (!local_allowed("allow_mail_to_files", src->kind) || src->unsafe) {
-		local_fail(run, to, PRIVS_BOUNCE, "5.7.1",
+		local_fail(run, run->verify ? path : to, PRIVS_BOUNCE, "5.7.1",
 		    "mail to file is restricted (%s%s)", src->origin,
 		    src->unsafe ? ": writable by others" : "");
+		if (run->verify)
+			return;
 		log_warn("%s: refusing delivery to file \"%s\" from %s: %s",
 		    run->qid, path, src->origin, src->unsafe
 		    ? "the file or its directory is writable by group or others"
@@ -934,6 +1018,11 @@ local_file(struct local_run *run, const struct local_src *src, const char *path)
 	free(k);
 	if (!first || !local_count_target(run, to))
 		return;
+	if (run->verify) {
+		/* A Maildir ("/dir/") and /dev/null are files to Sendmail too. */
+		local_verify_ok(run, path, "mailer *file*, user %s", path);
+		return;
+	}
 	if (path[strlen(path) - 1] == '/') {
 		local_maildir(run, &src->cred, src->sender, path, src->parent, to);
 		return;
@@ -1070,6 +1159,26 @@ local_error_target(struct local_run *run, const struct local_src *src, const cha
 	    "%s", *p ? p : "delivery refused by an error: alias");
 }
 
+/*
+ * Verify mode, a remote address. Petrel has no SMTP client yet (it comes
+ * with the relay issue): the line says where the message would go by
+ * the configuration, relayhost when set, else the domain itself, in
+ * Sendmail's shape "mailer smtp, host DOMAIN, user ADDR".
+ */
+static void
+local_verify_remote(struct local_run *run, const char *addr)
+{
+	const char *relayhost = conf_str("relayhost");
+	const char *at = strrchr(addr, '@');
+	char *domain = local_lower(at ? at + 1 : run->myorigin);
+
+	/* The envelope recipient keeps the case of its local part. */
+	local_verify_ok(run, addr, "mailer smtp, host %s, user %s",
+	    relayhost[0] ? relayhost : domain,
+	    strcmp(addr, run->top) == 0 ? run->rcpt->addr : addr);
+	free(domain);
+}
+
 /* Queues addr (remote) to be forwarded with src's sender. */
 static void
 local_queue_forward(struct local_run *run, const struct local_src *src,
@@ -1082,6 +1191,10 @@ local_queue_forward(struct local_run *run, const struct local_src *src,
 	free(lower);
 	if (!first || !local_count_target(run, addr))
 		return;
+	if (run->verify) {
+		local_verify_remote(run, addr);
+		return;
+	}
 	for (i = 0; i < run->nfwd; i++)
 		if (strcmp(run->fwd[i].sender, src->sender) == 0)
 			break;
@@ -1153,6 +1266,15 @@ local_mailbox(struct local_run *run, const struct local_src *src,
 
 	if (!local_first_visit(run, "mailbox", u->name) || !local_count_target(run, addr))
 		return;
+	if (run->verify) {
+		/*
+		 * mailbox_command, home_mailbox and the spool alike: the local
+		 * mailer. Whether the mailbox can be written is delivery's
+		 * business (Sendmail's -bv does not look either).
+		 */
+		local_verify_ok(run, addr, "mailer local, user %s", u->name);
+		return;
+	}
 	privs_cred_set(&user_cred, u->uid, u->gid);
 	if (mcmd[0]) {
 		struct privs_cred cmd_cred = user_cred;
@@ -1310,6 +1432,13 @@ local_dotforward(struct local_run *run, const struct local_src *src,
 		    &errnum, err, sizeof(err)) < 0) {
 			if (errnum == ENOENT || errnum == ENOTDIR)
 				continue;
+			if (errnum == EACCES && run->verify && !run->root) {
+				/* Delivery reads it as the user: this answer may differ. */
+				log_warn("%s is not readable with your rights (not "
+				    "root): the result is shown as if it did not exist",
+				    paths.v[i]);
+				continue;
+			}
 			if (errnum == EACCES || errnum == EINVAL || errnum == EFBIG) {
 				log_warn("%s: user %s: cannot use forward file: %s",
 				    run->qid, u->name, err);
@@ -1511,12 +1640,17 @@ local_addr(struct local_run *run, const struct local_src *src, const char *addr_
 			sub.depth = src->depth + 1;
 			sub.parent = qaddr;
 			sub.origin = "luser_relay";
-			log_info("%s: unknown user %s: sent to luser_relay %s", run->qid,
-			    qaddr, relay);
+			if (!run->verify)
+				log_info("%s: unknown user %s: sent to luser_relay %s",
+				    run->qid, qaddr, relay);
 			local_addr(run, &sub, relay);
 			goto out;
 		}
-		if (local_count_target(run, qaddr))
+		if (!local_count_target(run, qaddr))
+			goto out;
+		if (run->verify)	/* Sendmail's words */
+			local_fail(run, qaddr, PRIVS_BOUNCE, "5.1.1", "User unknown");
+		else
 			local_fail(run, qaddr, PRIVS_BOUNCE, "5.1.1",
 			    "unknown user: \"%s\"", lbase);
 		goto out;
@@ -1727,14 +1861,42 @@ local_run_free(struct local_run *run)
 	local_user_free(&run->nobody);
 }
 
+/*
+ * The walk that delivery and verification share: the envelope recipient
+ * through aliases, .forward, :include: ... down to each destination. The
+ * caller blocks SIGCHLD: a handler of its own must not reap our children.
+ */
+static void
+local_resolve(struct local_run *run, const char *sender)
+{
+	struct local_src src;
+
+	memset(&src, 0, sizeof(src));
+	src.kind = SRC_RCPT;
+	privs_cred_keep(&src.cred);
+	src.unsafe = 1;
+	src.sender = sender;
+	src.parent = run->top;
+	src.origin = "the envelope";
+	if (!local_is_local(run->top)) {
+		if (run->verify)
+			local_queue_forward(run, &src, run->top);
+		else
+			local_fail(run, run->top, PRIVS_DEFER, "4.3.5",
+			    "recipient domain is not local (mydestination): %s", run->top);
+		return;
+	}
+	local_addr(run, &src, run->top);
+	if (run->nfwd)
+		local_write_forwards(run);
+}
+
 void
 local_deliver(const struct qenv *env, const char *content, size_t len,
     const struct qrcpt *rcpt, struct local_result *res)
 {
 	struct local_run run;
-	struct local_src src;
 	sigset_t chld, saved;
-	const char *sender = env->sender ? env->sender : "";
 
 	memset(res, 0, sizeof(*res));
 	/* A SIGCHLD handler of the caller must not reap our children. */
@@ -1742,21 +1904,7 @@ local_deliver(const struct qenv *env, const char *content, size_t len,
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &saved);
 	local_run_init(&run, env, content, len, rcpt);
-	memset(&src, 0, sizeof(src));
-	src.kind = SRC_RCPT;
-	privs_cred_keep(&src.cred);
-	src.unsafe = 1;
-	src.sender = sender;
-	src.parent = run.top;
-	src.origin = "the envelope";
-	if (!local_is_local(run.top)) {
-		local_fail(&run, run.top, PRIVS_DEFER, "4.3.5",
-		    "recipient domain is not local (mydestination): %s", run.top);
-	} else {
-		local_addr(&run, &src, run.top);
-		if (run.nfwd)
-			local_write_forwards(&run);
-	}
+	local_resolve(&run, env->sender ? env->sender : "");
 	if (run.ndefer) {
 		*res = run.first_defer;
 	} else if (run.nsent) {
@@ -1777,4 +1925,42 @@ local_deliver(const struct qenv *env, const char *content, size_t len,
 	}
 	local_run_free(&run);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
+}
+
+enum local_status
+local_verify(const char *addr, const char *shown, struct strv *lines)
+{
+	struct local_run run;
+	struct qenv env;
+	struct qrcpt rcpt;
+	sigset_t chld, saved;
+	enum local_status status;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &saved);
+	/* A message with no content, from <>, to addr: what delivery would see. */
+	qenv_init(&env);
+	gettimeofday(&env.arrival, NULL);
+	memset(&rcpt, 0, sizeof(rcpt));
+	rcpt.addr = xstrdup(addr);
+	local_run_init(&run, &env, "", 0, &rcpt);
+	run.verify = 1;
+	run.lines = lines;
+	run.shown = shown ? shown : addr;
+	local_resolve(&run, "");
+	if (run.nbounce)
+		status = LOCAL_BOUNCE;
+	else if (run.ndefer)
+		status = LOCAL_DEFER;
+	else
+		status = LOCAL_SENT;
+	if (run.nsent + run.nbounce + run.ndefer == 0)
+		strv_add_owned(lines, xasprintf("%s... deliverable: the alias expands to "
+		    "nothing (the message would be discarded)", run.shown));
+	local_run_free(&run);
+	free(rcpt.addr);
+	qenv_free(&env);
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	return status;
 }

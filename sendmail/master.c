@@ -3,8 +3,13 @@
  *
  * The master never touches mail itself: it only keeps the lock, the
  * listening sockets and the workers alive, so a bug in message handling
- * can kill a worker but never the instance. Signals are blocked and taken
- * synchronously with sigtimedwait(), so no handler races with the loop.
+ * can kill a worker but never the instance. Signals are blocked and read
+ * from a signalfd in the same poll() that watches the inet listeners of
+ * master.cf, so no handler races with the loop. Each accepted SMTP
+ * connection gets its own child (smtpd.h) that drops to mail_owner and
+ * applies the service's -o overrides; when the service's maxproc
+ * (default_process_limit) or the client's smtpd_client_connection_count_limit
+ * is reached, the master itself answers 421 4.7.0 and closes.
  */
 #include "config.h"
 
@@ -14,16 +19,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <netdb.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "fileio.h"
+#include "inet.h"
 #include "instance.h"
 #include "localsvc.h"
 #include "log.h"
@@ -31,6 +40,8 @@
 #include "queue.h"
 #include "pickup.h"
 #include "qmgr.h"
+#include "smtpd.h"
+#include "smtpd_check.h"
 #include "submitd.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -52,6 +63,20 @@ struct worker {
 static struct worker *workers;
 static int nworkers;
 static int submit_fd = -1, showq_fd = -1, lock_fd = -1, qmgr_fd = -1, local_fd = -1;
+static int signal_fd = -1;
+
+/* The inet services of master.cf and the SMTP sessions running for them. */
+static struct inet_services inet_svcs;
+struct master_session {
+	pid_t pid;
+	size_t svc;		/* index in inet_svcs */
+	char addr[SMTPD_NAME_MAX];
+};
+static struct master_session *sessions;
+static size_t nsessions;
+
+#define MASTER_POLL_MS		1000
+#define MASTER_ACCEPT_BURST	64	/* connections accepted per listener per round */
 
 static int
 master_take_lock(void)
@@ -134,6 +159,47 @@ master_open_sockets(void)
 	return submit_fd < 0 || showq_fd < 0 || qmgr_fd < 0 || local_fd < 0 ? -1 : 0;
 }
 
+/*
+ * Opens the inet listeners of master.cf. Root must get them all; an
+ * unprivileged instance (which cannot bind port 25) goes on without the
+ * ones it cannot open, with a warning.
+ */
+static int
+master_open_inet(void)
+{
+	char err[1024];
+	char *path = xasprintf("%s/%s", conf_dir(), INET_MASTER_CF);
+	int rc = 0;
+
+	if (inet_load(path, &inet_svcs, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		rc = -1;
+	} else if (inet_listen(&inet_svcs, err, sizeof(err)) < 0) {
+		if (geteuid() == 0) {
+			log_error("%s", err);
+			rc = -1;
+		} else {
+			log_warn("%s; no SMTP service for this unprivileged instance", err);
+			inet_free(&inet_svcs);
+		}
+	}
+	free(path);
+	return rc;
+}
+
+/* In a child: the master's descriptors it must not keep. */
+static void
+master_close_inet(void)
+{
+	size_t i, j;
+
+	for (i = 0; i < inet_svcs.n; i++)
+		for (j = 0; j < inet_svcs.v[i].nfds; j++)
+			close(inet_svcs.v[i].fds[j]);
+	if (signal_fd >= 0)
+		close(signal_fd);
+}
+
 static const char *
 master_role_name(enum worker_role r)
 {
@@ -166,6 +232,7 @@ master_worker_main(struct worker *w, pid_t master_pid)
 		_exit(0);
 	if (lock_fd >= 0)
 		close(lock_fd);
+	master_close_inet();
 	/* Workers speak through the log only, never to the starter's terminal. */
 	log_to_stderr(NULL);
 	log_init(master_role_name(w->role));
@@ -217,6 +284,18 @@ master_reap(void)
 	int status, i;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		size_t k;
+
+		for (k = 0; k < nsessions; k++) {
+			if (sessions[k].pid != pid)
+				continue;
+			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+				log_warn("process petrel/smtpd pid %ld killed by signal %d",
+				    (long)pid, WTERMSIG(status));
+			inet_svcs.v[sessions[k].svc].nchildren--;
+			sessions[k] = sessions[--nsessions];
+			break;
+		}
 		for (i = 0; i < nworkers; i++) {
 			struct worker *w = &workers[i];
 
@@ -257,7 +336,7 @@ master_children(void)
 	for (i = 0; i < nworkers; i++)
 		if (workers[i].pid)
 			n++;
-	return n;
+	return n + (int)nsessions;
 }
 
 static void
@@ -265,9 +344,13 @@ master_signal_workers(int sig)
 {
 	int i;
 
+	size_t k;
+
 	for (i = 0; i < nworkers; i++)
 		if (workers[i].pid)
 			kill(workers[i].pid, sig);
+	for (k = 0; k < nsessions; k++)
+		kill(sessions[k].pid, sig);
 }
 
 /* SIGTERM the workers, give them MASTER_STOP_GRACE seconds, then SIGKILL. */
@@ -318,6 +401,130 @@ master_reload(void)
 	master_signal_workers(SIGTERM);
 }
 
+/* Answers and closes a connection the master will not serve. */
+static void
+master_refuse(int fd, const char *why, const char *addr)
+{
+	char line[512];
+	int n;
+
+	log_warn("%s from [%s]: answered 421", why, addr);
+	n = snprintf(line, sizeof(line), "421 4.7.0 %s Error: %s\r\n", conf_str("myhostname"), why);
+	if (n > 0)
+		(void)send(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+}
+
+__attribute__((noreturn))
+static void
+master_session_main(int fd, size_t svc_idx, pid_t master_pid)
+{
+	const struct inet_service *svc = &inet_svcs.v[svc_idx];
+	struct smtpd_client client;
+	sigset_t none;
+	size_t i;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	if (getppid() != master_pid)
+		_exit(0);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	master_close_inet();
+	close(submit_fd);
+	close(showq_fd);
+	close(qmgr_fd);
+	close(local_fd);
+	log_to_stderr(NULL);
+	log_init("smtpd");
+	instance_drop_privileges();
+	for (i = 0; i < svc->overrides.n; i++) {
+		const char *o = svc->overrides.v[i];
+		const char *eq = strchr(o, '=');
+		char *name = xstrndup(o, (size_t)(eq - o));
+
+		conf_override(name, eq + 1);
+		free(name);
+	}
+	smtpd_client_from_fd(fd, &client);
+	exit(smtpd_session(fd, fd, &client));
+}
+
+/* Numeric address of a connected socket's peer (IPv4-mapped shown as IPv4). */
+static void
+master_peer_addr(int fd, char *out, size_t outlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	const char *p;
+
+	snprintf(out, outlen, "unknown");
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0
+	    || getnameinfo((struct sockaddr *)&ss, sl, out, (socklen_t)outlen, NULL, 0,
+	    NI_NUMERICHOST) != 0)
+		return;
+	p = out;
+	if (strncmp(p, "::ffff:", 7) == 0 && strchr(p + 7, '.') != NULL)
+		memmove(out, p + 7, strlen(p + 7) + 1);
+}
+
+static void
+master_accept(size_t svc_idx, int lfd)
+{
+	struct inet_service *svc = &inet_svcs.v[svc_idx];
+	long client_limit = (long)conf_int("smtpd_client_connection_count_limit");
+	int burst;
+
+	for (burst = 0; burst < MASTER_ACCEPT_BURST; burst++) {
+		char addr[SMTPD_NAME_MAX];
+		long same = 0;
+		size_t k;
+		pid_t pid, master_pid = getpid();
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn("service %s: accept: %m", svc->name);
+			return;
+		}
+		master_peer_addr(fd, addr, sizeof(addr));
+		if (svc->maxproc > 0 && svc->nchildren >= svc->maxproc) {
+			log_warn("service %s: all %ld processes busy (default_process_limit "
+			    "or master.cf maxproc)", svc->name, svc->maxproc);
+			master_refuse(fd, "too many connections", addr);
+			continue;
+		}
+		for (k = 0; k < nsessions; k++)
+			if (strcmp(sessions[k].addr, addr) == 0)
+				same++;
+		if (client_limit > 0 && same >= client_limit && !smtpd_check_mynetworks(addr)) {
+			master_refuse(fd, "too many connections from this client", addr);
+			continue;
+		}
+		pid = fork();
+		if (pid < 0) {
+			log_warn("fork smtpd: %m");
+			master_refuse(fd, "server busy", addr);
+			continue;
+		}
+		if (pid == 0)
+			master_session_main(fd, svc_idx, master_pid);
+		close(fd);
+		sessions = xreallocarray(sessions, nsessions + 1, sizeof(*sessions));
+		sessions[nsessions].pid = pid;
+		sessions[nsessions].svc = svc_idx;
+		snprintf(sessions[nsessions].addr, sizeof(sessions[nsessions].addr), "%s", addr);
+		nsessions++;
+		svc->nchildren++;
+	}
+}
+
 /* 1 when master_service_disable lists the service (as "name" or "name.type"). */
 static int
 master_service_disabled(const char *name)
@@ -351,8 +558,13 @@ master_run(int ready_fd)
 	signal(SIGPIPE, SIG_IGN);
 	log_init("master");
 
-	if (master_take_lock() < 0 || master_open_sockets() < 0)
+	if (master_take_lock() < 0 || master_open_sockets() < 0 || master_open_inet() < 0)
 		return 1;
+	signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (signal_fd < 0) {
+		log_error("signalfd: %m");
+		return 1;
+	}
 	nlocal = conf_int("local_destination_concurrency_limit");
 	if (conf_int("default_process_limit") > 0 && nlocal > conf_int("default_process_limit"))
 		nlocal = conf_int("default_process_limit");
@@ -393,27 +605,54 @@ master_run(int ready_fd)
 	}
 
 	while (!stop) {
-		struct timespec ts = { 1, 0 };
-		siginfo_t si;
-		int sig = sigtimedwait(&set, &si, &ts);
+		struct pollfd *pfd;
+		size_t *owner, np = 1, k, j;
+		struct signalfd_siginfo si;
 
-		switch (sig) {
-		case SIGTERM:
-			log_info("terminating on signal %d", sig);
-			master_stop_workers(MASTER_STOP_GRACE);
-			stop = 1;
-			break;
-		case SIGINT:
-		case SIGQUIT:
-			log_info("aborting on signal %d", sig);
-			master_stop_workers(0);
-			stop = 1;
-			break;
-		case SIGHUP:
-			master_reload();
-			break;
-		default:
-			break;
+		for (k = 0; k < inet_svcs.n; k++)
+			np += inet_svcs.v[k].nfds;
+		pfd = xcalloc(np, sizeof(*pfd));
+		owner = xcalloc(np, sizeof(*owner));
+		pfd[0].fd = signal_fd;
+		pfd[0].events = POLLIN;
+		np = 1;
+		for (k = 0; k < inet_svcs.n; k++)
+			for (j = 0; j < inet_svcs.v[k].nfds; j++) {
+				pfd[np].fd = inet_svcs.v[k].fds[j];
+				pfd[np].events = POLLIN;
+				owner[np++] = k;
+			}
+		if (poll(pfd, np, MASTER_POLL_MS) > 0) {
+			for (k = 1; k < np; k++)
+				if (pfd[k].revents & POLLIN)
+					master_accept(owner[k], pfd[k].fd);
+		}
+		free(pfd);
+		free(owner);
+		while (!stop && read(signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			int sig = (int)si.ssi_signo;
+
+			switch (sig) {
+			case SIGTERM:
+				log_info("terminating on signal %d", sig);
+				/* No new connections while the sessions finish. */
+				inet_close(&inet_svcs);
+				master_stop_workers(MASTER_STOP_GRACE);
+				stop = 1;
+				break;
+			case SIGINT:
+			case SIGQUIT:
+				log_info("aborting on signal %d", sig);
+				inet_close(&inet_svcs);
+				master_stop_workers(0);
+				stop = 1;
+				break;
+			case SIGHUP:
+				master_reload();
+				break;
+			default:
+				break;
+			}
 		}
 		master_reap();
 		if (!stop)
@@ -423,6 +662,12 @@ master_run(int ready_fd)
 	close(showq_fd);
 	close(qmgr_fd);
 	close(local_fd);
+	close(signal_fd);
+	signal_fd = -1;
+	inet_free(&inet_svcs);
+	free(sessions);
+	sessions = NULL;
+	nsessions = 0;
 	free(workers);
 	workers = NULL;
 	nworkers = 0;

@@ -42,6 +42,7 @@
 #include "fileio.h"
 #include "header.h"
 #include "instance.h"
+#include "local.h"
 #include "log.h"
 #include "mailq.h"
 #include "msg_input.h"
@@ -52,6 +53,7 @@
 #include "qfile.h"
 #include "queue.h"
 #include "strv.h"
+#include "smtpd.h"
 #include "submit.h"
 #include "user.h"
 #include "xalloc.h"
@@ -519,6 +521,70 @@ sm_maildrop(struct qenv *env, const struct pbuf *msg, int verbose)
 		log_info("Mail queued as %s (maildrop; the daemon is not running)", env->id);
 }
 
+/*
+ * -bs: one message of the SMTP session on stdin/stdout, queued as a local
+ * submission by the invoking user: through the daemon's socket, or into
+ * maildrop/ when no daemon answers (cleanup fixes the headers later, as
+ * for any local submission).
+ */
+static int
+sm_smtp_queue(struct qenv *env, const char *content, size_t len, char *qid,
+    char *reply, size_t replylen)
+{
+	struct pbuf payload = PBUF_INIT;
+	char err[1024], refusal[SUBMIT_REPLY_MAX];
+	int status = 0, code = 0;
+
+	env->flags |= QF_RAW | QF_SENDER_SET;
+	env->uid = (long)getuid();
+	if (qfile_format(env, content, len, &payload, err, sizeof(err)) < 0) {
+		snprintf(reply, replylen, "554 5.5.4 %s", err);
+		pbuf_free(&payload);
+		return 554;
+	}
+	switch (submit_send(payload.data, payload.len, qid, &status, refusal, sizeof(refusal))) {
+	case SUBMIT_QUEUED:
+		break;
+	case SUBMIT_REFUSED:
+		code = status == EX_TEMPFAIL ? 451 : 554;
+		snprintf(reply, replylen, "%d %s %s", code, code == 451 ? "4.3.0" : "5.7.1", refusal);
+		break;
+	case SUBMIT_UNAVAILABLE:
+		if (queue_write(instance_queue_dir(), QDIR_MAILDROP, env, content, len,
+		    MAILDROP_FILE_MODE, err, sizeof(err)) < 0) {
+			log_warn("-bs: cannot queue: %s", err);
+			code = 452;
+			snprintf(reply, replylen, "452 4.3.1 Insufficient system storage");
+		} else {
+			snprintf(qid, QID_LEN + 1, "%s", env->id);
+		}
+		break;
+	}
+	pbuf_free(&payload);
+	return code;
+}
+
+static int
+sm_smtp(void)
+{
+	struct smtpd_client client;
+	struct user_info user;
+
+	user_lookup_uid((long)getuid(), &user);
+	if (!pickup_submit_allowed(user.login))
+		sm_exit(EX_NOPERM, "User %s(%ld) is not allowed to submit mail",
+		    user.login, user.uid);
+	user_info_free(&user);
+	memset(&client, 0, sizeof(client));
+	snprintf(client.addr, sizeof(client.addr), "127.0.0.1");
+	snprintf(client.name, sizeof(client.name), "localhost");
+	/* The conversation owns stdout; diagnostics go to the log only. */
+	log_to_stderr(NULL);
+	log_init("sendmail");
+	smtpd_set_queue_fn(sm_smtp_queue);
+	return smtpd_session(STDIN_FILENO, STDOUT_FILENO, &client);
+}
+
 static int
 sm_deliver(struct sm_opts *o, int argc, char **argv)
 {
@@ -618,6 +684,75 @@ sm_deliver(struct sm_opts *o, int argc, char **argv)
 	strv_free(&rcpts);
 	user_info_free(&user);
 	return status;
+}
+
+/*
+ * -bv (§3): how each address resolves, one Sendmail-style line per final
+ * destination on stdout ("root... deliverable: mailer local, user root",
+ * "nosuch... User unknown"); no message is read, nothing is delivered or
+ * queued. Exit 0 when every address is deliverable, EX_NOUSER when one is
+ * not (an unparsable argument included), EX_TEMPFAIL when one could not
+ * be checked now (an unreadable alias map) and none failed.
+ *
+ * Like Sendmail's PrivacyOptions=restrictexpand, a caller other than root
+ * verifies with its own rights: the set-gid privilege is given up first,
+ * so only .forward and :include: files it may read are looked into.
+ */
+static int
+sm_verify(struct sm_opts *o)
+{
+	struct strv addrs = STRV_INIT, lines = STRV_INIT;
+	const char *origin = conf_str("myorigin");
+	const char *bad_arg = NULL;
+	int i, nouser = 0, tempfail = 0;
+	size_t k, first;
+
+	if (getegid() != getgid() && setresgid(getgid(), getgid(), getgid()) < 0)
+		sm_exit(EX_TEMPFAIL, "cannot drop the set-gid privilege: %m");
+	for (i = 0; i < o->nrcpt_args; i++) {
+		size_t bad = 0;
+
+		if (addr_parse_list(o->rcpt_args[i], strlen(o->rcpt_args[i]), &addrs, &bad) == 0
+		    || bad)
+			bad_arg = o->rcpt_args[i];
+	}
+	if (addrs.n == 0)
+		sm_exit(EX_USAGE, "bad recipient address: \"%s\"", bad_arg ? bad_arg : "");
+	strv_free(&addrs);
+	/* Argument by argument, so that the lines follow the command line. */
+	for (i = 0; i < o->nrcpt_args; i++) {
+		size_t bad = 0;
+
+		first = addrs.n;
+		addr_parse_list(o->rcpt_args[i], strlen(o->rcpt_args[i]), &addrs, &bad);
+		if (addrs.n == first || bad) {
+			printf("%s... bad address syntax\n", o->rcpt_args[i]);
+			nouser = 1;
+		}
+		for (k = first; k < addrs.n; k++) {
+			char *q = addr_qualify(addrs.v[k], origin);
+			size_t l;
+
+			switch (local_verify(q, addrs.v[k], &lines)) {
+			case LOCAL_SENT:
+				break;
+			case LOCAL_BOUNCE:
+				nouser = 1;
+				break;
+			case LOCAL_DEFER:
+				tempfail = 1;
+				break;
+			}
+			for (l = 0; l < lines.n; l++)
+				printf("%s\n", lines.v[l]);
+			strv_free(&lines);
+			free(q);
+		}
+	}
+	strv_free(&addrs);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		sm_exit(EX_IOERR, "error writing the report: %m");
+	return nouser ? EX_NOUSER : tempfail ? EX_TEMPFAIL : 0;
 }
 
 /*
@@ -737,6 +872,8 @@ main(int argc, char **argv)
 
 	if (o.extract && o.mode != MODE_DELIVER)
 		sm_usage("-t can be used only in delivery mode");
+	if (o.mode == MODE_VERIFY && o.nrcpt_args == 0)
+		sm_usage("-bv requires at least one recipient address");
 	if (o.json && o.mode != MODE_PRINT)
 		sm_usage("-j can be used only with -bp (mailq)");
 	if (o.qrun == QRUN_INTERVAL && o.mode != MODE_DAEMON && o.mode != MODE_DAEMON_FG)
@@ -780,11 +917,9 @@ main(int argc, char **argv)
 	case MODE_NEWALIASES:
 		return aliases_newaliases(o.alias_db, o.verbose);
 	case MODE_VERIFY:
-		sm_exit(EX_UNAVAILABLE, "-bv: address verification is not available in this"
-		    " version yet");
+		return sm_verify(&o);
 	case MODE_SMTP:
-		sm_exit(EX_UNAVAILABLE, "-bs: SMTP on standard input is not available in"
-		    " this version yet");
+		return sm_smtp();
 	case MODE_TEST:
 		sm_exit(EX_USAGE, "-bt: address test mode is not supported");
 	case MODE_CHECK: {

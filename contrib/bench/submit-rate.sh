@@ -1,96 +1,119 @@
 #!/bin/bash
-# submit-rate.sh - how many `sendmail -t` submissions per second one caller
-# sustains, Petrel against Postfix when Postfix is installed on this
-# machine (never in CI: this is a benchmark, not a test).
+# submit-rate.sh - how many `sendmail -t -i` submissions per second one
+# caller sustains, Petrel against the machine's Postfix (a benchmark, never
+# part of `make check`; results and how to read them: RESULTS.md).
 #
-# Usage: contrib/bench/submit-rate.sh [BUILDDIR] [COUNT] [RUNS]
+# Usage (as root): contrib/bench/submit-rate.sh [BUILDDIR] [COUNT] [RUNS]
 #   BUILDDIR  where sendmail/sendmail and sendmail/petrel were built (.)
 #   COUNT     submissions per run (1000)
 #   RUNS      runs per mode; the median is reported (3)
 #
-# Petrel runs as a private instance under a temp dir with its daemon up
-# (the submission-socket path: cleanup + fsync'd queue file before exit 0)
-# and with it down (the maildrop path). Postfix, when /usr/sbin/postfix
-# exists, is measured through its own /usr/sbin/sendmail.postfix or
-# /usr/sbin/sendmail with the system instance running. Messages are 1 KB.
-# Run as root, ideally inside `unshare -n -m` (the Petrel instance binds
-# nothing on the network, but needs a private /etc/passwd for its user).
+# One caller submits COUNT messages of 1024 bytes to benchuser@localhost,
+# one `sendmail -t -i <message` after the other, in three modes:
+#   petrel, daemon up    a private Petrel instance (unshare -m -n, private
+#                        passwd with the petrel and benchuser users): the
+#                        submission socket, then cleanup and an fsync'd
+#                        queue file before sendmail exits; the daemon
+#                        delivers into benchuser's mbox in the background
+#   petrel, daemon down  the same instance stopped: sendmail writes the
+#                        queue file into maildrop/ itself
+#   postfix              the machine's Postfix, running, through its own
+#                        sendmail (postdrop -> maildrop -> pickup ->
+#                        cleanup), delivering into /var/mail/benchuser in
+#                        the background; benchuser is a real user (useradd)
+#                        for the duration, removed at the end
+# With the daemon up, each run ends when every message is in the mailbox
+# (not timed), so the next run starts with an empty queue. Prints one line
+# per mode (median and every run) and the Petrel/Postfix ratios; above 1
+# means Petrel is faster. The machine's /etc/passwd, Postfix's main.cf and
+# Postfix's running state are put back at the end.
 set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/benchlib.sh"
 builddir=$(cd "${1:-.}" && pwd)
 count=${2:-1000}
 runs=${3:-3}
-SENDMAIL=$builddir/sendmail/sendmail
-PETREL=$builddir/sendmail/petrel
+BENCH_ARGS=("$builddir" "$count" "$runs")
+WARMUP=20
+DRAIN_LIMIT=300		# seconds a run's background delivery may take
 
-T=$(mktemp -d /tmp/petrel-bench.XXXXXX)
-chmod 0755 "$T"
-cleanup() {
-	PETREL_CONFIG_DIR=$T/etc "$PETREL" stop >/dev/null 2>&1 || true
-	umount /etc/passwd /etc/group 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-if ! getent passwd petrel >/dev/null; then
-	if [ "$(unshare --help >/dev/null 2>&1; echo $?)" = 0 ] && [ -z "${PETREL_BENCH_NS:-}" ]; then
-		exec env PETREL_BENCH_NS=1 unshare -m --propagation private -- "$0" "$@"
-	fi
-	cp /etc/passwd "$T/passwd"; cp /etc/group "$T/group"
-	echo 'petrel:x:990:990::/nonexistent:/usr/sbin/nologin' >>"$T/passwd"
-	echo 'petrel:x:990:' >>"$T/group"; echo 'petreldrop:x:991:' >>"$T/group"
-	mount --bind "$T/passwd" /etc/passwd; mount --bind "$T/group" /etc/group
-fi
-
-mkdir -p "$T/etc"
-cat >"$T/etc/main.cf" <<EOF
-queue_directory = $T/queue
-data_directory = $T/data
-maillog_file = $T/maillog
-myhostname = bench.example.com
-EOF
-: >"$T/etc/master.cf"
-export PETREL_CONFIG_DIR=$T/etc
-
-body=$(head -c 700 /dev/zero | tr '\0' 'x' | fold -w 70)
-message="From: bench@example.com
-To: someone@example.org
-Subject: benchmark message
-
-$body
-"
-
-# one_run COMMAND...: prints submissions per second for COUNT runs of COMMAND.
-one_run() {
-	local start end i
-	start=$(date +%s.%N)
-	for ((i = 0; i < count; i++)); do
-		printf '%s' "$message" | "$@" || { echo "submission failed" >&2; exit 1; }
-	done
-	end=$(date +%s.%N)
-	echo "$count / ($end - $start)" | bc -l
-}
-
-median() { sort -n | awk '{a[NR]=$1} END {printf "%.0f\n", a[int((NR+1)/2)]}'; }
-
-measure() {	# measure LABEL COMMAND...
+# line LABEL RESULTS...: the report line of one mode.
+line() {
 	local label=$1; shift
-	local r results=()
-	for ((r = 0; r < runs; r++)); do
-		results+=("$(one_run "$@")")
-	done
-	printf '%-28s median %6s/s  (runs: %s)\n' "$label" \
-		"$(printf '%s\n' "${results[@]}" | median)" \
-		"$(printf '%.0f ' "${results[@]}")"
+	printf '%-22s median %7s msg/s   (runs: %s)\n' "$label" \
+		"$(printf '%s\n' "$@" | median)" "$*"
 }
 
-"$PETREL" start
-measure "petrel, daemon up" "$SENDMAIL" -t -i
-"$PETREL" stop
-measure "petrel, daemon down" "$SENDMAIL" -t -i
+# wait_drain N MBOX QUEUED-FUNCTION: until N messages are in MBOX and the
+# queue is empty.
+wait_drain() {
+	local r
+	r=$(bench_poll mbox "$2" "$1" "$DRAIN_LIMIT")
+	case $r in ok*) ;; *) bench_die "delivery of the run did not finish: $r";; esac
+	local i
+	for ((i = 0; i < 500; i++)); do
+		[ "$("$3")" = 0 ] && return 0
+		sleep 0.02
+	done
+	bench_die "queue not empty after delivery"
+}
 
-if [ -x /usr/sbin/postfix ]; then
-	pf=/usr/sbin/sendmail
-	[ -x /usr/sbin/sendmail.postfix ] && pf=/usr/sbin/sendmail.postfix
-	/usr/sbin/postfix status >/dev/null 2>&1 || /usr/sbin/postfix start >/dev/null 2>&1
-	measure "postfix ($pf)" env -u PETREL_CONFIG_DIR "$pf" -t -i
+petrel_modes() {
+	local r up=() down=()
+	petrel_ns_setup
+	"$P_PETREL" start >/dev/null 2>&1
+	submit_loop $WARMUP "$P_SENDMAIL" -t -i >/dev/null
+	wait_drain $WARMUP "$P_MBOX" petrel_queued
+	for ((r = 0; r < runs; r++)); do
+		rm -f "$P_MBOX"
+		bench_quiet
+		up+=("$(submit_loop "$count" "$P_SENDMAIL" -t -i)")
+		wait_drain "$count" "$P_MBOX" petrel_queued
+	done
+	line "petrel, daemon up" "${up[@]}"
+	"$P_PETREL" stop >/dev/null 2>&1
+	submit_loop $WARMUP "$P_SENDMAIL" -t -i >/dev/null
+	for ((r = 0; r < runs; r++)); do
+		find "$P_QDIR/maildrop" -maxdepth 1 -type f -delete
+		sync
+		bench_quiet
+		down+=("$(submit_loop "$count" "$P_SENDMAIL" -t -i)")
+		[ "$(petrel_maildrop)" = "$count" ] || bench_die "maildrop holds $(petrel_maildrop), not $count"
+	done
+	find "$P_QDIR/maildrop" -maxdepth 1 -type f -delete
+	line "petrel, daemon down" "${down[@]}"
+	printf '%s\n' "${up[@]}" | median >"$W/petrel.up"
+	printf '%s\n' "${down[@]}" | median >"$W/petrel.down"
+}
+
+if [ "${4:-}" = --petrel-block ]; then
+	trap bench_cleanup EXIT
+	"$5"
+	exit 0
 fi
+
+bench_init "$builddir"
+trap bench_cleanup EXIT
+echo "# submit-rate: $count messages of $(stat -c %s "$W/msg") bytes, one caller, sendmail -t -i, median of $runs runs"
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -sr), petrel $(bench_version "$builddir")"
+bench_petrel_block petrel_modes
+
+if ! bench_postfix_setup; then
+	echo "postfix                (not installed: no ratio)"
+	exit 0
+fi
+echo "# postfix $(/usr/sbin/postconf -h mail_version) through $PF_SENDMAIL"
+/usr/sbin/postfix start >/dev/null 2>&1 || bench_die "postfix start failed"
+submit_loop $WARMUP "$PF_SENDMAIL" -t -i >/dev/null
+wait_drain $WARMUP "$PF_MBOX" pf_queued
+pf=()
+for ((r = 0; r < runs; r++)); do
+	rm -f "$PF_MBOX"
+	bench_quiet
+	pf+=("$(submit_loop "$count" "$PF_SENDMAIL" -t -i)")
+	wait_drain "$count" "$PF_MBOX" pf_queued
+done
+line "postfix" "${pf[@]}"
+pfm=$(printf '%s\n' "${pf[@]}" | median)
+echo "ratio petrel/postfix:  daemon up $(ratio "$(cat "$W/petrel.up")" "$pfm"), daemon down $(ratio "$(cat "$W/petrel.down")" "$pfm")  (above 1: Petrel faster)"
+bench_busy_note

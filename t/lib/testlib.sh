@@ -88,11 +88,13 @@ wait_for() {
 
 # The private /etc: passwd and group copies with the test users.
 private_etc() {
-	cp /etc/passwd "$T/passwd"
-	cp /etc/group "$T/group"
-	grep -q '^petrel:' "$T/passwd" || echo 'petrel:x:990:990:Petrel mail system:/nonexistent:/usr/sbin/nologin' >>"$T/passwd"
-	grep -q '^petrel:' "$T/group" || echo 'petrel:x:990:' >>"$T/group"
-	grep -q '^petreldrop:' "$T/group" || echo 'petreldrop:x:991:' >>"$T/group"
+	# The test users replace any the machine has (a real install may have
+	# made petrel with another uid): tests rely on these exact ids.
+	grep -vE '^(petrel|alice|bob):' /etc/passwd >"$T/passwd"
+	grep -vE '^(petrel|petreldrop|alice|bob):' /etc/group >"$T/group"
+	echo 'petrel:x:990:990:Petrel mail system:/nonexistent:/usr/sbin/nologin' >>"$T/passwd"
+	echo 'petrel:x:990:' >>"$T/group"
+	echo 'petreldrop:x:991:' >>"$T/group"
 	mkdir -p "$T/home/alice" "$T/home/bob"
 	echo "alice:x:2001:2001:Alice Liddell,,,:$T/home/alice:/bin/sh" >>"$T/passwd"
 	echo "bob:x:2002:2002:&:$T/home/bob:/bin/sh" >>"$T/passwd"

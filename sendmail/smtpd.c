@@ -1,0 +1,1219 @@
+/*
+ * smtpd - one SMTP server session; see smtpd.h.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "conf.h"
+#include "log.h"
+#include "local.h"
+#include "pbuf.h"
+#include "qfile.h"
+#include "qmgr.h"
+#include "queue.h"
+#include "smtpd.h"
+#include "smtpd_check.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define SMTPD_IBUF		8192	/* input buffer */
+#define SMTPD_CMD_MIN		512	/* RFC 5321 4.5.3.1.4 command line */
+#define SMTPD_PATH_MAX		512	/* longest address accepted */
+#define SMTPD_QUEUE_MODE	0600
+#define SMTPD_MS		1000
+#define SMTPD_REPLY_MAX		1024
+#define SMTPD_BDAT_MAX_DIGITS	18
+#define SMTPD_DISCARD_MAX	(1024 * 1024)	/* bytes of one over-long line read and dropped */
+#define SMTPD_LINGER_MS		100	/* per read while closing */
+#define SMTPD_LINGER_ROUNDS	50
+#define SMTPD_LINGER_MAX	(4 * 1024 * 1024)
+
+enum smtpd_state {
+	ST_INIT,	/* no HELO/EHLO yet */
+	ST_GREETED,	/* HELO/EHLO done, no transaction */
+	ST_MAIL,	/* MAIL accepted */
+	ST_RCPT,	/* one or more RCPT accepted */
+	ST_BDAT,	/* in a BDAT sequence */
+};
+
+enum cmd_result { CMD_GO_ON = 0, CMD_CLOSE = -1 };
+
+struct session {
+	int in, out;
+	const struct smtpd_client *c;
+	char ibuf[SMTPD_IBUF];
+	size_t ipos, ilen;
+	int eof;
+	struct pbuf obuf;
+	int timeout_ms;
+	const char *where;	/* the last command, for timeout/lost-connection logs */
+
+	enum smtpd_state state;
+	char *helo;
+	int esmtp;
+	struct qenv env;	/* sender, recipients, DSN data of the transaction */
+	struct pbuf msg;	/* the message, LF line endings */
+	int too_big;		/* the message passed message_size_limit */
+	int bdat_error;		/* reply code that answers the rest of a failed BDAT sequence */
+	size_t size_limit;
+	long rcpt_limit;
+	long nrcpt;		/* RCPTs accepted in the transaction, duplicates too */
+
+	long errors, soft_limit, hard_limit;
+	long long error_sleep;
+	int close_after;
+};
+
+struct smtpd_cmd {
+	const char *name;
+	enum cmd_result (*fn)(struct session *, char *);
+	unsigned flags;
+	long ok, total;
+};
+#define CMD_F_NEED_HELO	(1u << 0)	/* refused before HELO when smtpd_helo_required */
+#define CMD_F_HIDDEN	(1u << 1)	/* not counted in the disconnect line */
+
+static volatile sig_atomic_t smtpd_stop;
+static smtpd_queue_fn smtpd_queue_hook;
+
+void
+smtpd_set_queue_fn(smtpd_queue_fn fn)
+{
+	smtpd_queue_hook = fn;
+}
+
+static void
+smtpd_on_term(int sig)
+{
+	smtpd_stop = 1;
+}
+
+/* ---- output ---- */
+
+static int
+smtpd_flush(struct session *s)
+{
+	size_t off = 0;
+
+	while (off < s->obuf.len) {
+		struct pollfd p = { s->out, POLLOUT, 0 };
+		ssize_t n;
+		int rc = poll(&p, 1, s->timeout_ms);
+
+		if (rc == 0) {
+			log_warn("timeout after %s from %s[%s] (writing)", s->where, s->c->name, s->c->addr);
+			return -1;
+		}
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		n = write(s->out, s->obuf.data + off, s->obuf.len - off);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	pbuf_reset(&s->obuf);
+	return 0;
+}
+
+/* Queues one reply line (CRLF added); counts 4xx/5xx against the error limits. */
+__attribute__((format(printf, 2, 3)))
+static void
+smtpd_reply(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+	size_t start = s->obuf.len;
+
+	va_start(ap, fmt);
+	pbuf_vprintf(&s->obuf, fmt, ap);
+	va_end(ap);
+	pbuf_puts(&s->obuf, "\r\n");
+	if (s->obuf.data[start] == '4' || s->obuf.data[start] == '5') {
+		s->errors++;
+		if (s->errors > s->soft_limit && s->error_sleep > 0) {
+			(void)smtpd_flush(s);
+			sleep((unsigned)s->error_sleep);
+		}
+	}
+}
+
+/* ---- input ---- */
+
+/*
+ * Makes input available: flushes pending replies first when the buffer
+ * is empty (the pipelining rule), then waits up to smtpd_timeout.
+ * Returns 1 with data in ibuf, 0 on EOF, -1 on timeout, error or stop.
+ */
+static int
+smtpd_fill(struct session *s)
+{
+	ssize_t n;
+
+	if (s->ipos < s->ilen)
+		return 1;
+	if (s->eof)
+		return 0;
+	if (smtpd_flush(s) < 0)
+		return -1;
+	s->ipos = s->ilen = 0;
+	for (;;) {
+		struct pollfd p = { s->in, POLLIN, 0 };
+		int rc;
+
+		if (smtpd_stop) {
+			log_info("stopped after %s from %s[%s]", s->where, s->c->name, s->c->addr);
+			smtpd_reply(s, "421 4.3.2 %s Service shutting down", conf_str("myhostname"));
+			return -1;
+		}
+		rc = poll(&p, 1, s->timeout_ms);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc == 0) {
+			log_info("timeout after %s from %s[%s]", s->where, s->c->name, s->c->addr);
+			smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded", conf_str("myhostname"));
+			return -1;
+		}
+		if (rc < 0)
+			return -1;
+		n = read(s->in, s->ibuf, sizeof(s->ibuf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			s->eof = 1;
+			return 0;
+		}
+		s->ilen = (size_t)n;
+		return 1;
+	}
+}
+
+/*
+ * Reads one line into line (CR LF or LF removed). At most limit bytes are
+ * kept; the rest of a longer line is read and dropped, and *toolong set.
+ * Returns 1, 0 on EOF (a partial last line is dropped), -1 on error.
+ */
+static int
+smtpd_getline(struct session *s, struct pbuf *line, size_t limit, int *toolong)
+{
+	size_t dropped = 0;
+
+	pbuf_reset(line);
+	*toolong = 0;
+	for (;;) {
+		char *nl;
+		size_t take, avail;
+		int rc = smtpd_fill(s);
+
+		if (rc <= 0)
+			return rc;
+		avail = s->ilen - s->ipos;
+		nl = memchr(s->ibuf + s->ipos, '\n', avail);
+		take = nl ? (size_t)(nl - (s->ibuf + s->ipos)) : avail;
+		if (!*toolong) {
+			if (line->len + take > limit) {
+				*toolong = 1;
+				dropped = line->len;
+				pbuf_reset(line);
+			} else {
+				pbuf_append(line, s->ibuf + s->ipos, take);
+			}
+		}
+		if (*toolong) {
+			dropped += take;
+			/* A line that never ends is an attack, not a long line. */
+			if (dropped > limit + SMTPD_DISCARD_MAX) {
+				log_warn("%s[%s]: line without end (more than %zu bytes): disconnecting",
+				    s->c->name, s->c->addr, dropped);
+				smtpd_reply(s, "500 5.5.0 Line too long");
+				smtpd_reply(s, "421 4.7.0 %s Error: closing the connection",
+				    conf_str("myhostname"));
+				return -1;
+			}
+		}
+		s->ipos += take;
+		if (nl) {
+			s->ipos++;
+			if (line->len > 0 && line->data[line->len - 1] == '\r')
+				pbuf_truncate(line, line->len - 1);
+			if (line->data == NULL)
+				pbuf_puts(line, "");
+			return 1;
+		}
+	}
+}
+
+/* Reads exactly n bytes; appends them to out unless out is NULL. 1, 0 on EOF, -1. */
+static int
+smtpd_read_bytes(struct session *s, unsigned long long n, struct pbuf *out)
+{
+	while (n > 0) {
+		size_t avail, take;
+		int rc = smtpd_fill(s);
+
+		if (rc <= 0)
+			return rc;
+		avail = s->ilen - s->ipos;
+		take = avail < n ? avail : (size_t)n;
+		if (out)
+			pbuf_append(out, s->ibuf + s->ipos, take);
+		s->ipos += take;
+		n -= take;
+	}
+	return 1;
+}
+
+/* ---- state ---- */
+
+static void
+smtpd_enter(struct session *s, enum smtpd_state st)
+{
+	if (st == ST_INIT || st == ST_GREETED) {
+		qenv_free(&s->env);
+		qenv_init(&s->env);
+		pbuf_free(&s->msg);
+		s->too_big = 0;
+		s->bdat_error = 0;
+		s->nrcpt = 0;
+	}
+	s->state = st;
+}
+
+/* ---- parsing ---- */
+
+/* 1 when the text holds a byte above 0x7f. */
+static int
+smtpd_has_8bit(const char *p)
+{
+	for (; *p; p++)
+		if ((unsigned char)*p > 0x7f)
+			return 1;
+	return 0;
+}
+
+/*
+ * Parses "FROM:<addr> params" (kw "FROM:") into a malloc'd address and
+ * a pointer to the parameters. -1 on a syntax error.
+ */
+static int
+smtpd_parse_path(char *args, const char *kw, char **addr, char **params)
+{
+	size_t kl = strlen(kw);
+	char *p, *start, *end;
+	int quoted = 0;
+
+	if (strncasecmp(args, kw, kl) != 0)
+		return -1;
+	p = args + kl;
+	while (*p == ' ')
+		p++;
+	if (*p == '<') {
+		start = ++p;
+		for (; *p; p++) {
+			if (*p == '\\' && quoted && p[1]) {
+				p++;
+				continue;
+			}
+			if (*p == '"')
+				quoted = !quoted;
+			else if (*p == '>' && !quoted)
+				break;
+		}
+		if (*p != '>')
+			return -1;
+		end = p++;
+	} else {
+		start = p;
+		while (*p && *p != ' ')
+			p++;
+		end = p;
+		if (start == end)
+			return -1;
+	}
+	if (*p && *p != ' ')
+		return -1;
+	while (*p == ' ')
+		p++;
+	*params = p;
+	/* A source route (@a,@b:user@c) is dropped (RFC 5321 C). */
+	if (start < end && *start == '@') {
+		char *colon = memchr(start, ':', (size_t)(end - start));
+
+		if (colon == NULL)
+			return -1;
+		start = colon + 1;
+	}
+	if ((size_t)(end - start) > SMTPD_PATH_MAX)
+		return -1;
+	for (char *q = start; q < end; q++)
+		if ((unsigned char)*q < ' ' || *q == 0x7f || (*q == ' ' && !memchr(start, '"', (size_t)(end - start))))
+			return -1;
+	*addr = xstrndup(start, (size_t)(end - start));
+	return 0;
+}
+
+/* Decodes RFC 3461 xtext; -1 when malformed. */
+static int
+smtpd_xtext_decode(const char *in, struct pbuf *out)
+{
+	for (; *in; in++) {
+		unsigned v;
+
+		if ((unsigned char)*in < '!' || (unsigned char)*in > '~' || *in == '=')
+			return -1;
+		if (*in != '+') {
+			pbuf_putc(out, *in);
+			continue;
+		}
+		if (!isxdigit((unsigned char)in[1]) || !isxdigit((unsigned char)in[2]))
+			return -1;
+		if (sscanf(in + 1, "%2x", &v) != 1)
+			return -1;
+		pbuf_putc(out, (int)v);
+		in += 2;
+	}
+	return 0;
+}
+
+static int
+smtpd_xtext_valid(const char *in)
+{
+	struct pbuf tmp = PBUF_INIT;
+	int rc = smtpd_xtext_decode(in, &tmp);
+
+	pbuf_free(&tmp);
+	return rc;
+}
+
+/* ---- commands ---- */
+
+static enum cmd_result
+smtpd_greet(struct session *s, char *args, int esmtp)
+{
+	if (*args == '\0') {
+		smtpd_reply(s, "501 Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
+		return CMD_GO_ON;
+	}
+	free(s->helo);
+	s->helo = xstrdup(args);
+	s->esmtp = esmtp;
+	smtpd_enter(s, ST_GREETED);
+	if (!esmtp) {
+		smtpd_reply(s, "250 %s", conf_str("myhostname"));
+		return CMD_GO_ON;
+	}
+	smtpd_reply(s, "250-%s", conf_str("myhostname"));
+	smtpd_reply(s, "250-PIPELINING");
+	if (s->size_limit > 0)
+		smtpd_reply(s, "250-SIZE %zu", s->size_limit);
+	else
+		smtpd_reply(s, "250-SIZE");
+	smtpd_reply(s, "250-8BITMIME");
+	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtpd_reply(s, "250-DSN");
+	if (conf_bool("smtputf8_enable"))
+		smtpd_reply(s, "250-SMTPUTF8");
+	smtpd_reply(s, "250 CHUNKING");
+	return CMD_GO_ON;
+}
+
+static enum cmd_result
+cmd_helo(struct session *s, char *args)
+{
+	return smtpd_greet(s, args, 0);
+}
+
+static enum cmd_result
+cmd_ehlo(struct session *s, char *args)
+{
+	return smtpd_greet(s, args, 1);
+}
+
+static enum cmd_result
+cmd_mail(struct session *s, char *args)
+{
+	struct strv params = STRV_INIT;
+	char *addr = NULL, *rest;
+	size_t i;
+	int bad = 0;
+
+	if (s->state == ST_MAIL || s->state == ST_RCPT) {
+		smtpd_reply(s, "503 5.5.1 Error: nested MAIL command");
+		return CMD_GO_ON;
+	}
+	if (s->state == ST_BDAT) {
+		smtpd_reply(s, "503 5.5.1 Error: MAIL after BDAT");
+		return CMD_GO_ON;
+	}
+	if (smtpd_parse_path(args, "FROM:", &addr, &rest) < 0) {
+		smtpd_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		return CMD_GO_ON;
+	}
+	smtpd_enter(s, s->state == ST_INIT ? ST_INIT : ST_GREETED);
+	strv_split(&params, rest, " ");
+	for (i = 0; i < params.n && !bad; i++) {
+		char *p = params.v[i], *eq = strchr(p, '=');
+		const char *v = eq ? eq + 1 : "";
+
+		if (eq)
+			*eq = '\0';
+		if (strcasecmp(p, "SIZE") == 0) {
+			char *end;
+			unsigned long long n = strtoull(v, &end, 10);
+
+			if (*v == '\0' || *end != '\0' || !isdigit((unsigned char)*v)) {
+				smtpd_reply(s, "501 5.5.4 Bad message size syntax");
+				bad = 1;
+			} else if (s->size_limit > 0 && n > s->size_limit) {
+				smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+				bad = 1;
+			}
+		} else if (strcasecmp(p, "BODY") == 0) {
+			if (strcasecmp(v, "8BITMIME") == 0)
+				s->env.flags |= QF_8BITMIME;
+			else if (strcasecmp(v, "7BIT") != 0) {
+				smtpd_reply(s, "501 5.5.4 Unsupported BODY parameter value");
+				bad = 1;
+			}
+		} else if (strcasecmp(p, "SMTPUTF8") == 0 && !eq && conf_bool("smtputf8_enable")) {
+			s->env.flags |= QF_SMTPUTF8;
+		} else if (strcasecmp(p, "RET") == 0) {
+			if (strcasecmp(v, "FULL") == 0)
+				s->env.ret = QRET_FULL;
+			else if (strcasecmp(v, "HDRS") == 0)
+				s->env.ret = QRET_HDRS;
+			else {
+				smtpd_reply(s, "501 5.5.4 Bad RET parameter syntax");
+				bad = 1;
+			}
+		} else if (strcasecmp(p, "ENVID") == 0) {
+			struct pbuf dec = PBUF_INIT;
+
+			if (*v == '\0' || smtpd_xtext_decode(v, &dec) < 0) {
+				smtpd_reply(s, "501 5.5.4 Bad ENVID parameter syntax");
+				bad = 1;
+			} else {
+				free(s->env.envid);
+				s->env.envid = pbuf_detach(&dec);
+			}
+			pbuf_free(&dec);
+		} else if (strcasecmp(p, "AUTH") == 0) {
+			/* Ignored: no AUTH is offered. */
+		} else {
+			smtpd_reply(s, "555 5.5.4 Unsupported option: %s", p);
+			bad = 1;
+		}
+	}
+	strv_free(&params);
+	if (!bad && smtpd_has_8bit(addr) && !(s->env.flags & QF_SMTPUTF8)) {
+		smtpd_reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+		bad = 1;
+	}
+	if (bad) {
+		smtpd_enter(s, s->state);
+		free(addr);
+		return CMD_GO_ON;
+	}
+	qenv_set_sender(&s->env, addr);
+	free(addr);
+	smtpd_enter(s, ST_MAIL);
+	smtpd_reply(s, "250 2.1.0 Ok");
+	return CMD_GO_ON;
+}
+
+/* Parses NOTIFY=; 0 with the bits, -1 on bad syntax. */
+static int
+smtpd_notify(const char *v, unsigned *bits)
+{
+	struct strv words = STRV_INIT;
+	size_t i;
+	int rc = 0;
+
+	*bits = 0;
+	strv_split(&words, v, ",");
+	for (i = 0; i < words.n; i++) {
+		if (strcasecmp(words.v[i], "NEVER") == 0)
+			*bits |= QN_NEVER;
+		else if (strcasecmp(words.v[i], "SUCCESS") == 0)
+			*bits |= QN_SUCCESS;
+		else if (strcasecmp(words.v[i], "FAILURE") == 0)
+			*bits |= QN_FAILURE;
+		else if (strcasecmp(words.v[i], "DELAY") == 0)
+			*bits |= QN_DELAY;
+		else
+			rc = -1;
+	}
+	if (words.n == 0 || ((*bits & QN_NEVER) && *bits != QN_NEVER))
+		rc = -1;
+	strv_free(&words);
+	return rc;
+}
+
+static const char *
+smtpd_proto(const struct session *s)
+{
+	if (!s->esmtp)
+		return "SMTP";
+	return (s->env.flags & QF_SMTPUTF8) ? "UTF8SMTP" : "ESMTP";
+}
+
+static enum cmd_result
+cmd_rcpt(struct session *s, char *args)
+{
+	struct strv params = STRV_INIT;
+	char reply[SMTPD_CHECK_REPLY_MAX];
+	char *addr = NULL, *rest, *orcpt = NULL;
+	unsigned notify = 0;
+	size_t i;
+	int bad = 0, code;
+
+	if (s->state == ST_BDAT) {
+		smtpd_reply(s, "503 5.5.1 Error: RCPT after BDAT");
+		return CMD_GO_ON;
+	}
+	if (s->state != ST_MAIL && s->state != ST_RCPT) {
+		smtpd_reply(s, "503 5.5.1 Error: need MAIL command");
+		return CMD_GO_ON;
+	}
+	if (smtpd_parse_path(args, "TO:", &addr, &rest) < 0 || *addr == '\0') {
+		free(addr);
+		smtpd_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+		return CMD_GO_ON;
+	}
+	if (s->rcpt_limit > 0 && s->nrcpt >= s->rcpt_limit) {
+		log_info("too many recipients from %s[%s] (limit %ld)", s->c->name, s->c->addr,
+		    s->rcpt_limit);
+		smtpd_reply(s, "452 4.5.3 Error: too many recipients");
+		free(addr);
+		return CMD_GO_ON;
+	}
+	strv_split(&params, rest, " ");
+	for (i = 0; i < params.n && !bad; i++) {
+		char *p = params.v[i], *eq = strchr(p, '=');
+		const char *v = eq ? eq + 1 : "";
+
+		if (eq)
+			*eq = '\0';
+		if (strcasecmp(p, "NOTIFY") == 0) {
+			if (smtpd_notify(v, &notify) < 0) {
+				smtpd_reply(s, "501 5.5.4 Error: Bad NOTIFY parameter syntax");
+				bad = 1;
+			}
+		} else if (strcasecmp(p, "ORCPT") == 0) {
+			const char *semi = strchr(v, ';');
+
+			if (semi == NULL || semi == v || strlen(v) > QFILE_ORCPT_MAX
+			    || smtpd_xtext_valid(semi + 1) < 0) {
+				smtpd_reply(s, "501 5.5.4 Error: Bad ORCPT parameter syntax");
+				bad = 1;
+			} else {
+				free(orcpt);
+				orcpt = xstrdup(v);
+			}
+		} else {
+			smtpd_reply(s, "555 5.5.4 Unsupported option: %s", p);
+			bad = 1;
+		}
+	}
+	strv_free(&params);
+	if (!bad && smtpd_has_8bit(addr) && !(s->env.flags & QF_SMTPUTF8)) {
+		smtpd_reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+		bad = 1;
+	}
+	if (!bad && (code = smtpd_check_rcpt(s->c->addr, 0, addr, reply, sizeof(reply))) != 0) {
+		log_info("NOQUEUE: reject: RCPT from %s[%s]: %s; from=<%s> to=<%s> proto=%s helo=<%s>",
+		    s->c->name, s->c->addr, reply, s->env.sender, addr, smtpd_proto(s),
+		    s->helo ? s->helo : "");
+		smtpd_reply(s, "%s", reply);
+		bad = 1;
+	}
+	if (!bad) {
+		int dup = 0;
+
+		for (i = 0; i < s->env.nrcpt; i++)
+			if (strcasecmp(s->env.rcpt[i].addr, addr) == 0)
+				dup = 1;
+		if (!dup)
+			qenv_add_rcpt(&s->env, addr, notify, orcpt);
+		s->nrcpt++;
+		smtpd_enter(s, ST_RCPT);
+		smtpd_reply(s, "250 2.1.5 Ok");
+	}
+	free(orcpt);
+	free(addr);
+	return CMD_GO_ON;
+}
+
+/*
+ * Writes the message of the transaction into incoming/ and answers.
+ * Returns 0; the transaction ends either way.
+ */
+static void
+smtpd_queue(struct session *s)
+{
+	struct cleanup_smtp_info info;
+	struct pbuf content = PBUF_INIT;
+	struct queue_tx tx;
+	char err[512];
+	const char *qdir = conf_str("queue_directory");
+
+	if (s->msg.len > 0 && s->msg.data[s->msg.len - 1] != '\n')
+		pbuf_putc(&s->msg, '\n');
+	if (smtpd_queue_hook) {
+		char qid[QID_LEN + 1], reply[SMTPD_REPLY_MAX];
+
+		gettimeofday(&s->env.arrival, NULL);
+		if (smtpd_queue_hook(&s->env, s->msg.data ? s->msg.data : "", s->msg.len,
+		    qid, reply, sizeof(reply)) == 0)
+			smtpd_reply(s, "250 2.0.0 Ok: queued as %s", qid);
+		else
+			smtpd_reply(s, "%s", reply);
+		smtpd_enter(s, ST_GREETED);
+		return;
+	}
+	if (queue_tx_begin(qdir, QDIR_INCOMING, &tx, err, sizeof(err)) < 0) {
+		log_warn("NOQUEUE: cannot queue mail from %s[%s]: %s", s->c->name, s->c->addr, err);
+		smtpd_reply(s, "452 4.3.1 Insufficient system storage");
+		smtpd_enter(s, ST_GREETED);
+		return;
+	}
+	gettimeofday(&s->env.arrival, NULL);
+	memset(&info, 0, sizeof(info));
+	info.helo = s->helo;
+	info.client_name = s->c->name;
+	info.client_addr = s->c->addr;
+	info.myhostname = conf_str("myhostname");
+	info.mail_name = conf_str("mail_name");
+	info.protocol = smtpd_proto(s);
+	info.queue_id = tx.id;
+	info.rcpt = s->env.nrcpt == 1 ? s->env.rcpt[0].addr : NULL;
+	info.arrival = s->env.arrival.tv_sec;
+	cleanup_smtp_message(&info, s->msg.data ? s->msg.data : "", s->msg.len, &content);
+	s->env.uid = (long)getuid();
+	qenv_set_attr(&s->env, "origin", "smtpd");
+	qenv_set_attr(&s->env, "client_name", s->c->name);
+	qenv_set_attr(&s->env, "client_address", s->c->addr);
+	if (s->helo)
+		qenv_set_attr(&s->env, "helo_name", s->helo);
+	qenv_set_attr(&s->env, "protocol", info.protocol);
+	if (queue_tx_commit(&tx, &s->env, content.data, content.len, SMTPD_QUEUE_MODE,
+	    err, sizeof(err)) < 0) {
+		log_warn("%s: cannot queue mail from %s[%s]: %s", tx.id, s->c->name, s->c->addr, err);
+		smtpd_reply(s, "452 4.3.1 Insufficient system storage");
+	} else {
+		log_info("%s: client=%s[%s]", s->env.id, s->c->name, s->c->addr);
+		log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue incoming)", s->env.id,
+		    s->env.sender, content.len, s->env.nrcpt);
+		qmgr_wake('W');
+		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", s->env.id);
+	}
+	pbuf_free(&content);
+	smtpd_enter(s, ST_GREETED);
+}
+
+/* 0 when the header block of the message fits header_size_limit. */
+static int
+smtpd_header_ok(const struct pbuf *msg)
+{
+	size_t limit = (size_t)conf_int("header_size_limit");
+	const char *end;
+
+	if (limit == 0 || msg->len <= limit)
+		return 0;
+	end = memmem(msg->data, msg->len, "\n\n", 2);
+	if (msg->len > 0 && msg->data[0] == '\n')
+		return 0;
+	return end && (size_t)(end - msg->data) <= limit ? 0 : -1;
+}
+
+static enum cmd_result
+cmd_data(struct session *s, char *args)
+{
+	struct pbuf line = PBUF_INIT;
+	size_t total = 0;
+	int toolong, rc;
+
+	if (s->state == ST_BDAT) {
+		smtpd_reply(s, "503 5.5.1 Error: DATA after BDAT");
+		return CMD_GO_ON;
+	}
+	if (s->state != ST_MAIL && s->state != ST_RCPT) {
+		smtpd_reply(s, "503 5.5.1 Error: need MAIL command");
+		return CMD_GO_ON;
+	}
+	if (s->state != ST_RCPT) {
+		smtpd_reply(s, "503 5.5.1 Error: need RCPT command");
+		return CMD_GO_ON;
+	}
+	if (*args) {
+		smtpd_reply(s, "501 5.5.4 Syntax: DATA");
+		return CMD_GO_ON;
+	}
+	smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	s->where = "DATA";
+	for (;;) {
+		const char *p;
+		size_t n;
+
+		/* A body line may be as long as what is left of the size limit. */
+		rc = smtpd_getline(s, &line, s->size_limit > 0 ? s->size_limit + 2 : (size_t)-1 / 2,
+		    &toolong);
+		if (rc <= 0) {
+			log_info("lost connection after DATA (%zu bytes) from %s[%s]", total,
+			    s->c->name, s->c->addr);
+			pbuf_free(&line);
+			return CMD_CLOSE;
+		}
+		p = line.data;
+		n = line.len;
+		if (!toolong && n == 1 && p[0] == '.')
+			break;
+		if (!toolong && n > 0 && p[0] == '.') {
+			p++;
+			n--;
+		}
+		total += n + 2;
+		if (toolong || (s->size_limit > 0 && total > s->size_limit))
+			s->too_big = 1;
+		if (!s->too_big) {
+			pbuf_append(&s->msg, p, n);
+			pbuf_putc(&s->msg, '\n');
+		}
+	}
+	pbuf_free(&line);
+	s->where = "END-OF-MESSAGE";
+	if (s->too_big) {
+		log_info("NOQUEUE: reject: message from %s[%s] exceeds message_size_limit %zu",
+		    s->c->name, s->c->addr, s->size_limit);
+		smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		smtpd_enter(s, ST_GREETED);
+	} else if (smtpd_header_ok(&s->msg) < 0) {
+		log_info("NOQUEUE: reject: message header from %s[%s] exceeds header_size_limit",
+		    s->c->name, s->c->addr);
+		smtpd_reply(s, "552 5.3.4 Message header size exceeds limit");
+		smtpd_enter(s, ST_GREETED);
+	} else {
+		smtpd_queue(s);
+	}
+	return CMD_GO_ON;
+}
+
+/* CRLF to LF, in place. */
+static void
+smtpd_crlf_to_lf(struct pbuf *b)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < b->len; i++) {
+		if (b->data[i] == '\r' && i + 1 < b->len && b->data[i + 1] == '\n')
+			continue;
+		b->data[o++] = b->data[i];
+	}
+	pbuf_truncate(b, o);
+}
+
+static enum cmd_result
+cmd_bdat(struct session *s, char *args)
+{
+	unsigned long long n = 0;
+	char *p = args;
+	int last = 0, digits = 0, rc, code = 0;
+
+	while (isdigit((unsigned char)*p) && digits <= SMTPD_BDAT_MAX_DIGITS) {
+		n = n * 10 + (unsigned)(*p++ - '0');
+		digits++;
+	}
+	if (*p == ' ') {
+		while (*p == ' ')
+			p++;
+		if (strcasecmp(p, "LAST") == 0) {
+			last = 1;
+			p += strlen(p);
+		}
+	}
+	if (digits == 0 || digits > SMTPD_BDAT_MAX_DIGITS || *p != '\0') {
+		/* The chunk cannot be found in the stream any more: end the session. */
+		smtpd_reply(s, "501 5.5.4 Syntax: BDAT count [LAST]");
+		smtpd_reply(s, "421 4.5.0 %s Error: BDAT stream out of sync", conf_str("myhostname"));
+		return CMD_CLOSE;
+	}
+	s->where = "BDAT";
+	if (s->state != ST_RCPT && s->state != ST_BDAT)
+		code = s->state == ST_MAIL ? 1 : 2;
+	if (code == 0 && !s->bdat_error && !s->too_big && s->size_limit > 0
+	    && s->msg.len + n > s->size_limit)
+		s->too_big = 1;
+	rc = smtpd_read_bytes(s, n, code == 0 && !s->bdat_error && !s->too_big ? &s->msg : NULL);
+	if (rc <= 0) {
+		log_info("lost connection after BDAT from %s[%s]", s->c->name, s->c->addr);
+		return CMD_CLOSE;
+	}
+	if (code == 1) {
+		smtpd_reply(s, "503 5.5.1 Error: need RCPT command");
+		return CMD_GO_ON;
+	}
+	if (code == 2) {
+		smtpd_reply(s, "503 5.5.1 Error: need MAIL command");
+		return CMD_GO_ON;
+	}
+	s->state = ST_BDAT;
+	if (!last) {
+		if (s->too_big)
+			smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		else
+			smtpd_reply(s, "250 2.0.0 Ok: %llu bytes", n);
+		return CMD_GO_ON;
+	}
+	s->where = "END-OF-MESSAGE";
+	smtpd_crlf_to_lf(&s->msg);
+	if (s->too_big) {
+		log_info("NOQUEUE: reject: message from %s[%s] exceeds message_size_limit %zu",
+		    s->c->name, s->c->addr, s->size_limit);
+		smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		smtpd_enter(s, ST_GREETED);
+	} else if (smtpd_header_ok(&s->msg) < 0) {
+		smtpd_reply(s, "552 5.3.4 Message header size exceeds limit");
+		smtpd_enter(s, ST_GREETED);
+	} else {
+		smtpd_queue(s);
+	}
+	return CMD_GO_ON;
+}
+
+static enum cmd_result
+cmd_rset(struct session *s, char *args)
+{
+	if (*args) {
+		smtpd_reply(s, "501 5.5.4 Syntax: RSET");
+		return CMD_GO_ON;
+	}
+	smtpd_enter(s, s->state == ST_INIT ? ST_INIT : ST_GREETED);
+	smtpd_reply(s, "250 2.0.0 Ok");
+	return CMD_GO_ON;
+}
+
+static enum cmd_result
+cmd_noop(struct session *s, char *args)
+{
+	smtpd_reply(s, "250 2.0.0 Ok");
+	return CMD_GO_ON;
+}
+
+static enum cmd_result
+cmd_quit(struct session *s, char *args)
+{
+	smtpd_reply(s, "221 2.0.0 Bye");
+	return CMD_CLOSE;
+}
+
+static enum cmd_result
+cmd_vrfy(struct session *s, char *args)
+{
+	char *addr;
+	size_t l;
+
+	if (conf_bool("disable_vrfy_command")) {
+		smtpd_reply(s, "502 5.5.1 VRFY command is disabled");
+		return CMD_GO_ON;
+	}
+	if (*args == '\0') {
+		smtpd_reply(s, "501 5.5.4 Syntax: VRFY address");
+		return CMD_GO_ON;
+	}
+	l = strlen(args);
+	if (args[0] == '<' && l > 1 && args[l - 1] == '>')
+		addr = xstrndup(args + 1, l - 2);
+	else
+		addr = xstrdup(args);
+	if (local_is_local(addr) && smtpd_check_local_recipient(addr) == 0)
+		smtpd_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
+		    "User unknown in local recipient table", addr);
+	else
+		smtpd_reply(s, "252 2.0.0 %s", addr);
+	free(addr);
+	return CMD_GO_ON;
+}
+
+static enum cmd_result
+cmd_not_implemented(struct session *s, char *args)
+{
+	smtpd_reply(s, "502 5.5.1 Error: command not implemented");
+	return CMD_GO_ON;
+}
+
+/* An HTTP request sent to the SMTP port: a browser or a proxy abuse. */
+static enum cmd_result
+cmd_forbidden(struct session *s, char *args)
+{
+	log_warn("non-SMTP command from %s[%s]", s->c->name, s->c->addr);
+	smtpd_reply(s, "221 2.7.0 Error: I can break rules, too. Goodbye.");
+	return CMD_CLOSE;
+}
+
+static struct smtpd_cmd smtpd_cmds[] = {
+	{ "helo", cmd_helo, 0, 0, 0 },
+	{ "ehlo", cmd_ehlo, 0, 0, 0 },
+	{ "mail", cmd_mail, CMD_F_NEED_HELO, 0, 0 },
+	{ "rcpt", cmd_rcpt, CMD_F_NEED_HELO, 0, 0 },
+	{ "data", cmd_data, CMD_F_NEED_HELO, 0, 0 },
+	{ "bdat", cmd_bdat, CMD_F_NEED_HELO, 0, 0 },
+	{ "rset", cmd_rset, 0, 0, 0 },
+	{ "noop", cmd_noop, 0, 0, 0 },
+	{ "quit", cmd_quit, 0, 0, 0 },
+	{ "vrfy", cmd_vrfy, CMD_F_NEED_HELO, 0, 0 },
+	{ "starttls", cmd_not_implemented, 0, 0, 0 },
+	{ "auth", cmd_not_implemented, 0, 0, 0 },
+	{ "etrn", cmd_not_implemented, 0, 0, 0 },
+	{ "get", cmd_forbidden, CMD_F_HIDDEN, 0, 0 },
+	{ "post", cmd_forbidden, CMD_F_HIDDEN, 0, 0 },
+	{ "connect", cmd_forbidden, CMD_F_HIDDEN, 0, 0 },
+	{ NULL, NULL, 0, 0, 0 },
+};
+
+/* "ehlo=1 mail=1 rcpt=0/1 ... commands=N" as Postfix logs it. */
+static void
+smtpd_log_disconnect(struct session *s, long unknown)
+{
+	struct pbuf line = PBUF_INIT;
+	long ok = 0, total = unknown;
+	int i;
+
+	for (i = 0; smtpd_cmds[i].name; i++) {
+		const struct smtpd_cmd *c = &smtpd_cmds[i];
+
+		if (c->total == 0)
+			continue;
+		ok += c->ok;
+		total += c->total;
+		if (c->ok == c->total)
+			pbuf_printf(&line, " %s=%ld", c->name, c->ok);
+		else
+			pbuf_printf(&line, " %s=%ld/%ld", c->name, c->ok, c->total);
+	}
+	if (unknown)
+		pbuf_printf(&line, " unknown=0/%ld", unknown);
+	if (ok == total)
+		pbuf_printf(&line, " commands=%ld", ok);
+	else
+		pbuf_printf(&line, " commands=%ld/%ld", ok, total);
+	log_info("disconnect from %s[%s]%s", s->c->name, s->c->addr, pbuf_str(&line));
+	pbuf_free(&line);
+}
+
+/*
+ * Closes our side and reads what the client still sends for a moment, so
+ * that the last replies are not lost to a TCP reset (a client that
+ * pipelined past the point where we hang up).
+ */
+static void
+smtpd_linger(struct session *s)
+{
+	char buf[SMTPD_IBUF];
+	size_t total = 0;
+	int i;
+
+	if (shutdown(s->out, SHUT_WR) < 0)
+		return;
+	for (i = 0; i < SMTPD_LINGER_ROUNDS && total < SMTPD_LINGER_MAX; i++) {
+		struct pollfd p = { s->in, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&p, 1, SMTPD_LINGER_MS) <= 0)
+			return;
+		n = read(s->in, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		total += (size_t)n;
+	}
+}
+
+static struct smtpd_cmd *
+smtpd_lookup(const char *verb)
+{
+	int i;
+
+	for (i = 0; smtpd_cmds[i].name; i++)
+		if (strcasecmp(smtpd_cmds[i].name, verb) == 0)
+			return &smtpd_cmds[i];
+	return NULL;
+}
+
+int
+smtpd_session(int in_fd, int out_fd, const struct smtpd_client *c)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+	struct pbuf line = PBUF_INIT;
+	struct sigaction sa;
+	size_t cmd_limit = (size_t)conf_int("line_length_limit");
+	long unknown = 0;
+	int i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = smtpd_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (cmd_limit < SMTPD_CMD_MIN)
+		cmd_limit = SMTPD_CMD_MIN;
+	s->in = in_fd;
+	s->out = out_fd;
+	s->c = c;
+	s->timeout_ms = (int)(conf_time("smtpd_timeout") * SMTPD_MS);
+	if (s->timeout_ms <= 0)
+		s->timeout_ms = SMTPD_MS;
+	s->where = "CONNECT";
+	s->size_limit = (size_t)conf_int("message_size_limit");
+	s->rcpt_limit = (long)conf_int("smtpd_recipient_limit");
+	s->soft_limit = (long)conf_int("smtpd_soft_error_limit");
+	s->hard_limit = (long)conf_int("smtpd_hard_error_limit");
+	s->error_sleep = conf_time("smtpd_error_sleep_time");
+	qenv_init(&s->env);
+	for (i = 0; smtpd_cmds[i].name; i++)
+		smtpd_cmds[i].ok = smtpd_cmds[i].total = 0;
+	log_info("connect from %s[%s]", c->name, c->addr);
+	smtpd_reply(s, "220 %s", conf_str("smtpd_banner"));
+
+	for (;;) {
+		struct smtpd_cmd *cmd;
+		char *args, *sp;
+		long before;
+		int toolong, rc;
+
+		if (s->hard_limit > 0 && s->errors >= s->hard_limit) {
+			log_warn("too many errors after %s from %s[%s]", s->where, c->name, c->addr);
+			smtpd_reply(s, "421 4.7.0 %s Error: too many errors", conf_str("myhostname"));
+			break;
+		}
+		rc = smtpd_getline(s, &line, cmd_limit, &toolong);
+		if (rc == 0) {
+			log_info("lost connection after %s from %s[%s]", s->where, c->name, c->addr);
+			break;
+		}
+		if (rc < 0)
+			break;
+		if (toolong) {
+			log_warn("%s[%s]: command line too long (limit %zu)", c->name, c->addr, cmd_limit);
+			smtpd_reply(s, "500 5.5.0 Line too long");
+			continue;
+		}
+		if (memchr(line.data, '\0', line.len) != NULL) {
+			log_warn("%s[%s]: NUL character in command", c->name, c->addr);
+			unknown++;
+			smtpd_reply(s, "500 5.5.2 Error: bad syntax (NUL character)");
+			continue;
+		}
+		args = line.data;
+		sp = strchr(args, ' ');
+		if (sp) {
+			*sp = '\0';
+			args = sp + 1;
+			while (*args == ' ')
+				args++;
+		} else {
+			args = line.data + line.len;
+		}
+		cmd = smtpd_lookup(line.data);
+		if (cmd == NULL) {
+			unknown++;
+			smtpd_reply(s, "500 5.5.2 Error: command not recognized");
+			continue;
+		}
+		/* Trailing blanks are not part of the arguments. */
+		for (sp = args + strlen(args); sp > args && (sp[-1] == ' ' || sp[-1] == '\t'); sp--)
+			sp[-1] = '\0';
+		s->where = cmd->name;
+		cmd->total++;
+		before = s->errors;
+		if ((cmd->flags & CMD_F_NEED_HELO) && s->state == ST_INIT
+		    && conf_bool("smtpd_helo_required")) {
+			smtpd_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+			continue;
+		}
+		if (cmd->fn(s, args) == CMD_CLOSE) {
+			if (s->errors == before)
+				cmd->ok++;
+			break;
+		}
+		if (s->errors == before)
+			cmd->ok++;
+	}
+	(void)smtpd_flush(s);
+	smtpd_linger(s);
+	smtpd_log_disconnect(s, unknown);
+	pbuf_free(&line);
+	pbuf_free(&s->obuf);
+	pbuf_free(&s->msg);
+	qenv_free(&s->env);
+	free(s->helo);
+	free(s);
+	return 0;
+}
+
+int
+smtpd_client_from_fd(int fd, struct smtpd_client *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct addrinfo hints, *res = NULL, *ai;
+	char name[SMTPD_NAME_MAX];
+	int ok = 0;
+
+	snprintf(c->addr, sizeof(c->addr), "127.0.0.1");
+	snprintf(c->name, sizeof(c->name), "unknown");
+	c->port[0] = '\0';
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0
+	    || (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return -1;
+	if (ss.ss_family == AF_INET6
+	    && IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr)) {
+		struct sockaddr_in6 v6 = *(struct sockaddr_in6 *)&ss;
+		struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+
+		memset(v4, 0, sizeof(*v4));
+		v4->sin_family = AF_INET;
+		v4->sin_port = v6.sin6_port;
+		memcpy(&v4->sin_addr, &v6.sin6_addr.s6_addr[12], 4);
+		sl = sizeof(*v4);
+	}
+	if (getnameinfo((struct sockaddr *)&ss, sl, c->addr, sizeof(c->addr), c->port,
+	    sizeof(c->port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return -1;
+	if (getnameinfo((struct sockaddr *)&ss, sl, name, sizeof(name), NULL, 0, NI_NAMEREQD) != 0)
+		return 0;
+	/* The PTR name counts only when it resolves back to the address. */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = ss.ss_family;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(name, NULL, &hints, &res) != 0)
+		return 0;
+	for (ai = res; ai && !ok; ai = ai->ai_next) {
+		char a[NI_MAXHOST];
+
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, a, sizeof(a), NULL, 0,
+		    NI_NUMERICHOST) == 0 && strcmp(a, c->addr) == 0)
+			ok = 1;
+	}
+	freeaddrinfo(res);
+	if (ok)
+		snprintf(c->name, sizeof(c->name), "%s", name);
+	return 0;
+}
