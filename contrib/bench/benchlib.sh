@@ -76,18 +76,21 @@ bench_version() {
 # counts what is in the mailbox every 10 ms until N messages are there or
 # LIMIT seconds have passed. KIND is mbox ("From " lines, read
 # incrementally) or maildir (files in PATH/new). Prints
-#   "ok SECONDS_TO_LAST SECONDS_TO_FIRST COUNT" or "timeout SECONDS - COUNT"
-# with the times counted from just before COMMAND.
+#   "ok SECONDS_TO_LAST SECONDS_TO_FIRST COUNT SECONDS_IN_COMMAND"
+# or "timeout SECONDS - COUNT -", the times counted from just before
+# COMMAND (a message delivered while COMMAND still runs is seen at its end).
 bench_poll() {
 	$PY - "$@" <<'EOF'
 import os, subprocess, sys, time
 kind, path, n, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 cmd = sys.argv[5:]
 t0 = time.monotonic()
+tcmd = 0.0
 if cmd:
     rc = subprocess.call(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tcmd = time.monotonic() - t0
     if rc != 0:
-        print("cmdfail %d - 0" % rc); sys.exit(0)
+        print("cmdfail %d - 0 -" % rc); sys.exit(0)
 count, first, off, tail, f = 0, None, 0, b"\n", None
 while True:
     if kind == "mbox":
@@ -109,9 +112,9 @@ while True:
     if count and first is None:
         first = now
     if count >= n:
-        print("ok %.4f %.4f %d" % (now, first, count)); break
+        print("ok %.4f %.4f %d %.4f" % (now, first, count, tcmd)); break
     if now > limit:
-        print("timeout %.4f - %d" % (now, count)); break
+        print("timeout %.4f - %d -" % (now, count)); break
     time.sleep(0.01)
 EOF
 }

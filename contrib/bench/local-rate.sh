@@ -35,18 +35,21 @@ runs=${3:-3}
 BENCH_ARGS=("$builddir" "$count" "$runs")
 LIMIT=240		# seconds one delivery run may take
 
-# report LABEL RESULTFILE: "ok T_LAST T_FIRST N" lines -> the report line.
+# report LABEL RESULTFILE: "ok T_LAST T_FIRST N T_CMD" lines -> the report line.
 report() {
 	local tot steady
 	tot=$(awk -v n="$count" '{ printf "%.1f\n", n / $2 }' "$2")
 	steady=$(awk -v n="$count" '{ printf "%.1f\n", ($2 > $3) ? (n - 1) / ($2 - $3) : 0 }' "$2")
-	printf '%-16s median %7s msg/s  (runs: %s)   steady %s msg/s  (first message after %s s)\n' \
+	printf '%-16s median %6s msg/s  (runs: %s)  steady %s msg/s, start command %s s, first message at %s s\n' \
 		"$1" "$(echo "$tot" | median)" "$(echo $tot)" "$(echo "$steady" | median)" \
-		"$(awk '{ print $3 }' "$2" | median | awk '{ printf "%.2f", $1 }')"
+		"$(awk '{ print $5 }' "$2" | median3)" "$(awk '{ print $3 }' "$2" | median3)"
 	echo "$tot" | median >"$2.median"
 }
 
-# one_run KIND MAILBOX START_COMMAND...: prints "ok T_LAST T_FIRST N".
+# median3: the median with three decimals (seconds).
+median3() { sort -g | awk '{ a[NR] = $1 } END { printf "%.3f\n", a[int((NR + 1) / 2)] }'; }
+
+# one_run KIND MAILBOX N LIMIT START_COMMAND...: prints "ok T_LAST T_FIRST N T_CMD".
 one_run() {
 	local r
 	sync

@@ -6,7 +6,8 @@
 # namespace (t/harness), so port 25 is free. Every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
-instance_setup "smtpd_error_sleep_time = 0" "smtpd_helo_required = yes" "smtpd_timeout = 5s"
+instance_setup "smtpd_error_sleep_time = 0" "smtpd_helo_required = yes" "smtpd_timeout = 5s" \
+	"mynetworks = 127.0.0.1/32 [::1]/128" "smtpd_client_connection_count_limit = 3"
 cat >"$CONF/master.cf" <<'CF'
 # The smtp service on every interface, plus test services on loopback.
 smtp      inet  n       -       n       -       -       smtpd
@@ -261,6 +262,35 @@ like "$out" '^NEW 421 4\.7\.0 host\.example\.com Error: too many connections [0-
 like "$out" ' 0\.[0-9]+$' "within a second"
 like "$(cat "$MAILLOG")" 'service smtp: all 100 processes busy' "process limit logged"
 sleep 1
+
+# --- smtpd_client_connection_count_limit = 3 for a client outside mynetworks ---
+out=$(timeout 20 $PY - <<'PY' 2>&1
+import socket, time
+idle = []
+for i in range(3):
+    c = socket.socket(); c.settimeout(10); c.bind(('127.0.0.2', 0)); c.connect(('127.0.0.1', 25))
+    c.makefile('rb').readline()
+    idle.append(c)
+c = socket.socket(); c.settimeout(10); c.bind(('127.0.0.2', 0)); c.connect(('127.0.0.1', 25))
+print(c.makefile('rb').readline().decode().strip())
+c2 = socket.create_connection(('127.0.0.1', 25), timeout=10)
+print(c2.makefile('rb').readline().decode().strip())
+PY
+)
+mapfile -t r <<<"$out"
+is "${r[0]}" "421 4.7.0 host.example.com Error: too many connections from this client" "4th connection from one client: 421 4.7.0"
+like "${r[1]}" '^220 ' "another client is still served"
+sleep 0.5
+
+# --- DSN data kept in the queue (a remote recipient waits in deferred/) ---
+out=$(printf 'EHLO x\nMAIL FROM:<a@example.org> RET=HDRS ENVID=QQ+2Bid42\nRCPT TO:<far@remote.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;far@remote.example\nDATA\n!raw b"Subject: dsn\\r\\n\\r\\nx\\r\\n.\\r\\n"\nQUIT\n' | smtpc 25)
+qid=$(echo "$out" | sed -n 's/^250 2\.0\.0 Ok: queued as \([0-9A-F]*\)$/\1/p')
+like "$qid" '^[0-9A-F]{14}$' "DSN message queued"
+dsnfile() { f=$(grep -l "QQ+id42" "$QDIR"/deferred/* "$QDIR"/incoming/* "$QDIR"/active/* 2>/dev/null | head -1); [ -n "$f" ]; }
+wait_for 10 dsnfile
+ok $? "ENVID kept (decoded) in the queue file"
+grep -q 'rfc822;far@remote.example' "$f" 2>/dev/null
+ok $? "ORCPT kept in the queue file"
 
 # --- smtpd_timeout (1s on 127.0.0.1:2529) ---
 out=$(printf '!wait\n' | smtpc 2529)
