@@ -222,6 +222,18 @@ append_literal(struct pbuf *b, const char *s, size_t start, size_t end)
 	for (i = start; i < end; i++) {
 		unsigned char c = (unsigned char)s[i];
 
+		/* A quoted pair stays whole, even "\ ": dropping the space would
+		 * leave "\]" and change where the literal ends (found by fuzz_addr). */
+		if (c == '\\' && i + 1 < end) {
+			unsigned char n = (unsigned char)s[i + 1];
+
+			if (is_ctl(n) && n != '\t')
+				return -1;	/* CR, LF and other controls: never in an address */
+			pbuf_putc(b, c);
+			pbuf_putc(b, n);
+			i++;
+			continue;
+		}
 		if (is_wsp(c))
 			continue;
 		if (is_ctl(c))

@@ -273,13 +273,14 @@ cpu_idle_pct() {
 
 # bench_quiet: before a timed run, waits up to BENCH_QUIET_WAIT seconds
 # (default 180) until the machine is idle (at least BENCH_IDLE_PCT percent,
-# default 85, over one second) and no test runs; says so on stderr and goes
+# default 85, over one second) and no test or build runs; says so on stderr and goes
 # on when it never gets quiet, noting it in $W/busy (bench_busy_note).
 bench_quiet() {
 	local waited=0 idle
 	while :; do
 		idle=$(cpu_idle_pct)
-		if [ "$idle" -ge "${BENCH_IDLE_PCT:-85}" ] && ! pgrep -f 't/harness' >/dev/null 2>&1; then
+		if [ "$idle" -ge "${BENCH_IDLE_PCT:-85}" ] && ! pgrep -f 't/harness' >/dev/null 2>&1 &&
+		    ! pgrep -x 'make|cc1|clang|ld|as' >/dev/null 2>&1; then
 			return 0
 		fi
 		waited=$((waited + 2))

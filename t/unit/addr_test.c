@@ -351,5 +351,24 @@ main(void)
 	test_qualify_header();
 	diag("single");
 	test_single();
+	/* Regression (fuzz_addr): a quoted space in a domain literal stays quoted. */
+	{
+		struct strv r = STRV_INIT, r2 = STRV_INIT;
+		size_t b1 = 0, b2 = 0;
+
+		is_int(addr_parse_list("<, c@[;92\\%\\ ]", 14, &r, &b1), 1,
+		    "domain literal with a quoted space parses");
+		if (r.n == 1) {
+			is_str(r.v[0], "c@[;92\\%\\ ]", "the quoted pair is kept whole");
+			is_int(addr_parse_list(r.v[0], strlen(r.v[0]), &r2, &b2), 1,
+			    "and the result parses to itself");
+			is_int(b2, 0, "with nothing bad");
+		}
+		strv_free(&r);
+		strv_free(&r2);
+		is_int(addr_parse_list("a@[1.2\\\r3]", 10, &r, &b1), 0,
+		    "a quoted CR in a domain literal is refused");
+		strv_free(&r);
+	}
 	return done_testing();
 }
