@@ -261,7 +261,18 @@ PY
 like "$out" '^NEW 421 4\.7\.0 host\.example\.com Error: too many connections [0-9.]+$' "500 idle connections: a new client gets 421 4.7.0"
 like "$out" ' 0\.[0-9]+$' "within a second"
 like "$(cat "$MAILLOG")" 'service smtp: all 100 processes busy' "process limit logged"
-sleep 1
+# serves_new_client: a fresh client from 127.0.0.1 gets the 220 banner
+# (the slots of the sessions closed just before are free again).
+serves_new_client() {
+	timeout 5 $PY - <<'PY' 2>/dev/null | grep -q '^220 '
+import socket
+c = socket.create_connection(('127.0.0.1', 25), timeout=4)
+print(c.makefile('rb').readline().decode().strip())
+c.sendall(b'QUIT\r\n')
+PY
+}
+
+wait_for 30 serves_new_client || diag "the server did not free its slots within 30 s"
 
 # --- smtpd_client_connection_count_limit = 3 for a client outside mynetworks ---
 out=$(timeout 20 $PY - <<'PY' 2>&1
@@ -280,7 +291,7 @@ PY
 mapfile -t r <<<"$out"
 is "${r[0]}" "421 4.7.0 host.example.com Error: too many connections from this client" "4th connection from one client: 421 4.7.0"
 like "${r[1]}" '^220 ' "another client is still served"
-sleep 0.5
+wait_for 30 serves_new_client || diag "the server did not free its slots within 30 s"
 
 # --- DSN data kept in the queue (a remote recipient waits in deferred/) ---
 out=$(printf 'EHLO x\nMAIL FROM:<a@example.org> RET=HDRS ENVID=QQ+2Bid42\nRCPT TO:<far@remote.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;far@remote.example\nDATA\n!raw b"Subject: dsn\\r\\n\\r\\nx\\r\\n.\\r\\n"\nQUIT\n' | smtpc 25)
