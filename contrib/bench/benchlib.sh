@@ -5,7 +5,9 @@
 # it for their duration (Postfix is started and stopped, a real user
 # "benchuser" exists while Postfix is measured). Everything they change is
 # put back by bench_cleanup (run from the EXIT trap): Postfix's main.cf
-# and its running state, the benchuser user (userdel -r), the log file.
+# and its running state, the benchuser user (userdel; its home is in the
+# work dir, its mbox is removed), the log file; /etc/passwd, group, shadow,
+# gshadow, subuid and subgid are compared with copies taken before.
 #
 # Layout of one run:
 #   bench_init             the work dir $W, the 1 KB message $W/msg
@@ -272,7 +274,7 @@ cpu_idle_pct() {
 }
 
 # bench_quiet: before a timed run, waits up to BENCH_QUIET_WAIT seconds
-# (default 180) until the machine is idle (at least BENCH_IDLE_PCT percent,
+# (default 30) until the machine is idle (at least BENCH_IDLE_PCT percent,
 # default 85, over one second) and no test or build runs; says so on stderr and goes
 # on when it never gets quiet, noting it in $W/busy (bench_busy_note).
 bench_quiet() {
@@ -284,7 +286,7 @@ bench_quiet() {
 			return 0
 		fi
 		waited=$((waited + 2))
-		if [ "$waited" -ge "${BENCH_QUIET_WAIT:-180}" ]; then
+		if [ "$waited" -ge "${BENCH_QUIET_WAIT:-30}" ]; then
 			echo "# warning: machine busy before a run (idle $idle%), measuring anyway" >&2
 			echo "$idle" >>"$W/busy"
 			return 0
@@ -296,24 +298,27 @@ bench_quiet() {
 # bench_busy_note: the closing line about busy runs, if there were any.
 bench_busy_note() {
 	[ -s "$W/busy" ] || return 0
-	echo "# warning: $(wc -l <"$W/busy") run(s) started on a busy machine (idle %: $(echo $(cat "$W/busy"))); figures unreliable"
+	echo "# warning: $(wc -l <"$W/busy") run(s) started on a busy machine (idle %: $(tr '\n' ' ' <"$W/busy")); figures unreliable"
 }
 
-# bench_tests_idle: waits (up to 10 min) until no Petrel test runs, so the
+# bench_tests_idle: waits (up to 3 min) until no Petrel test runs, so the
 # machine-wide user is never copied into a test's private passwd.
 bench_tests_idle() {
 	local i
-	for ((i = 0; i < 600; i++)); do
+	for ((i = 0; i < 180; i++)); do
 		pgrep -f 't/harness|\.t$' >/dev/null 2>&1 || return 0
 		[ "$i" = 0 ] && echo "# waiting for running tests to finish" >&2
 		sleep 1
 	done
-	bench_die "tests still running after 10 minutes; not touching /etc/passwd"
+	bench_die "tests still running after 3 minutes; not touching /etc/passwd"
 }
 
 # bench_postfix_setup: the machine-wide part. PF_SENDMAIL, PF_HOME, PF_MBOX.
 bench_postfix_setup() {
 	PF_SENDMAIL=$(pf_sendmail) || return 1
+	# benchuser@localhost must be local to this Postfix: nothing may leave.
+	/usr/sbin/postconf -h mydestination | tr ', ' '\n\n' | grep -qx localhost ||
+		bench_die "localhost is not in Postfix's mydestination; refusing to send"
 	getent passwd "$BENCH_USER" >/dev/null &&
 		bench_die "user $BENCH_USER already exists on this machine; remove it first"
 	pf_queued_before=$(pf_queued)

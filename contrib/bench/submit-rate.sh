@@ -99,7 +99,7 @@ echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -sr), petrel $(
 bench_petrel_block petrel_modes
 
 if ! bench_postfix_setup; then
-	echo "postfix                (not installed: no ratio)"
+	echo "postfix                (no Postfix sendmail on this machine: no ratio)"
 	exit 0
 fi
 echo "# postfix $(/usr/sbin/postconf -h mail_version) through $PF_SENDMAIL"
