@@ -628,6 +628,25 @@ local_var(const struct local_vars *v, const char *name, int *known)
 static void local_expand_into(const char *s, size_t len, const struct local_vars *v,
     const char *filter, struct pbuf *out, int depth);
 
+/*
+ * The variables mailbox_command and forward_path may use, for user u and
+ * recipient addr (ext: its extension or NULL). delim must hold 2 bytes.
+ */
+static void
+local_user_vars(struct local_vars *v, char delim[2], const struct local_user *u,
+    const char *addr, const char *ext)
+{
+	memset(v, 0, sizeof(*v));
+	v->user = u->name;
+	v->home = u->home;
+	v->shell = u->shell;
+	v->recipient = addr;
+	v->extension = ext;
+	delim[0] = ext ? conf_str("recipient_delimiter")[0] : '\0';
+	delim[1] = '\0';
+	v->delim = delim;
+}
+
 /* Appends the value of one variable, filtered. */
 static void
 local_expand_name(const char *name, const struct local_vars *v, const char *filter,
@@ -1279,15 +1298,7 @@ local_mailbox(struct local_run *run, const struct local_src *src,
 	if (mcmd[0]) {
 		struct privs_cred cmd_cred = user_cred;
 
-		memset(&v, 0, sizeof(v));
-		v.user = u->name;
-		v.home = u->home;
-		v.shell = u->shell;
-		v.recipient = addr;
-		v.extension = ext;
-		if (ext)
-			delim[0] = conf_str("recipient_delimiter")[0];
-		v.delim = delim;
+		local_user_vars(&v, delim, u, addr, ext);
 		command = local_expand(mcmd, &v);
 		if (run->root && (u->uid == 0
 		    || (run->have_mail_owner && u->uid == run->mail_owner))) {
@@ -1399,15 +1410,7 @@ local_dotforward(struct local_run *run, const struct local_src *src,
 		    run->qid, u->name, u->home);
 		return 0;
 	}
-	memset(&v, 0, sizeof(v));
-	v.user = u->name;
-	v.home = u->home;
-	v.shell = u->shell;
-	v.recipient = addr;
-	v.extension = ext;
-	if (ext)
-		delim[0] = conf_str("recipient_delimiter")[0];
-	v.delim = delim;
+	local_user_vars(&v, delim, u, addr, ext);
 	expanded = local_expand(raw, &v);
 	strv_split(&paths, expanded, ", \t\r\n");
 	free(expanded);

@@ -216,9 +216,13 @@ master_role_name(enum worker_role r)
 	return "worker";
 }
 
-__attribute__((noreturn))
+/*
+ * What every child of the master does first: default signals, death with
+ * the master, none of the master's own descriptors, and the log as its
+ * only voice (never the starter's terminal).
+ */
 static void
-master_worker_main(struct worker *w, pid_t master_pid)
+master_child_setup(pid_t master_pid, const char *service)
 {
 	sigset_t none;
 
@@ -227,15 +231,22 @@ master_worker_main(struct worker *w, pid_t master_pid)
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
 	if (getppid() != master_pid)
 		_exit(0);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	master_close_inet();
-	/* Workers speak through the log only, never to the starter's terminal. */
 	log_to_stderr(NULL);
-	log_init(master_role_name(w->role));
+	log_init(service);
+}
+
+__attribute__((noreturn))
+static void
+master_worker_main(struct worker *w, pid_t master_pid)
+{
+	master_child_setup(master_pid, master_role_name(w->role));
 	if (w->role == ROLE_LOCAL) {
 		/* Local delivery keeps root: it becomes each recipient (local.c). */
 		close(submit_fd);
@@ -422,27 +433,13 @@ master_session_main(int fd, size_t svc_idx, pid_t master_pid)
 {
 	const struct inet_service *svc = &inet_svcs.v[svc_idx];
 	struct smtpd_client client;
-	sigset_t none;
 	size_t i;
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGCHLD, SIG_DFL);
-	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-	if (getppid() != master_pid)
-		_exit(0);
-	if (lock_fd >= 0)
-		close(lock_fd);
-	master_close_inet();
+	master_child_setup(master_pid, "smtpd");
 	close(submit_fd);
 	close(showq_fd);
 	close(qmgr_fd);
 	close(local_fd);
-	log_to_stderr(NULL);
-	log_init("smtpd");
 	instance_drop_privileges();
 	for (i = 0; i < svc->overrides.n; i++) {
 		const char *o = svc->overrides.v[i];

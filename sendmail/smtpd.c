@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "addr.h"
 #include "conf.h"
 #include "log.h"
 #include "local.h"
@@ -930,7 +931,6 @@ static enum cmd_result
 cmd_vrfy(struct session *s, char *args)
 {
 	char *addr;
-	size_t l;
 
 	if (conf_bool("disable_vrfy_command")) {
 		smtpd_reply(s, "502 5.5.1 VRFY command is disabled");
@@ -940,11 +940,7 @@ cmd_vrfy(struct session *s, char *args)
 		smtpd_reply(s, "501 5.5.4 Syntax: VRFY address");
 		return CMD_GO_ON;
 	}
-	l = strlen(args);
-	if (args[0] == '<' && l > 1 && args[l - 1] == '>')
-		addr = xstrndup(args + 1, l - 2);
-	else
-		addr = xstrdup(args);
+	addr = addr_strip_brackets(args);
 	if (local_is_local(addr) && smtpd_check_local_recipient(addr) == 0)
 		smtpd_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
 		    "User unknown in local recipient table", addr);
