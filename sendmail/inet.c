@@ -22,7 +22,13 @@
 #include "xalloc.h"
 
 #define INET_FILE_MAX		(1024 * 1024)
-#define INET_BACKLOG		128
+/*
+ * The master accepts every connection itself (and answers 421 when the
+ * service is full), so a burst waits in the kernel's queue instead of being
+ * dropped and retried by the client seconds later; Linux caps the value at
+ * net.core.somaxconn.
+ */
+#define INET_BACKLOG		1024
 #define INET_FIELDS		8	/* service .. command */
 #define INET_PORT_MAX		65535
 

@@ -233,6 +233,8 @@ master_child_setup(pid_t master_pid, const char *service)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	/* ps and pgrep show what each process is for, as Postfix's do. */
+	prctl(PR_SET_NAME, service, 0, 0, 0);
 	if (getppid() != master_pid)
 		_exit(0);
 	if (lock_fd >= 0)
