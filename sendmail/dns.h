@@ -1,0 +1,80 @@
+/*
+ * dns - MX, A and AAAA lookups for relay by MX (RFC 5321 §5), through the
+ * system resolver library (res_ninit/res_nquery on a private resolver
+ * state), honouring dns_nameservers when it is set (otherwise
+ * /etc/resolv.conf).
+ *
+ * dns_mx_hosts() turns a destination domain into the ordered list of
+ * hosts to try:
+ *   - MX records sorted by preference, equal preferences shuffled;
+ *   - when one of the MX hosts is this host ($myhostname, or one of
+ *     inet_interfaces/the local addresses), only the more preferred ones
+ *     are kept; none left is DNS_LOOP ("mail for D loops back to myself");
+ *   - a null MX (RFC 7505: one MX of preference 0 and exchange ".") is
+ *     DNS_NULLMX (bounce 5.1.10);
+ *   - no MX records: the domain itself as the only host (implicit MX);
+ *   - NXDOMAIN: DNS_NOTFOUND (bounce 5.1.2);
+ *   - SERVFAIL, time-out, no server reachable: DNS_TEMPFAIL (defer 4.4.3).
+ * dns_host_addrs() gives a host's addresses, A and/or AAAA as
+ * inet_protocols says (IPv6 first when both, as Postfix's
+ * smtp_address_preference = any shuffles; Petrel keeps IPv4 first unless
+ * smtp_address_preference = ipv6), a literal address as itself.
+ *
+ * Errors: each function returns a dns_status; on anything but DNS_OK, why
+ * holds a one-line reason naming the name and the DNS answer, suitable for
+ * a bounce or defer text ("Host or domain name not found. Name service
+ * error for name=D type=MX: Host not found").
+ */
+#ifndef PETREL_DNS_H
+#define PETREL_DNS_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define DNS_NAME_MAX	256	/* a host name with its NUL */
+#define DNS_WHY_MAX	512
+
+enum dns_status {
+	DNS_OK = 0,
+	DNS_NOTFOUND,		/* NXDOMAIN or no address: permanent */
+	DNS_NULLMX,		/* RFC 7505: the domain takes no mail */
+	DNS_LOOP,		/* this host is the best MX */
+	DNS_TEMPFAIL,		/* try again later */
+};
+
+struct dns_mx {
+	unsigned pref;
+	char host[DNS_NAME_MAX];
+};
+
+struct dns_mx_list {
+	struct dns_mx *v;
+	size_t n;
+};
+
+struct dns_addr {
+	struct sockaddr_storage sa;	/* port left 0: the caller sets it */
+	socklen_t salen;
+	char text[64];			/* numeric form, for logs */
+};
+
+struct dns_addr_list {
+	struct dns_addr *v;
+	size_t n;
+};
+
+/* The hosts to try for domain, best first. list is emptied first. */
+enum dns_status dns_mx_hosts(const char *domain, struct dns_mx_list *list,
+    char *why, size_t whylen);
+
+/* The addresses of host (a name, or an IPv4/IPv6 literal without brackets). */
+enum dns_status dns_host_addrs(const char *host, struct dns_addr_list *list,
+    char *why, size_t whylen);
+
+void dns_mx_list_free(struct dns_mx_list *list);
+void dns_addr_list_free(struct dns_addr_list *list);
+
+/* The enhanced status code for a failure: "5.1.2", "5.1.10", "5.4.6", "4.4.3". */
+const char *dns_status_dsn(enum dns_status st);
+
+#endif
