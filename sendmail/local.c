@@ -37,8 +37,10 @@
  * Outcome of the envelope recipient: deferred when any destination
  * deferred (the others may then be repeated on retry: a duplicate beats
  * a loss), bounced when all destinations bounced, otherwise sent (each
- * destination's outcome is logged; destinations that bounced inside a
- * list that was otherwise delivered are logged, not returned).
+ * destination's outcome is logged). Destinations that bounced inside a
+ * list that was otherwise delivered go back to the sender of their
+ * expansion (owner-LIST, or the envelope sender) in one RFC 3464 notice
+ * per sender, queued here as mail_owner (local_return_failed).
  *
  * Every destination gets a log line "ID: to=<...>, orig_to=<...>,
  * relay=local, delay=..., delays=a/b/c/d, dsn=..., status=... (...)".
@@ -75,6 +77,7 @@
 #include "addr.h"
 #include "alias_parse.h"
 #include "aliases.h"
+#include "bounce.h"
 #include "conf.h"
 #include "instance.h"
 #include "local.h"
@@ -134,6 +137,13 @@ struct local_src {
 	int depth;
 };
 
+/* A destination that failed for good, to be returned to err_sender. */
+struct local_bounced {
+	char *addr;
+	char *sender;
+	struct privs_result res;
+};
+
 /* Remote addresses to forward, per envelope sender. */
 struct local_fwd {
 	char *sender;
@@ -158,6 +168,10 @@ struct local_run {
 	struct local_result first_sent, first_defer, first_bounce;
 	struct local_fwd *fwd;
 	size_t nfwd;
+	/* Destinations that bounced, and the sender each failure goes back to. */
+	struct local_bounced *bounced;
+	size_t nbounced;
+	const char *err_sender;		/* the sender of the expansion at hand */
 	int root;			/* may change uids */
 	struct local_user nobody;	/* default_privs */
 	int nobody_ok;
@@ -291,6 +305,15 @@ local_record(struct local_run *run, const char *to, const struct privs_result *r
 	if (run->verify) {
 		local_verify_line(run, to, r);
 		return;
+	}
+	if (r->status == PRIVS_BOUNCE) {
+		struct local_bounced *b;
+
+		run->bounced = xreallocarray(run->bounced, run->nbounced + 1, sizeof(*run->bounced));
+		b = &run->bounced[run->nbounced++];
+		b->addr = xstrdup(to);
+		b->sender = xstrdup(run->err_sender ? run->err_sender : "");
+		b->res = *r;
 	}
 	pbuf_printf(&line, "%s: to=<%s>", run->qid, to);
 	if (strcasecmp(to, run->orig_to) != 0)
@@ -1569,6 +1592,7 @@ local_addr(struct local_run *run, const struct local_src *src, const char *addr_
 	const char *addr = addr_in;
 	struct local_user u;
 	struct local_vars v;
+	const char *outer_sender = run->err_sender;
 	int noalias = 0, found;
 
 	memset(&u, 0, sizeof(u));
@@ -1582,6 +1606,7 @@ local_addr(struct local_run *run, const struct local_src *src, const char *addr_
 		local_queue_forward(run, src, addr);
 		return;
 	}
+	run->err_sender = src->sender;
 	local_split_addr(addr, &lp, &domain);
 	llp = local_lower(lp);
 	qaddr = local_qualify(run, llp, domain);
@@ -1665,6 +1690,7 @@ local_addr(struct local_run *run, const struct local_src *src, const char *addr_
 	/* Step 5: the mailbox. */
 	local_mailbox(run, src, &u, qaddr, ext);
 out:
+	run->err_sender = outer_sender;
 	local_user_free(&u);
 	free(lp);
 	free(llp);
@@ -1717,6 +1743,7 @@ local_write_forwards(struct local_run *run)
 	for (g = 0; g < run->nfwd; g++) {
 		struct local_fwd *f = &run->fwd[g];
 
+		run->err_sender = f->sender;
 		if (run->root) {
 			if (!run->have_mail_owner) {
 				privs_result_set(&res, PRIVS_DEFER, "4.3.5",
@@ -1766,6 +1793,144 @@ local_write_forwards(struct local_run *run)
 		qenv_free(&e);
 	}
 	pbuf_free(&content);
+	if (woke)
+		qmgr_wake('W');
+}
+
+/* ------------------------------------------------------------------ */
+/* Returning the destinations of a delivered list that failed */
+
+struct local_notice_job {
+	const struct local_run *run;
+	const char *to;			/* the notice's recipient */
+	const struct bounce_rcpt *br;
+	size_t n;
+};
+
+/* In a child as mail_owner: builds the notice and queues it in incoming/. */
+static void
+local_notice_write(void *ctx, struct privs_result *res)
+{
+	struct local_notice_job *j = ctx;
+	const struct local_run *run = j->run;
+	struct bounce_opts o;
+	struct queue_tx tx;
+	struct pbuf msg = PBUF_INIT;
+	struct qenv e;
+	char err[512];
+	size_t i;
+	int rc;
+
+	if (queue_tx_begin(conf_str("queue_directory"), QDIR_INCOMING, &tx, err,
+	    sizeof(err)) < 0) {
+		privs_result_set(res, PRIVS_DEFER, "4.3.0", "%s", err);
+		return;
+	}
+	memset(&o, 0, sizeof(o));
+	o.kind = BOUNCE_FAILED;
+	o.to = j->to;
+	o.notice_id = tx.id;
+	o.now = time(NULL);
+	bounce_build_opts(&o, run->env, run->qid, run->content, run->len, j->br, j->n, &msg);
+	qenv_init(&e);
+	gettimeofday(&e.arrival, NULL);
+	qenv_set_sender(&e, "");
+	for (i = 0; i < msg.len; i++)
+		if ((unsigned char)msg.data[i] & 0x80) {
+			e.flags |= QF_8BITMIME;
+			break;
+		}
+	qenv_set_attr(&e, "origin", "bounce");
+	qenv_add_rcpt(&e, j->to, 0, NULL);
+	rc = queue_tx_commit(&tx, &e, msg.data, msg.len, LOCAL_QUEUE_MODE, err, sizeof(err));
+	if (rc < 0)
+		privs_result_set(res, PRIVS_DEFER, "4.3.0", "%s", err);
+	else
+		privs_result_set(res, PRIVS_SENT, "2.0.0", "%s", e.id);
+	qenv_free(&e);
+	pbuf_free(&msg);
+}
+
+/*
+ * The envelope recipient was delivered, but some destinations of its
+ * expansion failed for good: like Postfix, each failure goes back to the
+ * sender of its expansion (owner-LIST for a list that has one, else the
+ * envelope sender), one notice per sender, honouring the recipient's
+ * NOTIFY. Mail from <> gets no notice (logged). A notice that cannot be
+ * queued is logged: the delivered destinations must not be repeated for it.
+ */
+static void
+local_return_failed(struct local_run *run)
+{
+	struct privs_cred cred;
+	struct privs_result res;
+	struct local_notice_job j;
+	struct bounce_rcpt *br;
+	struct strv keep = STRV_INIT;
+	size_t g, i, n;
+	int woke = 0;
+
+	if (run->rcpt->notify & QN_NEVER
+	    || (run->rcpt->notify != 0 && !(run->rcpt->notify & QN_FAILURE)))
+		return;
+	if (run->root) {
+		if (!run->have_mail_owner) {
+			log_warn("%s: cannot return failed destinations of <%s>: mail_owner "
+			    "\"%s\" does not exist", run->qid, run->top, conf_str("mail_owner"));
+			return;
+		}
+		privs_cred_set(&cred, run->mail_owner, run->mail_group);
+	} else {
+		privs_cred_keep(&cred);
+	}
+	br = xcalloc(run->nbounced, sizeof(*br));
+	for (g = 0; g < run->nbounced; g++) {
+		const char *to = run->bounced[g].sender;
+
+		/* The first failure of each sender gathers that sender's others. */
+		for (i = 0; i < g; i++)
+			if (strcmp(run->bounced[i].sender, to) == 0)
+				break;
+		if (i < g)
+			continue;
+		if (*to == '\0') {
+			log_info("%s: failed destinations of <%s> not returned: the sender is <>",
+			    run->qid, run->top);
+			continue;
+		}
+		for (n = 0, i = g; i < run->nbounced; i++) {
+			struct local_bounced *b = &run->bounced[i];
+			char *diag;
+
+			if (strcmp(b->sender, to) != 0)
+				continue;
+			memset(&br[n], 0, sizeof(br[n]));
+			br[n].addr = b->addr;
+			br[n].orcpt = run->rcpt->orcpt;
+			br[n].dsn = b->res.dsn;
+			br[n].reason = b->res.text;
+			diag = xasprintf("x-unix; %s", b->res.text);
+			strv_add_owned(&keep, diag);
+			br[n].diagnostic = diag;
+			n++;
+		}
+		j.run = run;
+		j.to = to;
+		j.br = br;
+		j.n = n;
+		privs_run(&cred, (unsigned long)conf_time("command_time_limit")
+		    * LOCAL_MS_PER_SEC, local_notice_write, &j, &res);
+		if (res.status == PRIVS_SENT) {
+			log_info("%s: sender non-delivery notification: %.*s", run->qid,
+			    QID_LEN, res.text);
+			woke = 1;
+		} else {
+			log_warn("%s: cannot return failed destinations of <%s> to <%s>: %s",
+			    run->qid, run->top, to, res.text);
+		}
+	}
+	strv_free(&keep);
+	free(br);
 	if (woke)
 		qmgr_wake('W');
 }
@@ -1857,6 +2022,11 @@ local_run_free(struct local_run *run)
 		strv_free(&run->fwd[i].parents);
 	}
 	free(run->fwd);
+	for (i = 0; i < run->nbounced; i++) {
+		free(run->bounced[i].addr);
+		free(run->bounced[i].sender);
+	}
+	free(run->bounced);
 	free(run->top);
 	free(run->orig_to);
 	strv_free(&run->delivered);
@@ -1912,10 +2082,8 @@ local_deliver(const struct qenv *env, const char *content, size_t len,
 		*res = run.first_defer;
 	} else if (run.nsent) {
 		*res = run.first_sent;
-		if (run.nbounce)
-			log_warn("%s: %s: %d of %d destinations bounced (logged above); "
-			    "the others were delivered", run.qid, run.top, run.nbounce,
-			    run.nbounce + run.nsent);
+		if (run.nbounced)
+			local_return_failed(&run);
 	} else if (run.nbounce) {
 		*res = run.first_bounce;
 	} else {

@@ -46,6 +46,9 @@ missing: :include:$T/incl/nonexistent
 wwincl: :include:$T/incl/ww
 selfish: \\bob
 gone: error:5.1.1:550 This user has left
+partly: alice, nosuchuser
+ownedpartly: bob, nosuchuser2
+owner-ownedpartly: bob
 EOF
 cat >"$T/bobaliases" <<EOF
 bobcmd: "|id -un > $OUT/bobcmd.out"
@@ -113,6 +116,26 @@ is "$(field list@host.example.com 2)" sent "list: sent"
 like "$(cat "$SPOOL/bob")" "Return-Path: <owner-list@host.example.com>" "list: owner-list is the envelope sender"
 like "$(cat "$MAILLOG")" "to=<bob@host.example.com>, orig_to=<list@host.example.com>, relay=local.*status=sent \(delivered to mailbox\)" "list: expanded recipient logged with orig_to"
 is "$(grep -c '^Subject: to the list' "$SPOOL/alice")" 1 "list: alice got it once"
+
+# A list delivered to some members: the failed ones go back to the sender
+# of the expansion (owner-LIST when there is one) in an RFC 3464 notice.
+before=$(queue_count incoming)
+msg "partly" | deliver sender@example.org partly@host.example.com
+is "$(field partly@host.example.com 2)" sent "list with an unknown member: sent"
+is "$(queue_count incoming)" $((before + 1)) "list with an unknown member: one notice queued"
+NOTE=$(ls -t "$QDIR/incoming" | head -1)
+is "$(grep '^S ' "$QDIR/incoming/$NOTE")" "S " "notice from the null sender"
+is "$(grep -c '^R.* sender@example.org$' "$QDIR/incoming/$NOTE")" 1 "notice to the envelope sender"
+like "$(cat "$QDIR/incoming/$NOTE")" '^Final-Recipient: rfc822; ?nosuchuser@host\.example\.com' "notice names the failed member"
+like "$(cat "$QDIR/incoming/$NOTE")" '^Status: 5\.1\.1' "notice status 5.1.1"
+unlike "$(cat "$QDIR/incoming/$NOTE")" '^Final-Recipient: rfc822; ?alice@' "the delivered member is not in it"
+like "$(cat "$MAILLOG")" "$LASTID: sender non-delivery notification: [0-9A-F]{14}" "notice logged"
+msg "owned partly" | deliver sender@example.org ownedpartly@host.example.com
+NOTE=$(ls -t "$QDIR/incoming" | head -1)
+is "$(grep -c '^R.* owner-ownedpartly@host.example.com$' "$QDIR/incoming/$NOTE")" 1 "a list with an owner: the notice goes to owner-LIST"
+before=$(queue_count incoming)
+msg "bounce of bounce" | deliver "" partly@host.example.com
+is "$(queue_count incoming)" "$before" "mail from <>: no notice for failed members"
 
 msg "Case" | deliver sender@example.org LIST@Host.Example.Com
 is "$(grep -c '^Subject: Case' "$SPOOL/bob")" 1 "alias keys are case-insensitive"
