@@ -1026,8 +1026,8 @@ local_maildir(struct local_run *run, const struct privs_cred *cred,
 	j.data = data.data;
 	j.len = data.len;
 	j.limit = (off_t)conf_int("mailbox_size_limit");
-	privs_run(cred, (unsigned long)conf_time("command_time_limit") * LOCAL_MS_PER_SEC,
-	    local_maildir_job, &j, &res);
+	/* Like an mbox append: the ids switched in this process, no fork. */
+	privs_call(cred, local_maildir_job, &j, &res);
 	local_record(run, to, &res);
 	pbuf_free(&data);
 }

@@ -122,15 +122,20 @@ mbox_sleep_ms(long ms)
 		;
 }
 
-/* Sleeps one poll interval unless that passes the deadline; 0 when out of time. */
+/*
+ * Sleeps one poll interval (*poll_ms, then doubled up to MBOX_LOCK_POLL_MS)
+ * unless that passes the deadline; 0 when out of time.
+ */
 static int
-mbox_wait_more(long long deadline)
+mbox_wait_more(long long deadline, long *poll_ms)
 {
 	long long left = deadline - mbox_now_ms();
 
 	if (left <= 0)
 		return 0;
-	mbox_sleep_ms(left < MBOX_LOCK_POLL_MS ? (long)left : MBOX_LOCK_POLL_MS);
+	mbox_sleep_ms(left < *poll_ms ? (long)left : *poll_ms);
+	if (*poll_ms < MBOX_LOCK_POLL_MS)
+		*poll_ms = *poll_ms * 2 > MBOX_LOCK_POLL_MS ? MBOX_LOCK_POLL_MS : *poll_ms * 2;
 	return 1;
 }
 
@@ -169,6 +174,7 @@ mbox_dotlock(struct mbox_state *st, struct privs_result *res)
 {
 	char *lock = xasprintf("%s%s", st->path, MBOX_LOCK_SUFFIX);
 	struct stat sb;
+	long poll_ms = MBOX_LOCK_POLL_MIN_MS;
 	int fd;
 
 	for (;;) {
@@ -196,7 +202,7 @@ mbox_dotlock(struct mbox_state *st, struct privs_result *res)
 				continue;
 			}
 		}
-		if (!mbox_wait_more(st->deadline)) {
+		if (!mbox_wait_more(st->deadline, &poll_ms)) {
 			mbox_locked(st, res, "dot-lock");
 			free(lock);
 			return -1;
@@ -369,6 +375,7 @@ mbox_write(struct mbox_state *st, const char *data, size_t len,
 	struct rlimit old_lim, lim;
 	struct flock fl;
 	int have_lim = 0, err = 0, status;
+	long poll_ms = MBOX_LOCK_POLL_MIN_MS;
 	off_t orig = 0;
 	const char *dsn;
 
@@ -385,7 +392,7 @@ mbox_write(struct mbox_state *st, const char *data, size_t len,
 				    o->what, st->path, strerror(errno));
 				return;
 			}
-			if (!mbox_wait_more(st->deadline)) {
+			if (!mbox_wait_more(st->deadline, &poll_ms)) {
 				mbox_locked(st, res, "fcntl lock");
 				return;
 			}
@@ -477,11 +484,10 @@ mbox_job_write(void *ctx, struct privs_result *res)
 	mbox_write(j->st, j->data, j->len, res);
 }
 
-/* Runs as root: lock and open under lock_cred, write as write_cred, unlock. */
+/* As root: lock and open under lock_cred, write as write_cred, unlock. */
 static void
-mbox_job_split(void *ctx, struct privs_result *res)
+mbox_deliver_split(struct mbox_job *j, struct privs_result *res)
 {
-	struct mbox_job *j = ctx;
 	struct mbox_state st;
 	char err[256];
 
@@ -490,27 +496,33 @@ mbox_job_split(void *ctx, struct privs_result *res)
 	    sizeof(err)) < 0) {
 		privs_result_set(res, PRIVS_DEFER, MBOX_DSN_TEMP,
 		    "cannot update %s %s: %s", j->o->what, j->path, err);
+		if (privs_restore_effective(err, sizeof(err)) < 0)
+			log_fatal("cannot take back root's ids: %s", err);
 		return;
 	}
 	if (mbox_lock_open(&st, res) < 0) {
-		(void)privs_restore_effective(err, sizeof(err));
+		if (privs_restore_effective(err, sizeof(err)) < 0)
+			log_fatal("cannot take back root's ids: %s", err);
 		return;
 	}
-	if (privs_restore_effective(err, sizeof(err)) < 0) {
-		privs_result_set(res, PRIVS_DEFER, MBOX_DSN_TEMP,
-		    "cannot update %s %s: %s", j->o->what, j->path, err);
-	} else {
-		j->st = &st;
-		privs_run(j->write_cred, j->timeout_ms, mbox_job_write, j, res);
-	}
+	if (privs_restore_effective(err, sizeof(err)) < 0)
+		log_fatal("cannot take back root's ids: %s", err);
+	j->st = &st;
+	privs_call(j->write_cred, mbox_job_write, j, res);
 	close(st.fd);
 	if (privs_set_effective(j->lock_cred->uid, j->lock_cred->gid, err,
 	    sizeof(err)) < 0)
 		log_warn("cannot remove lock file of %s: %s", j->path, err);
 	mbox_unlock(&st);
-	(void)privs_restore_effective(err, sizeof(err));
+	if (privs_restore_effective(err, sizeof(err)) < 0)
+		log_fatal("cannot take back root's ids: %s", err);
 }
 
+/*
+ * No fork: the ids are switched in this process (privs_call), as Postfix's
+ * local does; waiting for locks is bounded by o->lock_wait_ms, and
+ * timeout_ms is not used (an append to a local file does not hang).
+ */
 void
 mbox_deliver(const char *path, const char *data, size_t len,
     const struct mbox_opts *o, const struct privs_cred *lock_cred,
@@ -518,9 +530,9 @@ mbox_deliver(const char *path, const char *data, size_t len,
     struct privs_result *res)
 {
 	struct mbox_job j;
-	struct privs_cred root;
 
 	memset(&j, 0, sizeof(j));
+	memset(res, 0, sizeof(*res));
 	j.path = path;
 	j.data = data;
 	j.len = len;
@@ -530,11 +542,8 @@ mbox_deliver(const char *path, const char *data, size_t len,
 	j.timeout_ms = timeout_ms;
 	if (!privs_is_root() || lock_cred->keep
 	    || (lock_cred->uid == write_cred->uid && lock_cred->gid == write_cred->gid)) {
-		privs_run(write_cred, timeout_ms, mbox_job_append, &j, res);
+		privs_call(write_cred, mbox_job_append, &j, res);
 		return;
 	}
-	privs_cred_keep(&root);
-	/* The outer child only waits for the writer; give it a little longer. */
-	privs_run(&root, timeout_ms ? timeout_ms + o->lock_wait_ms : 0,
-	    mbox_job_split, &j, res);
+	mbox_deliver_split(&j, res);
 }

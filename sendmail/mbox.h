@@ -17,11 +17,12 @@
  * owner and mode. A failed write truncates the file back to the size it
  * had, so a mailbox never holds half a message.
  *
- * Privileges: mbox_append() works in the calling process. mbox_deliver()
- * forks: the dot-lock and the creation of the file use lock_cred (root or
- * the spool's group, as Postfix's local delivery does for /var/mail), the
- * append itself runs in a grandchild that dropped to write_cred; with one
- * cred for both, everything runs in one child dropped to it.
+ * Privileges: mbox_append() works in the calling process with its ids.
+ * mbox_deliver() switches the effective ids of the calling process
+ * (privs_call, no fork, as Postfix's local does): the dot-lock and the
+ * creation of the file use lock_cred (root or the spool's group, as
+ * Postfix's local delivery does for /var/mail), the append itself runs as
+ * write_cred.
  *
  * Errors go into a privs_result: 4.2.0 locked (defer), 4.3.0 system
  * trouble (defer), 5.2.2 mailbox full (EFBIG/EDQUOT: bounce), 5.2.0 an
@@ -39,7 +40,13 @@
 #include "privs.h"
 
 #define MBOX_DOTLOCK_STALE	300	/* seconds: a dot-lock this old is removed */
-#define MBOX_LOCK_POLL_MS	100	/* retry interval while a lock is held */
+/*
+ * While a lock is held the wait between tries starts short and doubles up
+ * to the longer one: deliveries into one busy mailbox take milliseconds,
+ * a mail reader holding it may take minutes.
+ */
+#define MBOX_LOCK_POLL_MIN_MS	1
+#define MBOX_LOCK_POLL_MS	100
 
 /* What mbox_format writes around the content. */
 #define MBOX_F_FROM		(1u << 0)	/* "From sender  date" line */
@@ -92,8 +99,8 @@ void mbox_append(const char *path, const char *data, size_t len,
     const struct mbox_opts *o, struct privs_result *res);
 
 /*
- * mbox_append with the privilege split described above. timeout_ms bounds
- * the whole delivery (the children are killed after it).
+ * mbox_append with the privilege split described above. Lock waits are
+ * bounded by o->lock_wait_ms; timeout_ms is kept for callers and unused.
  */
 void mbox_deliver(const char *path, const char *data, size_t len,
     const struct mbox_opts *o, const struct privs_cred *lock_cred,

@@ -287,6 +287,29 @@ privs_describe_death(int wstatus, struct privs_result *res)
 }
 
 void
+privs_call(const struct privs_cred *c, privs_fn fn, void *ctx,
+    struct privs_result *res)
+{
+	char err[256];
+
+	memset(res, 0, sizeof(*res));
+	if (c->keep || !privs_is_root()) {
+		fn(ctx, res);
+		return;
+	}
+	if (privs_set_effective(c->uid, c->gid, err, sizeof(err)) < 0) {
+		if (privs_restore_effective(err, sizeof(err)) < 0)
+			log_fatal("cannot take back root's ids: %s", err);
+		privs_result_set(res, PRIVS_DEFER, "4.3.0", "cannot switch to uid %lu: %s",
+		    (unsigned long)c->uid, err);
+		return;
+	}
+	fn(ctx, res);
+	if (privs_restore_effective(err, sizeof(err)) < 0)
+		log_fatal("cannot take back root's ids: %s", err);
+}
+
+void
 privs_run(const struct privs_cred *c, unsigned long timeout_ms, privs_fn fn,
     void *ctx, struct privs_result *res)
 {

@@ -17,7 +17,7 @@
  * unprivileged instance delivers what its own user may write.
  *
  * API: privs_is_root, privs_cred_*, privs_drop, privs_set_effective,
- * privs_restore_effective, privs_run, privs_read_file, privs_result_set.
+ * privs_restore_effective, privs_run, privs_call, privs_read_file, privs_result_set.
  * Errors: privs_drop returns -1 with err; privs_run always fills the
  * result (status PRIVS_DEFER with dsn 4.3.0 when the child failed).
  */
@@ -89,6 +89,22 @@ typedef void (*privs_fn)(void *ctx, struct privs_result *res);
  */
 void privs_run(const struct privs_cred *c, unsigned long timeout_ms, privs_fn fn,
     void *ctx, struct privs_result *res);
+
+/*
+ * Runs fn(ctx, res) in this process with only the effective ids switched
+ * to c (setgroups to the one gid, setegid, seteuid; real and saved uid stay
+ * 0), then switches back: Postfix's local does mailbox writes this way
+ * (set_eugid), and it saves the fork of privs_run on every delivery. The
+ * user cannot signal or trace the process meanwhile (its real and saved
+ * uid are root's; the kernel clears "dumpable" on the id change). For
+ * work that only opens and writes files, never for commands, and with no
+ * time limit of its own: what fn waits for must be bounded by fn. When the
+ * ids cannot be switched res is a deferral; when root's cannot be taken
+ * back the process exits (log_fatal): it must not go on as the user.
+ * Not root, or c->keep: fn is simply called.
+ */
+void privs_call(const struct privs_cred *c, privs_fn fn, void *ctx,
+    struct privs_result *res);
 
 /*
  * Reads a file as c (so a file the user cannot read stays unread):

@@ -3,7 +3,7 @@
 # Postfix, into one mbox and into one Maildir (a benchmark, never part of
 # `make check`; results and how to read them: RESULTS.md).
 #
-# Usage (as root): contrib/bench/local-rate.sh [BUILDDIR] [COUNT] [RUNS]
+# Usage (as root): [BENCH_NO_POSTFIX=1] contrib/bench/local-rate.sh [BUILDDIR] [COUNT] [RUNS]
 #   BUILDDIR  where sendmail/sendmail and sendmail/petrel were built (.)
 #   COUNT     messages per run (1000)
 #   RUNS      runs per case; the median is reported (3)
@@ -96,6 +96,11 @@ echo "# local-rate: $count messages of $(stat -c %s "$W/msg") bytes queued with 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -sr), petrel $(bench_version "$builddir")"
 bench_petrel_block petrel_cases
 
+# BENCH_NO_POSTFIX=1: Petrel alone (A/B runs of two builds; also never
+# touches the host's passwd, which running tests bind-mount).
+if [ "${BENCH_NO_POSTFIX:-0}" = 1 ]; then
+	exit 0
+fi
 if ! bench_postfix_setup; then
 	echo "postfix          (no Postfix sendmail on this machine: no ratio)"
 	exit 0
