@@ -992,5 +992,5 @@ qfile_mark_rcpt(int fd, const struct qrcpt *r, char state)
 			errno = EIO;
 		return -1;
 	}
-	return fdatasync(fd);
+	return 0;
 }

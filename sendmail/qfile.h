@@ -114,7 +114,12 @@ enum qfile_status qfile_parse(const char *buf, size_t len, struct qenv *env,
 enum qfile_status qfile_read_fd(int fd, struct qenv *env, struct pbuf *content,
     char *err, size_t errlen);
 
-/* Marks one recipient done in place (one byte) and fdatasyncs. */
+/*
+ * Marks one recipient done in place (one byte), not synced: the page
+ * cache outlives a crash of any process, and after a power loss a lost mark
+ * only repeats that delivery (at least once, never lost). Postfix's qmgr
+ * does the same.
+ */
 int qfile_mark_rcpt(int fd, const struct qrcpt *r, char state);
 
 /*

@@ -619,11 +619,10 @@ qmgr_remove(struct qmgr_msg *m)
 	char *dir = xasprintf("%s/%s", qm.qdir, QDIR_ACTIVE);
 	char *path = xasprintf("%s/%s", dir, m->id);
 
+	/* Not synced: a removal lost in a power loss repeats deliveries, loses none. */
 	if (unlink(path) < 0 && errno != ENOENT) {
 		log_warn("%s: cannot remove %s: %m", m->id, path);
 	} else {
-		if (fileio_fsync_dir(dir) < 0)
-			log_warn("%s: fsync of %s: %m", m->id, dir);
 		if (queue_defer_remove(qm.qdir, m->id) < 0)
 			log_warn("%s: cannot remove its defer/ file: %m", m->id);
 		log_info("%s: removed", m->id);

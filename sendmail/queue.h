@@ -93,7 +93,7 @@ enum qfile_status queue_read(const char *queue_dir, const char *subdir,
 int queue_quarantine(const char *queue_dir, const char *subdir, const char *name,
     const char *why);
 
-/* Moves a queue file between state directories (rename + dir fsync). */
+/* Moves a queue file between state directories (a rename, not synced: see queue.c). */
 int queue_move(const char *queue_dir, const char *from, const char *to, const char *id);
 
 /*
