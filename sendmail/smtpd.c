@@ -146,9 +146,19 @@ smtpd_reply(struct session *s, const char *fmt, ...)
 	va_list ap;
 	size_t start = s->obuf.len;
 
+	size_t i;
+
 	va_start(ap, fmt);
 	pbuf_vprintf(&s->obuf, fmt, ap);
 	va_end(ap);
+	/*
+	 * Replies echo client text (addresses, parameters): a control byte in
+	 * it (a bare CR, say) must not break the reply's line structure.
+	 * Shown as '?', as Postfix does.
+	 */
+	for (i = start; i < s->obuf.len; i++)
+		if ((unsigned char)s->obuf.data[i] < 0x20 || s->obuf.data[i] == 0x7f)
+			s->obuf.data[i] = '?';
 	pbuf_puts(&s->obuf, "\r\n");
 	if (s->obuf.data[start] == '4' || s->obuf.data[start] == '5') {
 		s->errors++;

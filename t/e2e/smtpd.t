@@ -113,6 +113,11 @@ like "$out" '554 5\.7\.1 <x@remote\.example>: Relay access denied' "reject_unaut
 mapfile -t r <<<"$out"
 is "${r[4]}" "250 2.1.5 Ok" "a local recipient from outside mynetworks accepted"
 
+# A control byte the client sent is never echoed into a reply (fuzz_smtpd).
+out=$(printf 'EHLO x\n!raw b"MAIL FROM:<a@example.org> FOO\\rX=y\\r\\n"\nQUIT\n' | smtpc 25)
+mapfile -t r <<<"$out"
+is "${r[2]}" "555 5.5.4 Unsupported option: FOO?X" "a bare CR in a parameter comes back as '?'"
+
 # --- EHLO features and SMTPUTF8 (Python smtplib) ---
 out=$(timeout 20 $PY - <<'PY' 2>&1
 import smtplib
