@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -124,6 +125,28 @@ instance_is_admin(void)
 	return 0;
 }
 
+static pid_t instance_parent;
+
+void
+instance_watch_parent(pid_t parent)
+{
+	instance_parent = parent;
+	instance_rearm_parent_watch();
+}
+
+void
+instance_rearm_parent_watch(void)
+{
+	if (instance_parent > 0)
+		prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+}
+
+int
+instance_parent_gone(void)
+{
+	return instance_parent > 0 && getppid() != instance_parent;
+}
+
 void
 instance_drop_privileges(void)
 {
@@ -141,6 +164,7 @@ instance_drop_privileges(void)
 	if (geteuid() != uid || getuid() != uid || getegid() != gid
 	    || setresuid(0, 0, 0) == 0)
 		log_fatal("privileges were not dropped to mail_owner %s", conf_str("mail_owner"));
+	instance_rearm_parent_watch();
 #ifdef PETREL_SANITIZERS
 	/* Changing uid makes a process non-dumpable, which stops LeakSanitizer. */
 	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);

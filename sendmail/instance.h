@@ -53,6 +53,20 @@ int instance_is_admin(void);
  */
 void instance_drop_privileges(void);
 
+/*
+ * The master's children die with it: instance_watch_parent() asks the
+ * kernel for SIGTERM when parent dies (PR_SET_PDEATHSIG). The kernel
+ * forgets that request whenever the process's ids change, so
+ * instance_drop_privileges() and instance_rearm_parent_watch() (after a
+ * delivery that switched effective ids) ask again, and the workers' loops
+ * also look at instance_parent_gone() each time they wake (at least once
+ * a second): a worker never outlives its master to hold locks and sockets
+ * a new master's workers need.
+ */
+void instance_watch_parent(pid_t parent);
+void instance_rearm_parent_watch(void);
+int instance_parent_gone(void);
+
 struct sockaddr_un;
 /* Fills sun with queue_directory/rel; -1 with errno ENAMETOOLONG (logged) when too long. */
 int instance_sockaddr(const char *rel, struct sockaddr_un *sun);

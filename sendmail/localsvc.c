@@ -279,7 +279,7 @@ localsvc_loop(int listen_fd, long max_use)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	while (!localsvc_stop && (max_use <= 0 || served < max_use)) {
+	while (!localsvc_stop && !instance_parent_gone() && (max_use <= 0 || served < max_use)) {
 		struct pollfd p = { listen_fd, POLLIN, 0 };
 		int fd, n;
 
@@ -295,6 +295,8 @@ localsvc_loop(int listen_fd, long max_use)
 		(void)localsvc_serve(fd);
 		close(fd);
 		served++;
+		/* Deliveries switched effective ids, which cleared the watch. */
+		instance_rearm_parent_watch();
 	}
 	return 0;
 }

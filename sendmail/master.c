@@ -232,7 +232,7 @@ master_child_setup(pid_t master_pid, const char *service)
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
-	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	instance_watch_parent(master_pid);
 	/* ps and pgrep show what each process is for, as Postfix's do. */
 	prctl(PR_SET_NAME, service, 0, 0, 0);
 	if (getppid() != master_pid)

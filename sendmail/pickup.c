@@ -19,6 +19,7 @@
 #include "cleanup.h"
 #include "conf.h"
 #include "header.h"
+#include "instance.h"
 #include "log.h"
 #include "pbuf.h"
 #include "pickup.h"
@@ -29,6 +30,7 @@
 #include "xalloc.h"
 
 #define PICKUP_QUEUE_FILE_MODE	0600
+#define PICKUP_POLL_MS		1000	/* the longest wait before looking at the master */
 
 static void
 pickup_params(struct cleanup_params *p)
@@ -267,7 +269,7 @@ pickup_watch_loop(int rescan)
 	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (ifd < 0 || inotify_add_watch(ifd, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
 		log_warn("inotify on %s: %m; scanning every %d seconds only", dir, rescan);
-	while (!pickup_stop) {
+	while (!pickup_stop && !instance_parent_gone()) {
 		struct pollfd p = { ifd, POLLIN, 0 };
 		time_t now = time(NULL);
 		int rc;
@@ -276,7 +278,9 @@ pickup_watch_loop(int rescan)
 			pickup_scan_maildrop();
 			next_scan = now + rescan;
 		}
-		rc = poll(&p, ifd >= 0 ? 1 : 0, (int)(next_scan - now) * 1000);
+		/* At least once a second: a gone master ends the loop. */
+		rc = poll(&p, ifd >= 0 ? 1 : 0,
+		    next_scan - now > 1 ? PICKUP_POLL_MS : (int)(next_scan - now) * 1000);
 		if (rc > 0) {
 			/* Drain the events; one scan covers them all. */
 			while (read(ifd, buf, sizeof(buf)) > 0)

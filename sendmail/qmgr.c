@@ -1220,6 +1220,8 @@ qmgr_loop(void)
 			qmgr_dispatch();
 		/* A notice just queued goes out now, not after the poll timeout. */
 		qmgr_wait(qm.new_incoming && !qmgr_stop ? 0 : QMGR_POLL_MS, &wake, &flush);
+		if (instance_parent_gone())
+			qmgr_stop = 1;
 		if (qmgr_stop)
 			continue;
 		if (wake || flush || qm.new_incoming) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "instance.h"
 #include "log.h"
 #include "pbuf.h"
 #include "pickup.h"
@@ -126,15 +127,18 @@ submitd_loop(int submit_fd, int showq_fd, long max_use)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = submitd_on_term;
 	sigaction(SIGTERM, &sa, NULL);
-	while (!submitd_stop && (max_use <= 0 || served < max_use)) {
+	while (!submitd_stop && !instance_parent_gone() && (max_use <= 0 || served < max_use)) {
 		struct pollfd p[2] = { { submit_fd, POLLIN, 0 }, { showq_fd, POLLIN, 0 } };
-		int i;
+		int i, n;
 
-		if (poll(p, 2, -1) < 0) {
+		n = poll(p, 2, SUBMITD_POLL_MS);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			log_fatal("poll: %m");
 		}
+		if (n == 0)
+			continue;
 		for (i = 0; i < 2 && !submitd_stop; i++) {
 			int fd;
 
