@@ -35,6 +35,7 @@
 #include "inet.h"
 #include "instance.h"
 #include "localsvc.h"
+#include "smtp_deliver.h"
 #include "log.h"
 #include "master.h"
 #include "queue.h"
@@ -50,7 +51,7 @@
 #define MASTER_SOCKET_MODE	0666
 #define MASTER_PID_MODE		0644
 
-enum worker_role { ROLE_PICKUP, ROLE_SUBMIT, ROLE_QMGR, ROLE_LOCAL };
+enum worker_role { ROLE_PICKUP, ROLE_SUBMIT, ROLE_QMGR, ROLE_LOCAL, ROLE_SMTP };
 
 struct worker {
 	enum worker_role role;
@@ -59,10 +60,11 @@ struct worker {
 	time_t next_start;	/* respawn not before this */
 };
 
-/* pickup, the submit workers, qmgr, then the local workers. */
+/* pickup, the submit workers, qmgr, the local workers, then the smtp workers. */
 static struct worker *workers;
 static int nworkers;
 static int submit_fd = -1, showq_fd = -1, lock_fd = -1, qmgr_fd = -1, local_fd = -1;
+static int smtp_fd = -1;
 static int signal_fd = -1;
 
 /* The inet services of master.cf and the SMTP sessions running for them. */
@@ -156,7 +158,9 @@ master_open_sockets(void)
 	/* A wake-up is harmless: anyone may send one. Only qmgr may ask for delivery. */
 	qmgr_fd = master_listen(QMGR_TRIGGER_SOCKET, SOCK_DGRAM, MASTER_SOCKET_MODE, uid, gid);
 	local_fd = master_listen(LOCALSVC_SOCKET, SOCK_STREAM, LOCALSVC_SOCKET_MODE, uid, gid);
-	return submit_fd < 0 || showq_fd < 0 || qmgr_fd < 0 || local_fd < 0 ? -1 : 0;
+	smtp_fd = master_listen(SMTPSVC_SOCKET, SOCK_STREAM, LOCALSVC_SOCKET_MODE, uid, gid);
+	return submit_fd < 0 || showq_fd < 0 || qmgr_fd < 0 || local_fd < 0 || smtp_fd < 0
+	    ? -1 : 0;
 }
 
 /*
@@ -212,6 +216,8 @@ master_role_name(enum worker_role r)
 		return "qmgr";
 	case ROLE_LOCAL:
 		return "local";
+	case ROLE_SMTP:
+		return "smtp";
 	}
 	return "worker";
 }
@@ -254,10 +260,19 @@ master_worker_main(struct worker *w, pid_t master_pid)
 		close(submit_fd);
 		close(showq_fd);
 		close(qmgr_fd);
-		exit(localsvc_loop(local_fd, (long)conf_int("max_use")));
+		close(smtp_fd);
+		exit(localsvc_loop(local_fd, (long)conf_int("max_use"), localsvc_local_agent));
 	}
 	instance_drop_privileges();
 	close(local_fd);
+	if (w->role == ROLE_SMTP) {
+		/* The SMTP client needs no privilege at all. */
+		close(submit_fd);
+		close(showq_fd);
+		close(qmgr_fd);
+		exit(localsvc_loop(smtp_fd, (long)conf_int("max_use"), smtp_deliver_agent));
+	}
+	close(smtp_fd);
 	if (w->role == ROLE_QMGR) {
 		close(submit_fd);
 		close(showq_fd);
@@ -442,6 +457,7 @@ master_session_main(int fd, size_t svc_idx, pid_t master_pid)
 	close(showq_fd);
 	close(qmgr_fd);
 	close(local_fd);
+	close(smtp_fd);
 	instance_drop_privileges();
 	for (i = 0; i < svc->overrides.n; i++) {
 		const char *o = svc->overrides.v[i];
@@ -544,7 +560,7 @@ int
 master_run(int ready_fd)
 {
 	sigset_t set;
-	long long nlocal;
+	long long nlocal, nsmtp;
 	int i, stop = 0;
 
 	sigemptyset(&set);
@@ -564,13 +580,9 @@ master_run(int ready_fd)
 		log_error("signalfd: %m");
 		return 1;
 	}
-	nlocal = conf_int("local_destination_concurrency_limit");
-	if (conf_int("default_process_limit") > 0 && nlocal > conf_int("default_process_limit"))
-		nlocal = conf_int("default_process_limit");
-	if (nlocal < 1)
-		nlocal = 1;
-	if (nlocal > MASTER_LOCAL_WORKERS_MAX)
-		nlocal = MASTER_LOCAL_WORKERS_MAX;
+	/* As many as the queue manager has requests at each service at once. */
+	nlocal = (long long)localsvc_workers("local");
+	nsmtp = (long long)localsvc_workers("smtp");
 	/*
 	 * master_service_disable (Postfix's parameter) naming qmgr leaves mail
 	 * in incoming/ untouched: no queue manager, no local workers. Useful
@@ -579,12 +591,14 @@ master_run(int ready_fd)
 	if (master_service_disabled("qmgr")) {
 		log_info("qmgr disabled by master_service_disable: mail stays queued");
 		nlocal = -1;
+		nsmtp = 0;
 	}
-	nworkers = 1 + MASTER_SUBMIT_WORKERS + 1 + (int)nlocal;
+	nworkers = 1 + MASTER_SUBMIT_WORKERS + 1 + (int)nlocal + (int)nsmtp;
 	workers = xcalloc((size_t)nworkers, sizeof(*workers));
 	for (i = 0; i < nworkers; i++) {
 		workers[i].role = i == 0 ? ROLE_PICKUP : i <= MASTER_SUBMIT_WORKERS ? ROLE_SUBMIT
-		    : i == MASTER_SUBMIT_WORKERS + 1 ? ROLE_QMGR : ROLE_LOCAL;
+		    : i == MASTER_SUBMIT_WORKERS + 1 ? ROLE_QMGR
+		    : i <= MASTER_SUBMIT_WORKERS + 1 + nlocal ? ROLE_LOCAL : ROLE_SMTP;
 		workers[i].pid = 0;
 		workers[i].next_start = 0;
 	}
@@ -661,6 +675,7 @@ master_run(int ready_fd)
 	close(showq_fd);
 	close(qmgr_fd);
 	close(local_fd);
+	close(smtp_fd);
 	close(signal_fd);
 	signal_fd = -1;
 	inet_free(&inet_svcs);
