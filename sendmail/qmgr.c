@@ -5,22 +5,30 @@
  * (sendmail -q / -qf with no daemon, started as root), qmgr_wake() and
  * qmgr_trigger() (any writer), qmgr_set_trigger_fd() (the master).
  *
- * One message at a time goes through these steps (Postfix's qmgr, cut
- * down to one local transport):
+ * Each message goes through these steps (Postfix's qmgr, cut down to
+ * two transports, local and smtp):
  *   1. It enters active/ (renamed from incoming/ or deferred/; what is in
  *      active/ when a queue manager starts is left from a previous run and
  *      is due at once). Logged "ID: from=<S>, size=N, nrcpt=N (queue
  *      active)".
- *   2. Each recipient still to do (state T): a local one (local_is_local)
- *      goes to a local delivery process over the localsvc protocol (at
- *      most LOCALSVC_MAX_RCPTS per request); a remote one is deferred at
- *      once with 4.3.0 and QMGR_REMOTE_REASON (no SMTP client yet), logged
- *      "ID: to=<A>, relay=none, delay=D, delays=a/b/c/d, dsn=4.3.0,
- *      status=deferred (REASON)". Local delivery logs its own lines.
+ *   2. Each recipient still to do (state T) is routed (resolve.h): local,
+ *      smtp with a nexthop, or settled at once (transport_maps error: is
+ *      bounced, a broken map defers; logged "ID: to=<A>, relay=none, ...,
+ *      status=bounced (TEXT)"). The recipients are grouped by (transport,
+ *      nexthop); each group waits for a slot of its service and goes to a
+ *      delivery process over the localsvc protocol (at most
+ *      LOCALSVC_MAX_RCPTS per request, for smtp also at most
+ *      smtp_destination_recipient_limit: one SMTP transaction each). The
+ *      agents log their own lines ("relay=local", "relay=mx[addr]:25").
  *   3. Answers: delivered recipients are marked done at once
  *      (qfile_mark_rcpt); failed ones are marked done only after their
  *      bounce is durably queued; deferred ones stay to do.
- *   4. At the end: a message with deferred recipients older than
+ *      An answer from the SMTP client that carries the remote server's
+ *      reply (mta "name[addr]") is kept as "host name[addr] said: REPLY"
+ *      for mailq and notices, with Remote-MTA: dns; name and
+ *      Diagnostic-Code: smtp; REPLY in a bounce.
+ *   4. When every group of the message has answered: a message with
+ *      deferred recipients older than
  *      maximal_queue_lifetime (bounce_queue_lifetime for mail from <> or
  *      from double_bounce_sender) expires: "ID: from=<S>, status=expired,
  *      returned to sender", and its deferred recipients fail. One
@@ -49,21 +57,31 @@
  * entry with the address QMGR_WARNED_ADDR ("<delay-warned>", which no
  * recipient record can hold), status "-", and the time it was sent.
  *
- * Concurrency: up to local_destination_concurrency_limit messages (capped
- * by default_process_limit) are at local delivery at once, handed out in
- * the order they came. In the daemon each goes over its own connection to
- * private/local; a delivery process that dies defers its unanswered
- * recipients (at least once: they are tried again).
+ * Concurrency: a slot is one request line to one delivery process. There
+ * are localsvc_workers("local") local slots (local_destination_
+ * concurrency_limit) and localsvc_workers("smtp") smtp slots
+ * (smtp_destination_concurrency_limit), each capped by
+ * default_process_limit; one nexthop has at most
+ * smtp_destination_concurrency_limit smtp slots at once. Waiting groups
+ * get slots in the order they came (a group whose destination is at its
+ * limit lets later ones pass); new messages are loaded only while fewer
+ * groups wait than there are slots. In the daemon each group goes over
+ * its own connection to private/local or private/smtp (the master's
+ * workers); a delivery process that dies defers its unanswered recipients
+ * (at least once: they are tried again). Remote delivery never blocks
+ * this loop: the SMTP conversation runs in the smtp processes.
  *
  * Only one queue manager owns active/: it holds an flock on the active/
  * directory. A foreground run that finds it held (sendmail -qf while the
  * daemon runs) leaves active/ alone and only moves incoming/ and deferred/
  * messages, which rename makes exclusive.
  *
- * Foreground runs (qmgr_run_once): the process forks the local delivery
- * processes first, as root, each serving a socketpair; then it drops to
- * mail_owner and does everything else itself, so every queue file and
- * notice it writes belongs to mail_owner.
+ * Foreground runs (qmgr_run_once): the process forks the delivery
+ * processes first, as root, each serving a socketpair (the local ones
+ * keep root, the smtp ones, at most QMGR_FG_SMTP_MAX, drop to mail_owner
+ * at once); then it drops to mail_owner and does everything else itself,
+ * so every queue file and notice it writes belongs to mail_owner. Remote
+ * mail goes out in a foreground run as in the daemon.
  *
  * Errors: a corrupt file is quarantined; a file that cannot be read or
  * opened is logged and waits in active/ (daemon) for the next start; a
