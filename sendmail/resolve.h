@@ -11,7 +11,9 @@
  *        smtp:[host]:port, smtp:[host], smtp:host:port, smtp:host  SMTP to that nexthop
  *        smtp: (or smtp)   SMTP to the default nexthop (step 3)
  *        local: (or local) local delivery
- *        error:text        bounce with text (5.0.0)
+ *        error:text        bounce with text (5.0.0; a text that starts with
+ *                          "5.x.y " or "4.x.y " gives that code, 4 defers)
+ *        relay:...         as smtp:
  *      A map that cannot be read defers (4.3.0) rather than guess;
  *   3. relayhost when set ([host]:port: no MX lookup; host: its MX);
  *   4. otherwise the recipient domain itself (MX lookup), or the address

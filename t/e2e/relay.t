@@ -17,12 +17,18 @@
 
 SINKPORT=10025
 instance_setup "relayhost = [127.0.0.1]:$SINKPORT" "smtp_data_done_timeout = 2s" \
-	"mynetworks = 127.0.0.0/8"
+	"mynetworks = 127.0.0.0/8" "transport_maps = hash:\$config_directory/transport"
 export LC_ALL=C.UTF-8
 SPOOL=$T/spool
 : >"$T/aliases"
 "$SENDMAIL" -bi >/dev/null 2>&1
-trap 'sink_stop; instance_teardown' EXIT
+trap 'sink_stop; sink2_stop; instance_teardown' EXIT
+cat >"$CONF/transport" <<EOF
+special.test    smtp:[127.0.0.1]:10026
+.sub.test       smtp:[127.0.0.1]:10026
+forbidden.test  error:5.7.1 mail for forbidden.test is not accepted
+EOF
+"$PETREL" map "hash:$CONF/transport"
 
 # ---- the remote server ----
 SINK=$T/sink
@@ -41,6 +47,17 @@ sink_stop() {
 	fi
 	SINKPID=
 }
+# A second server, on port 10026, for transport_maps.
+SINK2=$T/sink2
+SINK2PID=
+sink2_start() {
+	mkdir -p "$SINK2"
+	$PY "$PETREL_SRCDIR/t/lib/smtpsink.py" 127.0.0.1 10026 "$SINK2" 2>>"$SINK2/err" &
+	SINK2PID=$!
+	wait_for 10 test -f "$SINK2/ready"
+}
+sink2_stop() { [ -n "$SINK2PID" ] && kill "$SINK2PID" 2>/dev/null; SINK2PID=; }
+sink2_rcpts() { $PY -c "import json,sys; print(' '.join(r for l in open('$SINK2/mail.jsonl') for r in json.loads(l)['rcpt_tos']))" 2>/dev/null; }
 sink_conf() { printf '%s\n' "$1" >"$SINK/conf.json.new" && mv "$SINK/conf.json.new" "$SINK/conf.json"; }
 sink_count() { [ -f "$SINK/mail.jsonl" ] && wc -l <"$SINK/mail.jsonl" || echo 0; }
 sink_has() { [ "$(sink_count)" -ge "$1" ]; }
@@ -215,6 +232,21 @@ is "$($PY -c "
 import json; print(sorted(r for l in open('$SINK/mail.jsonl') for r in json.loads(l)['rcpt_tos'] if r.startswith('many')))")" \
 	"['many1@remote.test', 'many2@remote.test', 'many3@remote.test', 'many4@remote.test', 'many5@remote.test']" \
 	"five messages: each once"
+
+# ---- 6b. transport_maps: domain, .parent, error: ----
+sink2_start
+ok $? "a second server on 127.0.0.1:10026"
+N0=$(sink_count)
+printf 'Subject: tm\n\nmap\n' | "$SENDMAIL" -f alice@host.example.com x@special.test y@a.sub.test z@sub.test
+wait_for 10 test "$(sink2_rcpts)" = "x@special.test y@a.sub.test"
+ok $? "transport_maps: special.test and a.sub.test (.sub.test) go to the map's nexthop, in one transaction"
+wait_for 10 sink_has $((N0 + 1))
+is "$(sink_get $((N0 + 1)) "','.join(r['rcpt_tos'])")" "z@sub.test" "transport_maps: .sub.test does not match sub.test itself (relayhost)"
+like "$(grep "to=<x@special.test>" "$MAILLOG")" "relay=127\.0\.0\.1\[127\.0\.0\.1\]:10026, .*status=sent" "transport_maps: logged relay=...:10026"
+printf 'Subject: tm2\n\nmap\n' | "$SENDMAIL" -f alice@host.example.com no@forbidden.test
+wait_for 10 log_has "to=<no@forbidden\.test>, relay=none, .*dsn=5\.7\.1, status=bounced \(mail for forbidden\.test is not accepted\)"
+ok $? "transport_maps: error:5.7.1 text bounces with that code and text"
+sink2_stop
 
 # ---- 7. broken replies: deferred, the reason names the server ----
 wait_for 10 queue_empty
