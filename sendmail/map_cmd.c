@@ -146,18 +146,19 @@ map_cmd_main(int argc, char **argv, const char *config)
 	free(cf);
 	free(dir);
 
-	if (query != NULL && strcmp(query, "-") == 0)
-		return map_query_stdin(argv + i, argc - i, fold);
-	if (query != NULL) {
-		rc = map_query_one(argv + i, argc - i, query, fold, 0);
+	if (query != NULL && strcmp(query, "-") == 0) {
+		rc = map_query_stdin(argv + i, argc - i, fold);
+	} else if (query != NULL) {
+		rc = map_query_one(argv + i, argc - i, query, fold, 0) == 1 ? MAP_EX_OK : MAP_EX_FAIL;
 		fflush(stdout);
-		return rc == 1 ? MAP_EX_OK : MAP_EX_FAIL;
-	}
-	for (; i < argc; i++) {
-		if (maps_build(argv[i], fold, &n, err, sizeof(err)) < 0) {
-			log_error("%s", err);
-			rc = MAP_EX_FAIL;
+	} else {
+		for (; i < argc; i++) {
+			if (maps_build(argv[i], fold, &n, err, sizeof(err)) < 0) {
+				log_error("%s", err);
+				rc = MAP_EX_FAIL;
+			}
 		}
 	}
+	maps_close_all();
 	return rc;
 }
