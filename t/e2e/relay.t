@@ -176,7 +176,24 @@ is "$(sink_get 4 "','.join(r['rcpt_tos'])")" "defer@remote.test" "mixed: only th
 wait_for 10 queue_empty
 ok $? "mixed: the queue is empty"
 
+# ---- 3b. without PIPELINING, one command at a time; HELO when EHLO is refused ----
+sink_conf '{"lack": ["PIPELINING"], "rcpt": {"no@remote.test": "550 5.1.1 <no@remote.test>: no such user"}}'
+N0=$(sink_count)
+printf 'Subject: third-b\n\nlockstep\n' | "$SENDMAIL" -f alice@host.example.com yes@remote.test no@remote.test
+wait_for 10 sink_has $((N0 + 1))
+is "$(sink_get $((N0 + 1)) "','.join(r['rcpt_tos'])")" "yes@remote.test" "no PIPELINING: the accepted recipient got it"
+wait_for 10 log_has "to=<no@remote\.test>, .*dsn=5\.1\.1, status=bounced"
+ok $? "no PIPELINING: the refused one bounced"
+sink_conf '{"no_ehlo": true}'
+printf 'Subject: third-c\n\nhelo\n' | "$SENDMAIL" -f alice@host.example.com helo@remote.test
+wait_for 10 sink_has $((N0 + 2))
+is "$(sink_get $((N0 + 2)) "r['helo'] + ' ' + ' '.join(r['mail_options'])")" "host.example.com " \
+	"EHLO refused: HELO, and no ESMTP parameters"
+sink_conf '{}'
+wait_for 10 queue_empty
+
 # ---- 4. DSN parameters passed on ----
+B=$(sink_count)
 $PY - <<'EOF'
 import smtplib
 s = smtplib.SMTP('127.0.0.1', 25, timeout=10)
@@ -186,14 +203,14 @@ s.rcpt('dsn@remote.test', ['NOTIFY=FAILURE,DELAY', 'ORCPT=rfc822;orig@remote.tes
 s.data(b'Subject: fourth\r\n\r\ndsn\r\n')
 s.quit()
 EOF
-wait_for 10 sink_has 5
+wait_for 10 sink_has $((B + 1))
 ok $? "DSN: relayed"
-is "$(sink_get 5 "' '.join(r['mail_dsn'])")" "RET=HDRS ENVID=abc123" "DSN: RET and ENVID on MAIL FROM"
-is "$(sink_get 5 "' '.join(r['rcpt_dsn'][0])")" "NOTIFY=FAILURE,DELAY ORCPT=rfc822;orig@remote.test" "DSN: NOTIFY and ORCPT on RCPT TO"
+is "$(sink_get $((B + 1)) "' '.join(r['mail_dsn'])")" "RET=HDRS ENVID=abc123" "DSN: RET and ENVID on MAIL FROM"
+is "$(sink_get $((B + 1)) "' '.join(r['rcpt_dsn'][0])")" "NOTIFY=FAILURE,DELAY ORCPT=rfc822;orig@remote.test" "DSN: NOTIFY and ORCPT on RCPT TO"
 sink_conf '{"lack": ["DSN"]}'
 printf 'Subject: fourth-b\n\nno dsn\n' | "$SENDMAIL" -N failure -f alice@host.example.com nodsn@remote.test
-wait_for 10 sink_has 6
-is "$(sink_get 6 "len(r['mail_dsn']) + len(r['rcpt_dsn'][0])")" 0 "DSN: no DSN parameters for a server without DSN"
+wait_for 10 sink_has $((B + 2))
+is "$(sink_get $((B + 2)) "len(r['mail_dsn']) + len(r['rcpt_dsn'][0])")" 0 "DSN: no DSN parameters for a server without DSN"
 
 # ---- 5. SIZE, SMTPUTF8, 8BITMIME ----
 sink_conf '{"size": 200}'
@@ -203,21 +220,21 @@ wait_for 10 log_has "to=<big@remote\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$
 ok $? "SIZE: bounced 5.3.4 before sending"
 wait_for 10 test "$(grep -c '^Final-Recipient: rfc822; big@remote.test' "$SPOOL/alice")" -ge 1
 is "$(rfc3464 "$SPOOL/alice" "Undelivered Mail Returned to Sender" big@remote.test failed 5.3.4 "" "")" OK "SIZE: the bounce says 5.3.4"
-is "$(sink_count)" 6 "SIZE: nothing was sent"
+is "$(sink_count)" $((B + 2)) "SIZE: nothing was sent"
 sink_conf '{"lack": ["SMTPUTF8"]}'
 printf 'Subject: sixth\n\nutf8\n' | "$SENDMAIL" -f alice@host.example.com 'dörte@remote.test'
 wait_for 10 log_has "to=<dörte@remote\.test>, .*dsn=5\.6\.7, status=bounced \(SMTPUTF8 is required, but was not offered by host 127\.0\.0\.1\[127\.0\.0\.1\]\)"
 ok $? "SMTPUTF8: a UTF-8 address to a server without SMTPUTF8 bounces 5.6.7"
 sink_conf '{}'
 printf 'Subject: sixth-b\n\nutf8\n' | "$SENDMAIL" -f alice@host.example.com 'jürgen@remote.test'
-wait_for 10 sink_has 7
-like "$(sink_get 7 "','.join(r['rcpt_tos']) + ' ' + ' '.join(r['mail_options'])")" "^jürgen@remote\.test SIZE=[0-9]+ SMTPUTF8$" \
+wait_for 10 sink_has $((B + 3))
+like "$(sink_get $((B + 3)) "','.join(r['rcpt_tos']) + ' ' + ' '.join(r['mail_options'])")" "^jürgen@remote\.test SIZE=[0-9]+ SMTPUTF8$" \
 	"SMTPUTF8: offered, the UTF-8 address goes with MAIL FROM ... SMTPUTF8"
 sink_conf '{"lack": ["8BITMIME"]}'
 printf 'Subject: seventh\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\ngr\303\274n\n' \
 	| "$SENDMAIL" -B8BITMIME -f alice@host.example.com eight@remote.test
-wait_for 10 sink_has 8
-is "$(sink_get 8 "r['data'].split(b'\r\n\r\n', 1)[1] == 'grün\r\n'.encode() and 'BODY=8BITMIME' not in r['mail_options']")" True \
+wait_for 10 sink_has $((B + 4))
+is "$(sink_get $((B + 4)) "r['data'].split(b'\r\n\r\n', 1)[1] == 'grün\r\n'.encode() and 'BODY=8BITMIME' not in r['mail_options']")" True \
 	"8BITMIME: lacking, the 8-bit body goes as it is, without BODY="
 sink_conf '{}'
 
@@ -259,7 +276,13 @@ for bad in 'xyzzy' '250-first line\r\n550 second line' "550 $(head -c 600 /dev/z
 		"bad reply ${bad:0:20}: deferred, naming the server"
 	"$PETREL" queue delete "$ID" >/dev/null 2>&1 || rm -f "$QDIR/deferred/$ID"
 done
-ok "$(pgrep -f "petrel: smtp|smtp" >/dev/null; echo 0)" "no crash (the smtp workers are still there)"
+sink_conf '{"rcpt": {"cut@remote.test": "!close 250-half a reply"}}'
+printf 'Subject: cut\n\ncut\n' | "$SENDMAIL" -f alice@host.example.com cut@remote.test
+wait_for 10 log_has "to=<cut@remote\.test>, .*dsn=4\.4\.2, status=deferred \(lost connection with 127\.0\.0\.1\[127\.0\.0\.1\] in the middle of a reply while sending RCPT TO\)"
+ok $? "connection closed in the middle of a reply: deferred, naming the server"
+wait_for 10 is_deferred 1
+rm -f "$QDIR"/deferred/*
+is "$(grep -c 'petrel/smtp.*\(fatal\|panic\)' "$MAILLOG")" 0 "no smtp process died on bad replies"
 sink_conf '{}'
 rm -f "$QDIR"/deferred/*
 

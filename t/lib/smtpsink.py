@@ -9,6 +9,9 @@
 #   stall_data: SECONDS      wait that long before answering the dot
 #   greeting: TEXT           answer the connection with TEXT, then hang up
 #   data_reply: TEXT         the answer to the dot
+#   no_ehlo: true            EHLO is refused (502): the client must say HELO
+# A rcpt reply that starts with "!close " sends the rest (no final line)
+# and hangs up.
 # Writes STATE_DIR/ready when it listens.
 import asyncio, base64, json, os, sys
 from aiosmtpd.smtp import SMTP, Envelope
@@ -49,6 +52,10 @@ class Handler:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         reply = conf().get('rcpt', {}).get(address)
+        if reply and reply.startswith('!close '):
+            server.transport.write(reply[7:].encode() + b'\r\n')
+            server.transport.close()
+            return '250 unreachable'
         if reply:
             return reply
         envelope.rcpt_tos.append(address)
@@ -74,6 +81,17 @@ class Handler:
         return c.get('data_reply', '250 2.0.0 Ok: queued as SINK%d' % os.getpid())
 
 class Sink(SMTP):
+    async def smtp_EHLO(self, arg):
+        if conf().get('no_ehlo'):
+            await self.push('502 5.5.1 EHLO not implemented')
+            return
+        await super().smtp_EHLO(arg)
+
+    async def smtp_HELO(self, arg):
+        if arg:
+            self.session.host_name = arg
+        await super().smtp_HELO(arg)
+
     async def smtp_MAIL(self, arg):
         arg, self.session.mail_dsn = split_params(arg, ('RET', 'ENVID'))
         self.session.rcpt_dsn = []
