@@ -27,12 +27,14 @@ cp "$T/resolv.dead" "$T/resolv.conf"
 mount --bind "$T/resolv.conf" /etc/resolv.conf
 
 # --- unbound ------------------------------------------------------------------
+# [::1] too when the kernel gives loopback IPv6 (not in every container).
+HAVE6=0
+ip -6 addr show dev lo 2>/dev/null | grep -q '::1/128' && HAVE6=1
 mkdir -p "$T/unbound"
 {
 	cat <<EOF
 server:
 	interface: 127.0.0.1
-	interface: ::1
 	port: 53
 	username: ""
 	chroot: ""
@@ -79,6 +81,7 @@ server:
 	local-data: "real.cname.test. A 127.0.0.7"
 	local-data: "mxcname.test. CNAME multi.test."
 EOF
+	[ "$HAVE6" = 1 ] && echo "	interface: ::1"
 	for i in $(seq 1 100); do
 		echo "	local-data: \"many.test. MX $i mx$i.many.test.\""
 	done
@@ -206,8 +209,12 @@ is "$("$DRIVER" addr 192.0.2.1)" "OK 192.0.2.1" "an IPv4 literal is itself"
 is "$("$DRIVER" addr 2001:db8::1)" "OK 2001:db8::1" "an IPv6 literal is itself"
 
 # --- dns_nameservers and /etc/resolv.conf ------------------------------------------------
-is "$(with "$(conf v6srv 'dns_nameservers = ::1')" mx nullmx.test | cut -d' ' -f1)" "NULLMX" "dns_nameservers = ::1 (IPv6)"
-is "$(with "$(conf bracket 'dns_nameservers = [::1]:53')" mx nullmx.test | cut -d' ' -f1)" "NULLMX" "dns_nameservers = [::1]:53"
+if [ "$HAVE6" = 1 ]; then
+	is "$(with "$(conf v6srv 'dns_nameservers = ::1')" mx nullmx.test | cut -d' ' -f1)" "NULLMX" "dns_nameservers = ::1 (IPv6)"
+	is "$(with "$(conf bracket 'dns_nameservers = [::1]:53')" mx nullmx.test | cut -d' ' -f1)" "NULLMX" "dns_nameservers = [::1]:53"
+else
+	diag "no IPv6 on loopback: dns_nameservers = ::1 not tested"
+fi
 is "$(with "$(conf port 'dns_nameservers = 127.0.0.1:53')" mx nullmx.test | cut -d' ' -f1)" "NULLMX" "dns_nameservers = 127.0.0.1:53"
 is "$(with "$(conf second 'dns_nameservers = 127.0.0.9, 127.0.0.1')" mx nullmx.test | cut -d' ' -f1)" "NULLMX" \
 	"a dead first server: the second answers"
