@@ -36,6 +36,8 @@ struct bounce_rcpt {
 	const char *reason;
 	/* Addition: the remote server's host name (Remote-MTA: dns; NAME), or NULL. */
 	const char *remote_mta;
+	/* Addition: the Action, when not the kind's ("relayed"), or NULL. */
+	const char *action;
 };
 
 /*

@@ -121,7 +121,8 @@ localsvc_dsn(const char *dsn, int status)
 			goto def;
 	return dsn;
 def:
-	return status == LOCAL_SENT ? "2.0.0" : status == LOCAL_DEFER ? "4.0.0" : "5.0.0";
+	return status == LOCAL_SENT || status == LOCALSVC_RELAYED ? "2.0.0"
+	    : status == LOCAL_DEFER ? "4.0.0" : "5.0.0";
 }
 
 static int
@@ -132,7 +133,8 @@ localsvc_reply(int fd, size_t idx, int status, const char *dsn, const char *mta,
 	const char *p;
 	int rc;
 
-	if (status != LOCAL_SENT && status != LOCAL_DEFER && status != LOCAL_BOUNCE) {
+	if (status != LOCAL_SENT && status != LOCALSVC_RELAYED && status != LOCAL_DEFER
+	    && status != LOCAL_BOUNCE) {
 		status = LOCAL_DEFER;
 		dsn = "4.3.0";
 	}
@@ -441,7 +443,8 @@ localsvc_parse(const char *line, struct localsvc_reply *r)
 		return LOCALSVC_BAD;
 	r->index = (size_t)v;
 	p = end + 1;
-	if ((p[0] != '0' && p[0] != '4' && p[0] != '5') || p[1] != ' ')
+	if ((p[0] != '0' && p[0] != LOCALSVC_RELAYED_CHAR && p[0] != '4' && p[0] != '5')
+	    || p[1] != ' ')
 		return LOCALSVC_BAD;
 	r->status = p[0] - '0';
 	dsn = p + 2;

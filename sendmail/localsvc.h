@@ -25,8 +25,10 @@
  *            fate is known (local: in the order asked; SMTP: in the order
  *            the transaction settles them):
  *              index SP status SP dsn SP mta SP text LF
- *            status 0 (delivered), 4 (try again later) or 5 (failed for
- *            good, return to the sender); dsn "d.d.d"; mta "-", or the
+ *            status 0 (delivered), 2 (relayed to a server that offered
+ *            DSN: it reports success, if asked, from there on), 4 (try
+ *            again later) or 5 (failed for good, return to the sender);
+ *            dsn "d.d.d"; mta "-", or the
  *            remote server that gave the answer as "name[address]" (then
  *            a text starting with a 3-digit code is that server's reply,
  *            for Diagnostic-Code: smtp; and "host ... said:"); text the
@@ -58,6 +60,8 @@
 #define LOCALSVC_MAX_RCPTS	500
 #define LOCALSVC_TEXT_MAX	512
 #define LOCALSVC_DSN_MAX	16
+#define LOCALSVC_RELAYED	2	/* status: sent, DSN passed on to the next server */
+#define LOCALSVC_RELAYED_CHAR	'2'
 #define LOCALSVC_MTA_MAX	340	/* name[address] (SMTP_IO_NAME_MAX fits) */
 #define SMTPSVC_SOCKET		"private/smtp"
 #define LOCALSVC_NEXTHOP_KEY	"nexthop="
@@ -130,7 +134,7 @@ int localsvc_send(int fd, const char *id, const char *subdir, const char *nextho
 
 struct localsvc_reply {
 	size_t index;
-	int status;			/* 0, 4 or 5 */
+	int status;			/* 0, 2, 4 or 5 */
 	char dsn[LOCALSVC_DSN_MAX];
 	char mta[LOCALSVC_MTA_MAX];	/* "" when none */
 	char text[LOCALSVC_TEXT_MAX];

@@ -161,6 +161,7 @@ struct qmgr_result {
 	char dsn[LOCALSVC_DSN_MAX];
 	char *text;
 	char *diag;			/* the remote server's reply, or NULL */
+	int dsn_passed;			/* sent to a server that reports success itself */
 	char *mta;			/* "name[address]" of that server, or NULL */
 };
 
@@ -457,6 +458,8 @@ qmgr_bounce_rcpt(const struct qmgr_msg *m, size_t i, enum bounce_kind kind,
 		strv_add_owned(keep, name);
 		br->remote_mta = name;
 	}
+	if (kind == BOUNCE_DELIVERED && r->mta != NULL)
+		br->action = "relayed";	/* to a server without DSN: its fate is unknown */
 	if (r->diag != NULL) {
 		char *diag = xasprintf("smtp; %s", r->diag);
 
@@ -598,6 +601,7 @@ qmgr_set_result(struct qmgr_msg *m, size_t i, enum qmgr_rstate st, const char *d
 	struct qmgr_result *r = &m->res[i];
 
 	r->state = st;
+	r->dsn_passed = 0;
 	snprintf(r->dsn, sizeof(r->dsn), "%s", dsn ? dsn : "");
 	free(r->text);
 	r->text = xstrdup(text ? text : "");
@@ -641,8 +645,10 @@ qmgr_record(struct qmgr_msg *m, const struct localsvc_reply *rp)
 		dsn[0] = '4';
 	}
 	switch (status) {
+	case LOCALSVC_RELAYED:
 	case LOCAL_SENT:
 		qmgr_set_result(m, rp->index, RS_SENT, dsn, text);
+		m->res[rp->index].dsn_passed = status == LOCALSVC_RELAYED;
 		if (qfile_mark_rcpt(m->fd, &m->env.rcpt[rp->index], QR_DONE) < 0)
 			log_warn("%s: cannot mark recipient %s done: %m (it may get the "
 			    "message again)", m->id, m->env.rcpt[rp->index].addr);
@@ -793,7 +799,9 @@ qmgr_finish(struct qmgr_msg *m)
 			deferred[nd++] = i;
 			break;
 		case RS_SENT:
-			sent[ns++] = i;
+			/* RFC 3461 §6.2.2: a DSN-capable next hop reports success itself. */
+			if (!m->res[i].dsn_passed)
+				sent[ns++] = i;
 			break;
 		case RS_NONE:
 			if (m->env.rcpt[i].state == QR_TODO)

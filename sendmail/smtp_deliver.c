@@ -90,6 +90,7 @@ struct smtp_run {
 	struct timeval got, connected;
 	char relay[SMTP_IO_NAME_MAX + 8];	/* "name[addr]:port" or "none" */
 	char mta[SMTP_IO_NAME_MAX];		/* "name[addr]" of the server that answered */
+	int dsn_offered;			/* that server offered DSN */
 };
 
 /* Logs and answers recipient idx with r. */
@@ -133,7 +134,9 @@ smtp_settle(struct smtp_run *run, size_t idx, const struct smtp_result *r)
 	}
 	pbuf_printf(&line, ", dsn=%s, status=%s (%s)", dsn, status, pbuf_str(&text));
 	log_info("%s", pbuf_str(&line));
-	localsvc_answer(job, idx, st, dsn, r->remote ? run->mta : NULL, r->text);
+	/* Sent to a DSN server: success notices are its business now (LOCALSVC_RELAYED). */
+	localsvc_answer(job, idx, st == 0 && run->dsn_offered ? LOCALSVC_RELAYED : st, dsn,
+	    r->remote ? run->mta : NULL, r->text);
 	pbuf_free(&line);
 	pbuf_free(&text);
 }
@@ -220,6 +223,7 @@ smtp_try_addr(struct smtp_run *run, const char *host, struct dns_addr *a,
 		return 0;
 	}
 	gettimeofday(&run->connected, NULL);
+	run->dsn_offered = (c.ext & SMTP_EXT_DSN) != 0;
 	snprintf(run->relay, sizeof(run->relay), "%s:%u", peer, run->nh.port);
 	res = xcalloc(job->n, sizeof(*res));
 	for (i = 0; i < job->n; i++)

@@ -19,7 +19,11 @@
  * dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as X)" (relay=none when
  * no server answered; delays a = until this agent got the request, b =
  * 0, c = DNS + connect + greeting + EHLO, d = the transaction), and
- * answered with mta "name[address]" when the text is the server's reply.
+ * answered with mta "name[address]" when the text is the server's reply;
+ * a recipient the server took is answered LOCALSVC_RELAYED when the
+ * server offered DSN (it sends any success notice from then on, RFC 3461
+ * §6.2.2), plain delivered otherwise (the queue manager's success notice
+ * then says Action: relayed).
  *
  * DNS failures: DNS_TEMPFAIL defers (4.4.3), the others bounce with
  * dns_status_dsn() (5.1.2 NXDOMAIN, 5.1.10 null MX, 5.4.6 loop).
