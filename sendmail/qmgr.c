@@ -960,6 +960,8 @@ qmgr_load(const char *id)
 			g->idx[g->n++] = i;
 			break;
 		case RESOLVE_ERROR:
+			if (conf_bool("soft_bounce"))
+				rr.dsn[0] = '4';
 			qmgr_set_result(m, i, conf_bool("soft_bounce") ? RS_DEFER : RS_BOUNCE,
 			    rr.dsn, rr.text);
 			qmgr_log_routed(m, i, conf_bool("soft_bounce") ? "SOFTBOUNCE" : "bounced");

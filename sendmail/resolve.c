@@ -45,9 +45,19 @@ static void
 resolve_default_smtp(const char *domain, struct resolve_result *r)
 {
 	const char *relay = conf_str("relayhost");
+	const char *nh = *relay ? relay : domain;
 
+	if (strlen(nh) > RESOLVE_NEXTHOP_MAX || strpbrk(nh, " \t") != NULL) {
+		/* Never cut a name: a cut one could be somebody else's. */
+		r->transport = *relay ? RESOLVE_DEFER : RESOLVE_ERROR;
+		snprintf(r->dsn, sizeof(r->dsn), "%s", *relay ? "4.3.5" : "5.1.2");
+		snprintf(r->text, sizeof(r->text), "%s is not a valid host or domain name "
+		    "(longer than %d bytes, or with spaces)", *relay ? "relayhost" : "the recipient domain",
+		    RESOLVE_NEXTHOP_MAX);
+		return;
+	}
 	r->transport = RESOLVE_SMTP;
-	snprintf(r->nexthop, sizeof(r->nexthop), "%s", *relay ? relay : domain);
+	snprintf(r->nexthop, sizeof(r->nexthop), "%s", nh);
 }
 
 static void

@@ -20,6 +20,7 @@
 
 #define SMTP_CODE_CLASS(c)	((c) / 100)
 #define SMTP_DATA_GO		354
+#define SMTP_CLOSING		421
 
 void
 smtp_result_set(struct smtp_result *r, int status, const char *dsn, const char *text,
@@ -146,7 +147,8 @@ smtp_client_hello(struct smtp_client *c, struct smtp_result *fail)
 		rc = 0;
 		goto out;
 	}
-	if (SMTP_CODE_CLASS(rp.code) == 4 && rp.code == 421) {
+	if (rp.code == SMTP_CLOSING) {
+		/* 421: the server is closing the channel; no HELO after it. */
 		smtp_result_reply(fail, &rp, "EHLO");
 		goto out;
 	}

@@ -4,8 +4,9 @@
 # 127.0.0.3 and 127.0.0.5 port 25 (this test's network namespace owns
 # 127.0.0.0/8). Covered: the most preferred MX gets the mail; the next MX
 # when the first refuses the connection or greets with 421, or is down;
-# null MX bounces 5.1.10, NXDOMAIN 5.1.2; relayhost = name looks up the
-# name's MX. Petrel's own smtpd listens on 127.0.0.1 only. Bounded waits.
+# null MX bounces 5.1.10, NXDOMAIN 5.1.2, a 310-byte domain 5.1.2;
+# relayhost = name looks up the name's MX. Petrel's own smtpd listens on
+# 127.0.0.1 only. Bounded waits.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
 UNBOUND=$(command -v unbound || echo /usr/sbin/unbound)
@@ -120,6 +121,12 @@ ok $? "NXDOMAIN: bounced with 5.1.2"
 wait_for 10 test "$(grep -c '^Subject: Undelivered Mail Returned to Sender$' "$SPOOL/alice" 2>/dev/null)" -ge 2
 ok $? "both bounces reached the sender"
 ok "$(grep -q '^Status: 5.1.10' "$SPOOL/alice"; echo $?)" "the null MX bounce says Status: 5.1.10"
+
+# ---- a recipient domain of 310 characters ----
+LONG=$($PY -c "print('.'.join(['x' * 61] * 5) + '.test')")
+printf 'Subject: long\n\nlong\n' | "$SENDMAIL" -f alice@host.example.com "h@$LONG"
+wait_for 10 log_has "to=<h@x{61}\..*, relay=none, .*dsn=5\.1\.2, status=bounced \(the recipient domain is not a valid host or domain name"
+ok $? "a 310-byte domain: bounced 5.1.2, never cut"
 
 # ---- relayhost = a name: its MX ----
 "$PETREL" conf -e "relayhost = smarthost.test" >/dev/null 2>&1
