@@ -572,7 +572,6 @@ dns_query(const char *name, int type, unsigned char **ans, size_t *anslen, int *
 {
 	struct __res_state res;
 	unsigned char *buf;
-	enum dns_status st;
 	int n, herr;
 
 	*ans = NULL;
@@ -618,10 +617,9 @@ dns_query(const char *name, int type, unsigned char **ans, size_t *anslen, int *
 		dns_why_lookup(why, whylen, name, type, "DNS answer too long, try again");
 		return DNS_TEMPFAIL;
 	}
-	st = DNS_OK;
 	*ans = buf;
 	*anslen = (size_t)n;
-	return st;
+	return DNS_OK;
 }
 
 /* Which of A and AAAA inet_protocols allows. */
