@@ -4,6 +4,7 @@
  *   petrel [-c DIR] map [-f] [type:]file ...        build file.db from file
  *   petrel [-c DIR] map [-f] -q KEY [type:]file ...  print KEY's value
  *   petrel [-c DIR] map [-f] -q - [type:]file ...    keys from stdin
+ * (-c DIR is also accepted after "map", where postmap has it.)
  *
  * Types are hash and btree; a bare file name takes default_database_type.
  * -f keeps the case of keys (building and querying); by default they are
@@ -40,7 +41,7 @@
 static int
 map_usage(void)
 {
-	log_stderr_only("usage: petrel [-c config_dir] map [-f] [-q key|-] [type:]file ...\n");
+	log_stderr_only("usage: petrel [-c config_dir] map [-f] [-c config_dir] [-q key|-] [type:]file ...\n");
 	return MAP_EX_FAIL;
 }
 
@@ -122,6 +123,9 @@ map_cmd_main(int argc, char **argv, const char *config)
 		} else if (strcmp(argv[i], "-f") == 0) {
 			fold = 0;
 			i++;
+		} else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			config = argv[i + 1];	/* postmap -c config_dir */
+			i += 2;
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
