@@ -65,6 +65,17 @@ static struct worker *workers;
 static int nworkers;
 static int submit_fd = -1, showq_fd = -1, lock_fd = -1, qmgr_fd = -1, local_fd = -1;
 static int smtp_fd = -1;
+
+/*
+ * smtp workers start on demand: one always runs; one more is started
+ * whenever a connection to private/smtp is still waiting
+ * MASTER_SMTP_GROW_MS after the master saw it, up to smtp_max. Once
+ * started they stay (max_use recycles them).
+ */
+static int smtp_base = -1;	/* index of the first smtp worker */
+static int smtp_max;		/* smtp workers at most */
+static int smtp_want = 1;	/* smtp workers to keep running */
+static long long smtp_check_at;	/* monotonic ms of the pending check, 0: none */
 static int signal_fd = -1;
 
 /* The inet services of master.cf and the SMTP sessions running for them. */
@@ -79,6 +90,7 @@ static size_t nsessions;
 
 #define MASTER_POLL_MS		1000
 #define MASTER_ACCEPT_BURST	64	/* connections accepted per listener per round */
+#define MASTER_SMTP_GROW_MS	100	/* a private/smtp connection waiting this long starts a worker */
 
 static int
 master_take_lock(void)
@@ -351,9 +363,34 @@ master_spawn_due(void)
 	time_t now = time(NULL);
 	int i;
 
-	for (i = 0; i < nworkers; i++)
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i].role == ROLE_SMTP && i >= smtp_base + smtp_want)
+			continue;
 		if (workers[i].pid == 0 && workers[i].next_start <= now)
 			master_spawn(&workers[i]);
+	}
+}
+
+static long long
+master_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A connection to private/smtp still waits: one more smtp worker. */
+static void
+master_smtp_check(void)
+{
+	struct pollfd p = { smtp_fd, POLLIN, 0 };
+
+	if (smtp_check_at == 0 || master_now_ms() < smtp_check_at)
+		return;
+	smtp_check_at = 0;
+	if (smtp_want < smtp_max && poll(&p, 1, 0) > 0 && (p.revents & POLLIN))
+		smtp_want++;
 }
 
 static int
@@ -601,7 +638,10 @@ master_run(int ready_fd)
 		    : i <= MASTER_SUBMIT_WORKERS + 1 + nlocal ? ROLE_LOCAL : ROLE_SMTP;
 		workers[i].pid = 0;
 		workers[i].next_start = 0;
+		if (workers[i].role == ROLE_SMTP && smtp_base < 0)
+			smtp_base = i;
 	}
+	smtp_max = (int)nsmtp;
 	master_spawn_due();
 	log_info("daemon started -- version %s, configuration %s", PACKAGE_VERSION, conf_dir());
 	if (ready_fd >= 0) {
@@ -619,11 +659,12 @@ master_run(int ready_fd)
 
 	while (!stop) {
 		struct pollfd *pfd;
-		size_t *owner, np = 1, k, j;
+		size_t *owner, np = 1, k, j, smtp_idx;
 		struct signalfd_siginfo si;
 
 		for (k = 0; k < inet_svcs.n; k++)
 			np += inet_svcs.v[k].nfds;
+		np++;	/* private/smtp, while more smtp workers may start */
 		pfd = xcalloc(np, sizeof(*pfd));
 		owner = xcalloc(np, sizeof(*owner));
 		pfd[0].fd = signal_fd;
@@ -635,11 +676,23 @@ master_run(int ready_fd)
 				pfd[np].events = POLLIN;
 				owner[np++] = k;
 			}
-		if (poll(pfd, np, MASTER_POLL_MS) > 0) {
-			for (k = 1; k < np; k++)
-				if (pfd[k].revents & POLLIN)
-					master_accept(owner[k], pfd[k].fd);
+		smtp_idx = 0;
+		if (smtp_base >= 0 && smtp_want < smtp_max && smtp_check_at == 0) {
+			smtp_idx = np;
+			pfd[np].fd = smtp_fd;
+			pfd[np++].events = POLLIN;
 		}
+		if (poll(pfd, np, smtp_check_at ? MASTER_SMTP_GROW_MS : MASTER_POLL_MS) > 0) {
+			for (k = 1; k < np; k++) {
+				if (!(pfd[k].revents & POLLIN))
+					continue;
+				if (k == smtp_idx)
+					smtp_check_at = master_now_ms() + MASTER_SMTP_GROW_MS;
+				else
+					master_accept(owner[k], pfd[k].fd);
+			}
+		}
+		master_smtp_check();
 		free(pfd);
 		free(owner);
 		while (!stop && read(signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {

@@ -304,11 +304,21 @@ rm -f "$QDIR"/deferred/*
 
 # ---- 8. a server that stalls after DATA: time-out, deferred ----
 sink_conf '{"stall_data": 4}'
+nsmtp() { ps --ppid "$(tr -d ' \n' <"$QDIR/pid/master.pid")" -o comm= | grep -cx smtp; }
+NSMTP0=$(nsmtp)
 printf 'Subject: stall\n\nslow\n' | "$SENDMAIL" -f alice@host.example.com slow@remote.test
+for i in 2 3; do
+	printf 'Subject: stall %s\n\nslow\n' $i | "$SENDMAIL" -f alice@host.example.com "slow$i@remote.test"
+done
 wait_for 10 log_has "to=<slow@remote\.test>, .*dsn=4\.4\.2, status=deferred \(conversation with 127\.0\.0\.1\[127\.0\.0\.1\] timed out while sending end of data -- message may be sent more than once\)"
 ok $? "stall after DATA: smtp_data_done_timeout defers 4.4.2"
+slow_all() { [ "$(grep -c 'to=<slow[23]*@remote.test>, .*status=deferred' "$MAILLOG")" -eq 3 ]; }
+wait_for 10 slow_all
+ok $? "three stalled deliveries in parallel: all deferred"
+NSMTP1=$(nsmtp)
+ok "$([ "$NSMTP0" -eq 1 ] && [ "$NSMTP1" -ge 3 ]; echo $?)" "the master starts smtp workers on demand ($NSMTP0 before, $NSMTP1 now)"
 sink_conf '{}'
-wait_for 10 is_deferred 1
+wait_for 10 is_deferred 3
 rm -f "$QDIR"/deferred/*
 
 # ---- 9. the server is down, then comes back ----
