@@ -316,7 +316,7 @@ slow_all() { [ "$(grep -c 'to=<slow[23]*@remote.test>, .*status=deferred' "$MAIL
 wait_for 10 slow_all
 ok $? "three stalled deliveries in parallel: all deferred"
 NSMTP1=$(nsmtp)
-ok "$([ "$NSMTP0" -eq 1 ] && [ "$NSMTP1" -ge 3 ]; echo $?)" "the master starts smtp workers on demand ($NSMTP0 before, $NSMTP1 now)"
+ok "$([ "$NSMTP1" -ge 3 ]; echo $?)" "three parallel deliveries: the master started smtp workers on demand ($NSMTP0 before, $NSMTP1 now)"
 sink_conf '{}'
 wait_for 10 is_deferred 3
 rm -f "$QDIR"/deferred/*
