@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pbuf.h"
 
 #define LOG_IDENT_MAX	64
 #define LOG_LINE_MAX	4096
@@ -214,4 +215,30 @@ log_stderr_only(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+}
+
+#define LOG_DELAY_ZERO	0.005
+
+void
+log_fmt_delay(struct pbuf *b, double d)
+{
+	char tmp[32];
+	size_t n;
+
+	if (d < LOG_DELAY_ZERO) {
+		pbuf_putc(b, '0');
+		return;
+	}
+	if (d < 10)
+		snprintf(tmp, sizeof(tmp), d < 1 ? "%.2f" : "%.1f", d);
+	else
+		snprintf(tmp, sizeof(tmp), "%.0f", d);
+	n = strlen(tmp);
+	if (strchr(tmp, '.')) {
+		while (n > 1 && tmp[n - 1] == '0')
+			tmp[--n] = '\0';
+		if (n > 1 && tmp[n - 1] == '.')
+			tmp[--n] = '\0';
+	}
+	pbuf_puts(b, tmp);
 }

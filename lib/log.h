@@ -37,6 +37,10 @@ void log_fatal(const char *fmt, ...)
 void log_panic(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 /* Print to stderr only, with no level word (for usage text). */
+/* Appends a delay in Postfix's log form: "0", "0.12", "1.4", "2281". */
+struct pbuf;
+void log_fmt_delay(struct pbuf *b, double seconds);
+
 void log_stderr_only(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

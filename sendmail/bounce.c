@@ -290,7 +290,13 @@ bounce_part_status(struct pbuf *b, const struct bounce_opts *o, const struct qen
 			bounce_put_typed_addr(b, r->addr);
 		pbuf_puts(b, "\nFinal-Recipient: ");
 		bounce_put_typed_addr(b, r->addr);
-		pbuf_printf(b, "\nAction: %s\nStatus: %s\n", action, bounce_status(r->dsn, o->kind));
+		pbuf_printf(b, "\nAction: %s\nStatus: %s\n", r->action ? r->action : action,
+		    bounce_status(r->dsn, o->kind));
+		if (r->remote_mta && *r->remote_mta) {
+			pbuf_puts(b, "Remote-MTA: dns; ");
+			bounce_put_text(b, r->remote_mta);
+			pbuf_putc(b, '\n');
+		}
 		if (r->diagnostic && *r->diagnostic) {
 			pbuf_puts(b, "Diagnostic-Code: ");
 			bounce_put_text(b, r->diagnostic);

@@ -3,7 +3,7 @@
  * multipart/report; report-type=delivery-status message with a readable
  * first part, a message/delivery-status part (Reporting-MTA, Arrival-Date,
  * per recipient Final-Recipient, Original-Recipient, Action, Status,
- * Diagnostic-Code) and the returned message (headers only with RET=HDRS),
+ * Remote-MTA, Diagnostic-Code) and the returned message (headers only with RET=HDRS),
  * sent from MAILER-DAEMON with the null envelope sender. A bounce of a
  * bounce is never sent back: it is logged, and sent once to postmaster
  * only when notify_classes contains 2bounce.
@@ -34,6 +34,10 @@ struct bounce_rcpt {
 	 * without its "type; " prefix, or the status.
 	 */
 	const char *reason;
+	/* Addition: the remote server's host name (Remote-MTA: dns; NAME), or NULL. */
+	const char *remote_mta;
+	/* Addition: the Action, when not the kind's ("relayed"), or NULL. */
+	const char *action;
 };
 
 /*

@@ -213,31 +213,6 @@ local_elapsed(const struct timeval *from, const struct timeval *to)
 	return d < 0 ? 0 : d;
 }
 
-/* Postfix-like delay numbers: "0", "0.12", "1.4", "2281". */
-static void
-local_fmt_delay(struct pbuf *b, double d)
-{
-	char tmp[32];
-	size_t n;
-
-	if (d < 0.005) {
-		pbuf_putc(b, '0');
-		return;
-	}
-	if (d < 10)
-		snprintf(tmp, sizeof(tmp), d < 1 ? "%.2f" : "%.1f", d);
-	else
-		snprintf(tmp, sizeof(tmp), "%.0f", d);
-	n = strlen(tmp);
-	if (strchr(tmp, '.')) {
-		while (n > 1 && tmp[n - 1] == '0')
-			tmp[--n] = '\0';
-		if (n > 1 && tmp[n - 1] == '.')
-			tmp[--n] = '\0';
-	}
-	pbuf_puts(b, tmp);
-}
-
 static void
 local_result_copy(struct local_result *dst, const struct privs_result *src)
 {
@@ -319,11 +294,11 @@ local_record(struct local_run *run, const char *to, const struct privs_result *r
 	if (strcasecmp(to, run->orig_to) != 0)
 		pbuf_printf(&line, ", orig_to=<%s>", run->orig_to);
 	pbuf_puts(&line, ", relay=local, delay=");
-	local_fmt_delay(&line, local_elapsed(&run->env->arrival, &now));
+	log_fmt_delay(&line, local_elapsed(&run->env->arrival, &now));
 	pbuf_puts(&line, ", delays=");
-	local_fmt_delay(&line, local_elapsed(&run->env->arrival, &run->start));
+	log_fmt_delay(&line, local_elapsed(&run->env->arrival, &run->start));
 	pbuf_puts(&line, "/0/0/");
-	local_fmt_delay(&line, local_elapsed(&run->start, &now));
+	log_fmt_delay(&line, local_elapsed(&run->start, &now));
 	pbuf_printf(&line, ", dsn=%s, status=%s (%s)", r->dsn, status, r->text);
 	log_info("%s", pbuf_str(&line));
 	pbuf_free(&line);

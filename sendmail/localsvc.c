@@ -1,14 +1,17 @@
 /*
- * localsvc - the local delivery service and its client; see localsvc.h
- * for the protocol.
+ * localsvc - the delivery services (local and smtp) and their client;
+ * see localsvc.h for the protocol.
  *
- * Server: localsvc_loop() (the master's "local" role, root) and
- * localsvc_serve() (one connection; also the body of the children of a
- * foreground queue run). Client: localsvc_connect(), localsvc_send(),
- * localsvc_parse() (the queue manager, mail_owner).
+ * Server: localsvc_loop() (the master's "local" role as root, its "smtp"
+ * role as mail_owner) and localsvc_serve() (one connection; also the body
+ * of the children of a foreground queue run). Each reads the request and
+ * the queue file, checks the indexes and hands the rest to its agent:
+ * localsvc_local_agent() (here) or smtp_deliver_agent() (smtp_deliver.c),
+ * which answer with localsvc_answer(). Client: localsvc_connect(),
+ * localsvc_send(), localsvc_parse() (the queue manager, mail_owner).
  *
- * Before each request the server calls aliases_check_fresh() (as root:
- * it may rebuild a missing or stale aliases.db, DESIGN.md).
+ * Before each request the local agent calls aliases_check_fresh() (as
+ * root: it may rebuild a missing or stale aliases.db, DESIGN.md).
  *
  * Errors: a malformed request gets "error TEXT" and the connection is
  * closed; a queue file that cannot be read defers every recipient asked
@@ -36,6 +39,7 @@
 #include "pbuf.h"
 #include "qfile.h"
 #include "queue.h"
+#include "xalloc.h"
 
 #define LOCALSVC_POLL_MS	1000
 #define LOCALSVC_READ_CHUNK	4096
@@ -117,21 +121,28 @@ localsvc_dsn(const char *dsn, int status)
 			goto def;
 	return dsn;
 def:
-	return status == LOCAL_SENT ? "2.0.0" : status == LOCAL_DEFER ? "4.0.0" : "5.0.0";
+	return status == LOCAL_SENT || status == LOCALSVC_RELAYED ? "2.0.0"
+	    : status == LOCAL_DEFER ? "4.0.0" : "5.0.0";
 }
 
 static int
-localsvc_reply(int fd, size_t idx, int status, const char *dsn, const char *text)
+localsvc_reply(int fd, size_t idx, int status, const char *dsn, const char *mta,
+    const char *text)
 {
 	struct pbuf b = PBUF_INIT;
 	const char *p;
 	int rc;
 
-	if (status != LOCAL_SENT && status != LOCAL_DEFER && status != LOCAL_BOUNCE) {
+	if (status != LOCAL_SENT && status != LOCALSVC_RELAYED && status != LOCAL_DEFER
+	    && status != LOCAL_BOUNCE) {
 		status = LOCAL_DEFER;
 		dsn = "4.3.0";
 	}
 	pbuf_printf(&b, "%zu %d %s ", idx, status, localsvc_dsn(dsn, status));
+	if (mta == NULL || *mta == '\0' || strlen(mta) >= LOCALSVC_MTA_MAX
+	    || strpbrk(mta, " \t\r\n") != NULL)
+		mta = "-";
+	pbuf_printf(&b, "%s ", mta);
 	for (p = text; *p && b.len < LOCALSVC_LINE_MAX - 1; p++) {
 		unsigned char ch = (unsigned char)*p;
 
@@ -141,6 +152,52 @@ localsvc_reply(int fd, size_t idx, int status, const char *dsn, const char *text
 	rc = fileio_write_all(fd, b.data, b.len);
 	pbuf_free(&b);
 	return rc;
+}
+
+void
+localsvc_answer(struct localsvc_job *job, size_t idx, int status, const char *dsn,
+    const char *mta, const char *text)
+{
+	if (idx >= job->env->nrcpt || job->answered[idx])
+		return;
+	job->answered[idx] = 1;
+	if (job->rc == 0 && localsvc_reply(job->fd, idx, status, dsn, mta, text ? text : "") < 0)
+		job->rc = -1;
+}
+
+void
+localsvc_local_agent(struct localsvc_job *job)
+{
+	size_t i;
+
+	/* DESIGN.md: a missing or stale aliases.db is rebuilt before local delivery. */
+	(void)aliases_check_fresh();
+	for (i = 0; i < job->n && job->rc == 0; i++) {
+		struct local_result res;
+
+		memset(&res, 0, sizeof(res));
+		res.status = LOCAL_DEFER;
+		local_deliver(job->env, job->content, job->len, &job->env->rcpt[job->idx[i]], &res);
+		res.dsn[sizeof(res.dsn) - 1] = '\0';
+		res.text[sizeof(res.text) - 1] = '\0';
+		localsvc_answer(job, job->idx[i], (int)res.status, res.dsn, NULL, res.text);
+	}
+}
+
+size_t
+localsvc_workers(const char *service)
+{
+	long long n = conf_int(strcmp(service, "smtp") == 0 ? "smtp_destination_concurrency_limit"
+	    : "local_destination_concurrency_limit");
+	long long pl = conf_int("default_process_limit");
+
+	if (pl > 0 && n > pl)
+		n = pl;
+	if (n < 1)
+		n = 1;
+	if (n > LOCALSVC_WORKERS_MAX)
+		n = LOCALSVC_WORKERS_MAX;
+	return (size_t)n;
 }
 
 static int
@@ -155,9 +212,10 @@ localsvc_refuse(int fd, const char *why)
 	return -1;
 }
 
-/* Parses "deliver ID SUBDIR IDX..."; fills the fields; NULL or the complaint. */
+/* Parses "deliver ID SUBDIR [nexthop=H] IDX..."; fills the fields; NULL or the complaint. */
 static const char *
-localsvc_parse_request(char *line, char **id, char **subdir, size_t *idx, size_t *n)
+localsvc_parse_request(char *line, char **id, char **subdir, char **nexthop, size_t *idx,
+    size_t *n)
 {
 	char *save = NULL, *tok;
 
@@ -171,7 +229,15 @@ localsvc_parse_request(char *line, char **id, char **subdir, size_t *idx, size_t
 	if (*subdir == NULL || strcmp(*subdir, QDIR_ACTIVE) != 0)
 		return "bad queue directory";
 	*n = 0;
+	*nexthop = NULL;
 	while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
+		if (*n == 0 && *nexthop == NULL
+		    && strncmp(tok, LOCALSVC_NEXTHOP_KEY, sizeof(LOCALSVC_NEXTHOP_KEY) - 1) == 0) {
+			*nexthop = tok + sizeof(LOCALSVC_NEXTHOP_KEY) - 1;
+			if (**nexthop == '\0' || strlen(*nexthop) > LOCALSVC_NEXTHOP_MAX)
+				return "bad nexthop";
+			continue;
+		}
 		unsigned long v;
 		char *end;
 
@@ -190,53 +256,66 @@ localsvc_parse_request(char *line, char **id, char **subdir, size_t *idx, size_t
 
 /* One request; 0 when done, -1 when the connection must end. */
 static int
-localsvc_request(int fd, char *line)
+localsvc_request(int fd, char *line, localsvc_agent agent)
 {
-	static size_t idx[LOCALSVC_MAX_RCPTS];
+	static size_t idx[LOCALSVC_MAX_RCPTS], todo[LOCALSVC_MAX_RCPTS];
 	const char *qdir = conf_str("queue_directory");
 	const char *why;
-	char *id = NULL, *subdir = NULL;
+	char *id = NULL, *subdir = NULL, *nexthop = NULL;
 	char err[LOCALSVC_TEXT_MAX];
 	struct pbuf content = PBUF_INIT;
+	struct localsvc_job job;
 	struct qenv env;
-	size_t n = 0, i;
+	size_t n = 0, i, ntodo = 0;
 	int rc = 0;
 
-	why = localsvc_parse_request(line, &id, &subdir, idx, &n);
+	why = localsvc_parse_request(line, &id, &subdir, &nexthop, idx, &n);
 	if (why != NULL)
 		return localsvc_refuse(fd, why);
-	/* DESIGN.md: a missing or stale aliases.db is rebuilt before local delivery. */
-	(void)aliases_check_fresh();
 	if (queue_read(qdir, subdir, id, &env, &content, err, sizeof(err)) != QFILE_OK) {
 		char text[LOCALSVC_TEXT_MAX + 32];
 
 		log_warn("%s: cannot read the queue file: %s", id, err);
 		snprintf(text, sizeof(text), "cannot read the queue file: %s", err);
 		for (i = 0; i < n && rc == 0; i++)
-			rc = localsvc_reply(fd, idx[i], LOCAL_DEFER, "4.3.0", text);
+			rc = localsvc_reply(fd, idx[i], LOCAL_DEFER, "4.3.0", NULL, text);
 		goto end;
 	}
-	for (i = 0; i < n && rc == 0; i++) {
-		struct local_result res;
-
+	memset(&job, 0, sizeof(job));
+	job.fd = fd;
+	job.id = id;
+	job.nexthop = nexthop;
+	job.env = &env;
+	job.content = content.data ? content.data : "";
+	job.len = content.len;
+	job.answered = xcalloc(env.nrcpt + 1, 1);
+	for (i = 0; i < n; i++) {
 		if (idx[i] >= env.nrcpt) {
-			rc = localsvc_reply(fd, idx[i], LOCAL_DEFER, "4.3.0",
-			    "no such recipient in the queue file");
-			continue;
-		}
-		if (env.rcpt[idx[i]].state != QR_TODO) {
-			rc = localsvc_reply(fd, idx[i], LOCAL_SENT, "2.0.0",
+			if (rc == 0)
+				rc = localsvc_reply(fd, idx[i], LOCAL_DEFER, "4.3.0", NULL,
+				    "no such recipient in the queue file");
+		} else if (job.answered[idx[i]]) {
+			continue;	/* asked twice: answered once */
+		} else if (env.rcpt[idx[i]].state != QR_TODO) {
+			localsvc_answer(&job, idx[i], LOCAL_SENT, "2.0.0", NULL,
 			    "recipient was already done");
-			continue;
+		} else {
+			todo[ntodo++] = idx[i];
+			job.answered[idx[i]] = 2;	/* handed to the agent */
 		}
-		memset(&res, 0, sizeof(res));
-		res.status = LOCAL_DEFER;
-		local_deliver(&env, content.data ? content.data : "", content.len,
-		    &env.rcpt[idx[i]], &res);
-		res.dsn[sizeof(res.dsn) - 1] = '\0';
-		res.text[sizeof(res.text) - 1] = '\0';
-		rc = localsvc_reply(fd, idx[i], (int)res.status, res.dsn, res.text);
 	}
+	for (i = 0; i < ntodo; i++)
+		job.answered[todo[i]] = 0;
+	job.idx = todo;
+	job.n = ntodo;
+	job.rc = rc;
+	if (ntodo > 0 && rc == 0)
+		agent(&job);
+	for (i = 0; i < ntodo; i++)
+		localsvc_answer(&job, todo[i], LOCAL_DEFER, "4.3.0", NULL,
+		    "the delivery agent gave no answer");
+	rc = job.rc;
+	free(job.answered);
 	qenv_free(&env);
 end:
 	pbuf_free(&content);
@@ -246,14 +325,14 @@ end:
 }
 
 int
-localsvc_serve(int fd)
+localsvc_serve(int fd, localsvc_agent agent)
 {
 	struct localsvc_conn c = { fd, PBUF_INIT };
 	struct pbuf line = PBUF_INIT;
 	int rc;
 
 	while ((rc = localsvc_getline(&c, &line)) > 0) {
-		if (localsvc_request(fd, line.data) < 0) {
+		if (localsvc_request(fd, line.data, agent) < 0) {
 			rc = -1;
 			break;
 		}
@@ -268,7 +347,7 @@ localsvc_serve(int fd)
 }
 
 int
-localsvc_loop(int listen_fd, long max_use)
+localsvc_loop(int listen_fd, long max_use, localsvc_agent agent)
 {
 	struct sigaction sa;
 	long served = 0;
@@ -292,7 +371,7 @@ localsvc_loop(int listen_fd, long max_use)
 		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
-		(void)localsvc_serve(fd);
+		(void)localsvc_serve(fd, agent);
 		close(fd);
 		served++;
 		/* Deliveries switched effective ids, which cleared the watch. */
@@ -304,13 +383,14 @@ localsvc_loop(int listen_fd, long max_use)
 /* ---- client ---- */
 
 int
-localsvc_connect(void)
+localsvc_connect(const char *socket)
 {
-	return instance_connect(LOCALSVC_SOCKET);
+	return instance_connect(socket);
 }
 
 int
-localsvc_send(int fd, const char *id, const char *subdir, const size_t *index, size_t n)
+localsvc_send(int fd, const char *id, const char *subdir, const char *nexthop,
+    const size_t *index, size_t n)
 {
 	struct pbuf b = PBUF_INIT;
 	size_t i;
@@ -320,7 +400,15 @@ localsvc_send(int fd, const char *id, const char *subdir, const size_t *index, s
 		errno = EINVAL;
 		return -1;
 	}
+	if (nexthop != NULL && (*nexthop == '\0' || strlen(nexthop) > LOCALSVC_NEXTHOP_MAX
+	    || strpbrk(nexthop, " \t\r\n") != NULL)) {
+		pbuf_free(&b);
+		errno = EINVAL;
+		return -1;
+	}
 	pbuf_printf(&b, "deliver %s %s", id, subdir);
+	if (nexthop != NULL)
+		pbuf_printf(&b, " %s%s", LOCALSVC_NEXTHOP_KEY, nexthop);
 	for (i = 0; i < n; i++)
 		pbuf_printf(&b, " %zu", index[i]);
 	pbuf_putc(&b, '\n');
@@ -357,7 +445,8 @@ localsvc_parse(const char *line, struct localsvc_reply *r)
 		return LOCALSVC_BAD;
 	r->index = (size_t)v;
 	p = end + 1;
-	if ((p[0] != '0' && p[0] != '4' && p[0] != '5') || p[1] != ' ')
+	if ((p[0] != '0' && p[0] != LOCALSVC_RELAYED_CHAR && p[0] != '4' && p[0] != '5')
+	    || p[1] != ' ')
 		return LOCALSVC_BAD;
 	r->status = p[0] - '0';
 	dsn = p + 2;
@@ -367,6 +456,16 @@ localsvc_parse(const char *line, struct localsvc_reply *r)
 	memcpy(r->dsn, dsn, dlen);
 	r->dsn[dlen] = '\0';
 	p = dsn + dlen;
+	if (*p++ != ' ')
+		return LOCALSVC_BAD;
+	dlen = strcspn(p, " ");
+	if (dlen == 0 || dlen >= sizeof(r->mta))
+		return LOCALSVC_BAD;
+	if (!(dlen == 1 && *p == '-')) {
+		memcpy(r->mta, p, dlen);
+		r->mta[dlen] = '\0';
+	}
+	p += dlen;
 	if (*p == ' ')
 		p++;
 	snprintf(r->text, sizeof(r->text), "%s", p);

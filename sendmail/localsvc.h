@@ -1,27 +1,38 @@
 /*
- * localsvc - the queue manager's line to local delivery.
+ * localsvc - the queue manager's line to its delivery agents: local
+ * delivery and the SMTP client (one protocol, one module, both services).
  *
  * Local delivery needs root (it becomes each recipient), the queue
- * manager must not have it. So local_deliver() runs in "local" worker
- * processes that the master keeps as root, and the queue manager (as
- * mail_owner) asks them over a stream socket: $queue_directory/private/local
- * in the daemon (owned by mail_owner, mode 0600, in private/ of mode 0700:
- * only the queue manager reaches it), a socketpair in a foreground queue
- * run (sendmail -q with no daemon).
+ * manager must not have it; remote delivery blocks on the network for
+ * minutes, the queue manager must not. So both run in worker processes
+ * that the master keeps: "local" as root on $queue_directory/private/local,
+ * "smtp" as mail_owner on private/smtp (both owned by mail_owner, mode
+ * 0600, in private/ of mode 0700: only the queue manager reaches them),
+ * and the queue manager (as mail_owner) asks them over a stream socket; in
+ * a foreground queue run (sendmail -q with no daemon) each worker serves a
+ * socketpair instead.
  *
  * The protocol: ASCII lines ending in LF.
  *
- *   request  "deliver" SP id SP subdir 1*(SP index) LF
- *            id is a queue ID, subdir must be "active", each index is a
- *            decimal position (0 = first) among the file's R records, at
- *            most LOCALSVC_MAX_RCPTS of them, the line at most
+ *   request  "deliver" SP id SP subdir [SP "nexthop=" nexthop] 1*(SP index) LF
+ *            id is a queue ID, subdir must be "active", nexthop (SMTP
+ *            only, no spaces) where the recipients go ("[host]:port",
+ *            "host", see smtp_deliver.h), each index is a decimal
+ *            position (0 = first) among the file's R records, at most
+ *            LOCALSVC_MAX_RCPTS of them, the line at most
  *            LOCALSVC_LINE_MAX bytes.
- *   answers  one line per index, in the order asked, each sent as soon as
- *            that delivery is over:
- *              index SP status SP dsn SP text LF
- *            status 0 (delivered), 4 (try again later) or 5 (failed for
- *            good, return to the sender); dsn "d.d.d"; text local
- *            delivery's words (control bytes sent as spaces).
+ *   answers  one line per index, each sent as soon as that recipient's
+ *            fate is known (local: in the order asked; SMTP: in the order
+ *            the transaction settles them):
+ *              index SP status SP dsn SP mta SP text LF
+ *            status 0 (delivered), 2 (relayed to a server that offered
+ *            DSN: it reports success, if asked, from there on), 4 (try
+ *            again later) or 5 (failed for good, return to the sender);
+ *            dsn "d.d.d"; mta "-", or the
+ *            remote server that gave the answer as "name[address]" (then
+ *            a text starting with a 3-digit code is that server's reply,
+ *            for Diagnostic-Code: smtp; and "host ... said:"); text the
+ *            agent's words (control bytes sent as spaces).
  *            Then the line "end".
  *   refusal  "error" SP text LF, and the server closes the connection
  *            (a malformed request: a bug in the client).
@@ -40,6 +51,8 @@
 
 #include <stddef.h>
 
+#include "qfile.h"
+
 #define LOCALSVC_DIR		"private"
 #define LOCALSVC_SOCKET		"private/local"
 #define LOCALSVC_SOCKET_MODE	0600
@@ -47,36 +60,83 @@
 #define LOCALSVC_MAX_RCPTS	500
 #define LOCALSVC_TEXT_MAX	512
 #define LOCALSVC_DSN_MAX	16
+#define LOCALSVC_RELAYED	2	/* status: sent, DSN passed on to the next server */
+#define LOCALSVC_RELAYED_CHAR	'2'
+#define LOCALSVC_MTA_MAX	340	/* name[address] (SMTP_IO_NAME_MAX fits) */
+#define SMTPSVC_SOCKET		"private/smtp"
+#define LOCALSVC_NEXTHOP_KEY	"nexthop="
+#define LOCALSVC_NEXTHOP_MAX	300
+#define LOCALSVC_WORKERS_MAX	64	/* worker processes per service, at most */
+
+/*
+ * One request as a server's agent gets it: the queue file is read, the
+ * indexes are checked (in range, still to do); the agent must answer each
+ * of idx[0..n-1] once with localsvc_answer() (what it leaves unanswered is
+ * deferred for it).
+ */
+struct localsvc_job {
+	int fd;
+	const char *id;
+	const char *nexthop;		/* NULL: none given (local) */
+	struct qenv *env;
+	const char *content;
+	size_t len;
+	const size_t *idx;
+	size_t n;
+	unsigned char *answered;	/* per env recipient */
+	int rc;				/* -1 once an answer could not be written */
+};
+
+typedef void (*localsvc_agent)(struct localsvc_job *job);
+
+/* Answers one recipient of the job; mta NULL or "" for none. */
+void localsvc_answer(struct localsvc_job *job, size_t idx, int status, const char *dsn,
+    const char *mta, const char *text);
+
+/* The agent of the "local" service (local_deliver for each recipient). */
+void localsvc_local_agent(struct localsvc_job *job);
+
+/*
+ * How many worker processes a service gets, and how many requests the
+ * queue manager has at it at once: local_destination_concurrency_limit
+ * for "local", smtp_destination_concurrency_limit for "smtp", each capped
+ * by default_process_limit and LOCALSVC_WORKERS_MAX.
+ */
+size_t localsvc_workers(const char *service);
 
 /* Server side. */
 
 /*
- * The master's "local" worker: accepts connections on listen_fd (a
- * non-blocking listener shared by several workers), serves each to its
- * end, and returns after max_use connections (0 = no limit) or once
- * SIGTERM arrived (after finishing the request at hand). Returns 0.
+ * The master's "local" or "smtp" worker: accepts connections on listen_fd
+ * (a non-blocking listener shared by several workers), serves each to its
+ * end with agent, and returns after max_use connections (0 = no limit) or
+ * once SIGTERM arrived (after finishing the request at hand). Returns 0.
  */
-int localsvc_loop(int listen_fd, long max_use);
+int localsvc_loop(int listen_fd, long max_use, localsvc_agent agent);
 
 /*
  * Serves the requests on one connection until the client closes it.
  * Returns 0, or -1 after a refusal or an I/O error.
  */
-int localsvc_serve(int fd);
+int localsvc_serve(int fd, localsvc_agent agent);
 
 /* Client side (the queue manager). */
 
-/* Connects to the daemon's local service; -1 with errno when none listens. */
-int localsvc_connect(void);
+/*
+ * Connects to the daemon's service socket (LOCALSVC_SOCKET or
+ * SMTPSVC_SOCKET); -1 with errno when none listens.
+ */
+int localsvc_connect(const char *socket);
 
-/* Sends one request (blocking). Returns 0, or -1 with errno. */
-int localsvc_send(int fd, const char *id, const char *subdir, const size_t *index,
-    size_t n);
+/* Sends one request (blocking); nexthop NULL for none. Returns 0, or -1 with errno. */
+int localsvc_send(int fd, const char *id, const char *subdir, const char *nexthop,
+    const size_t *index, size_t n);
 
 struct localsvc_reply {
 	size_t index;
-	int status;			/* 0, 4 or 5 */
+	int status;			/* 0, 2, 4 or 5 */
 	char dsn[LOCALSVC_DSN_MAX];
+	char mta[LOCALSVC_MTA_MAX];	/* "" when none */
 	char text[LOCALSVC_TEXT_MAX];
 };
 

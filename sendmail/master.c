@@ -35,6 +35,7 @@
 #include "inet.h"
 #include "instance.h"
 #include "localsvc.h"
+#include "smtp_deliver.h"
 #include "log.h"
 #include "master.h"
 #include "queue.h"
@@ -50,7 +51,7 @@
 #define MASTER_SOCKET_MODE	0666
 #define MASTER_PID_MODE		0644
 
-enum worker_role { ROLE_PICKUP, ROLE_SUBMIT, ROLE_QMGR, ROLE_LOCAL };
+enum worker_role { ROLE_PICKUP, ROLE_SUBMIT, ROLE_QMGR, ROLE_LOCAL, ROLE_SMTP };
 
 struct worker {
 	enum worker_role role;
@@ -59,10 +60,22 @@ struct worker {
 	time_t next_start;	/* respawn not before this */
 };
 
-/* pickup, the submit workers, qmgr, then the local workers. */
+/* pickup, the submit workers, qmgr, the local workers, then the smtp workers. */
 static struct worker *workers;
 static int nworkers;
 static int submit_fd = -1, showq_fd = -1, lock_fd = -1, qmgr_fd = -1, local_fd = -1;
+static int smtp_fd = -1;
+
+/*
+ * smtp workers start on demand: one always runs; one more is started
+ * whenever a connection to private/smtp is still waiting
+ * MASTER_SMTP_GROW_MS after the master saw it, up to smtp_max. Once
+ * started they stay (max_use recycles them).
+ */
+static int smtp_base = -1;	/* index of the first smtp worker */
+static int smtp_max;		/* smtp workers at most */
+static int smtp_want = 1;	/* smtp workers to keep running */
+static long long smtp_check_at;	/* monotonic ms of the pending check, 0: none */
 static int signal_fd = -1;
 
 /* The inet services of master.cf and the SMTP sessions running for them. */
@@ -77,6 +90,7 @@ static size_t nsessions;
 
 #define MASTER_POLL_MS		1000
 #define MASTER_ACCEPT_BURST	64	/* connections accepted per listener per round */
+#define MASTER_SMTP_GROW_MS	100	/* a private/smtp connection waiting this long starts a worker */
 
 static int
 master_take_lock(void)
@@ -156,7 +170,9 @@ master_open_sockets(void)
 	/* A wake-up is harmless: anyone may send one. Only qmgr may ask for delivery. */
 	qmgr_fd = master_listen(QMGR_TRIGGER_SOCKET, SOCK_DGRAM, MASTER_SOCKET_MODE, uid, gid);
 	local_fd = master_listen(LOCALSVC_SOCKET, SOCK_STREAM, LOCALSVC_SOCKET_MODE, uid, gid);
-	return submit_fd < 0 || showq_fd < 0 || qmgr_fd < 0 || local_fd < 0 ? -1 : 0;
+	smtp_fd = master_listen(SMTPSVC_SOCKET, SOCK_STREAM, LOCALSVC_SOCKET_MODE, uid, gid);
+	return submit_fd < 0 || showq_fd < 0 || qmgr_fd < 0 || local_fd < 0 || smtp_fd < 0
+	    ? -1 : 0;
 }
 
 /*
@@ -212,6 +228,8 @@ master_role_name(enum worker_role r)
 		return "qmgr";
 	case ROLE_LOCAL:
 		return "local";
+	case ROLE_SMTP:
+		return "smtp";
 	}
 	return "worker";
 }
@@ -254,10 +272,19 @@ master_worker_main(struct worker *w, pid_t master_pid)
 		close(submit_fd);
 		close(showq_fd);
 		close(qmgr_fd);
-		exit(localsvc_loop(local_fd, (long)conf_int("max_use")));
+		close(smtp_fd);
+		exit(localsvc_loop(local_fd, (long)conf_int("max_use"), localsvc_local_agent));
 	}
 	instance_drop_privileges();
 	close(local_fd);
+	if (w->role == ROLE_SMTP) {
+		/* The SMTP client needs no privilege at all. */
+		close(submit_fd);
+		close(showq_fd);
+		close(qmgr_fd);
+		exit(localsvc_loop(smtp_fd, (long)conf_int("max_use"), smtp_deliver_agent));
+	}
+	close(smtp_fd);
 	if (w->role == ROLE_QMGR) {
 		close(submit_fd);
 		close(showq_fd);
@@ -336,9 +363,34 @@ master_spawn_due(void)
 	time_t now = time(NULL);
 	int i;
 
-	for (i = 0; i < nworkers; i++)
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i].role == ROLE_SMTP && i >= smtp_base + smtp_want)
+			continue;
 		if (workers[i].pid == 0 && workers[i].next_start <= now)
 			master_spawn(&workers[i]);
+	}
+}
+
+static long long
+master_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A connection to private/smtp still waits: one more smtp worker. */
+static void
+master_smtp_check(void)
+{
+	struct pollfd p = { smtp_fd, POLLIN, 0 };
+
+	if (smtp_check_at == 0 || master_now_ms() < smtp_check_at)
+		return;
+	smtp_check_at = 0;
+	if (smtp_want < smtp_max && poll(&p, 1, 0) > 0 && (p.revents & POLLIN))
+		smtp_want++;
 }
 
 static int
@@ -442,6 +494,7 @@ master_session_main(int fd, size_t svc_idx, pid_t master_pid)
 	close(showq_fd);
 	close(qmgr_fd);
 	close(local_fd);
+	close(smtp_fd);
 	instance_drop_privileges();
 	for (i = 0; i < svc->overrides.n; i++) {
 		const char *o = svc->overrides.v[i];
@@ -544,7 +597,7 @@ int
 master_run(int ready_fd)
 {
 	sigset_t set;
-	long long nlocal;
+	long long nlocal, nsmtp;
 	int i, stop = 0;
 
 	sigemptyset(&set);
@@ -564,13 +617,9 @@ master_run(int ready_fd)
 		log_error("signalfd: %m");
 		return 1;
 	}
-	nlocal = conf_int("local_destination_concurrency_limit");
-	if (conf_int("default_process_limit") > 0 && nlocal > conf_int("default_process_limit"))
-		nlocal = conf_int("default_process_limit");
-	if (nlocal < 1)
-		nlocal = 1;
-	if (nlocal > MASTER_LOCAL_WORKERS_MAX)
-		nlocal = MASTER_LOCAL_WORKERS_MAX;
+	/* As many as the queue manager has requests at each service at once. */
+	nlocal = (long long)localsvc_workers("local");
+	nsmtp = (long long)localsvc_workers("smtp");
 	/*
 	 * master_service_disable (Postfix's parameter) naming qmgr leaves mail
 	 * in incoming/ untouched: no queue manager, no local workers. Useful
@@ -579,15 +628,20 @@ master_run(int ready_fd)
 	if (master_service_disabled("qmgr")) {
 		log_info("qmgr disabled by master_service_disable: mail stays queued");
 		nlocal = -1;
+		nsmtp = 0;
 	}
-	nworkers = 1 + MASTER_SUBMIT_WORKERS + 1 + (int)nlocal;
+	nworkers = 1 + MASTER_SUBMIT_WORKERS + 1 + (int)nlocal + (int)nsmtp;
 	workers = xcalloc((size_t)nworkers, sizeof(*workers));
 	for (i = 0; i < nworkers; i++) {
 		workers[i].role = i == 0 ? ROLE_PICKUP : i <= MASTER_SUBMIT_WORKERS ? ROLE_SUBMIT
-		    : i == MASTER_SUBMIT_WORKERS + 1 ? ROLE_QMGR : ROLE_LOCAL;
+		    : i == MASTER_SUBMIT_WORKERS + 1 ? ROLE_QMGR
+		    : i <= MASTER_SUBMIT_WORKERS + 1 + nlocal ? ROLE_LOCAL : ROLE_SMTP;
 		workers[i].pid = 0;
 		workers[i].next_start = 0;
+		if (workers[i].role == ROLE_SMTP && smtp_base < 0)
+			smtp_base = i;
 	}
+	smtp_max = (int)nsmtp;
 	master_spawn_due();
 	log_info("daemon started -- version %s, configuration %s", PACKAGE_VERSION, conf_dir());
 	if (ready_fd >= 0) {
@@ -605,11 +659,12 @@ master_run(int ready_fd)
 
 	while (!stop) {
 		struct pollfd *pfd;
-		size_t *owner, np = 1, k, j;
+		size_t *owner, np = 1, k, j, smtp_idx;
 		struct signalfd_siginfo si;
 
 		for (k = 0; k < inet_svcs.n; k++)
 			np += inet_svcs.v[k].nfds;
+		np++;	/* private/smtp, while more smtp workers may start */
 		pfd = xcalloc(np, sizeof(*pfd));
 		owner = xcalloc(np, sizeof(*owner));
 		pfd[0].fd = signal_fd;
@@ -621,11 +676,23 @@ master_run(int ready_fd)
 				pfd[np].events = POLLIN;
 				owner[np++] = k;
 			}
-		if (poll(pfd, np, MASTER_POLL_MS) > 0) {
-			for (k = 1; k < np; k++)
-				if (pfd[k].revents & POLLIN)
-					master_accept(owner[k], pfd[k].fd);
+		smtp_idx = 0;
+		if (smtp_base >= 0 && smtp_want < smtp_max && smtp_check_at == 0) {
+			smtp_idx = np;
+			pfd[np].fd = smtp_fd;
+			pfd[np++].events = POLLIN;
 		}
+		if (poll(pfd, np, smtp_check_at ? MASTER_SMTP_GROW_MS : MASTER_POLL_MS) > 0) {
+			for (k = 1; k < np; k++) {
+				if (!(pfd[k].revents & POLLIN))
+					continue;
+				if (k == smtp_idx)
+					smtp_check_at = master_now_ms() + MASTER_SMTP_GROW_MS;
+				else
+					master_accept(owner[k], pfd[k].fd);
+			}
+		}
+		master_smtp_check();
 		free(pfd);
 		free(owner);
 		while (!stop && read(signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -661,6 +728,7 @@ master_run(int ready_fd)
 	close(showq_fd);
 	close(qmgr_fd);
 	close(local_fd);
+	close(smtp_fd);
 	close(signal_fd);
 	signal_fd = -1;
 	inet_free(&inet_svcs);

@@ -14,7 +14,12 @@
  *   local   - local_destination_concurrency_limit processes (counted when
  *             the master starts) serving private/local (localsvc.h, mode
  *             0600, mail_owner's: only qmgr connects); they keep root,
- *             since local delivery becomes each recipient.
+ *             since local delivery becomes each recipient;
+ *   smtp    - up to smtp_destination_concurrency_limit processes (capped by
+ *             default_process_limit) serving private/smtp with the SMTP
+ *             client (smtp_deliver.h), as mail_owner; one runs from the
+ *             start, another starts whenever a connection to private/smtp
+ *             has waited MASTER_SMTP_GROW_MS (all busy), and they stay.
  * Workers other than local drop to mail_owner when the master is root, and die with it
  * (PR_SET_PDEATHSIG). Signals: SIGTERM stops gracefully (workers finish
  * what they are doing), SIGQUIT aborts at once, SIGHUP re-reads main.cf
@@ -28,7 +33,6 @@
 #define MASTER_PICKUP_RESCAN	60
 #define MASTER_STOP_GRACE	5	/* seconds workers get to finish on SIGTERM */
 #define MASTER_RESPAWN_DELAY	1	/* seconds between restarts of a failing worker */
-#define MASTER_LOCAL_WORKERS_MAX	64	/* cap on local_destination_concurrency_limit */
 
 /*
  * Runs the master until it is told to stop. ready_fd, when >= 0, gets one

@@ -96,7 +96,8 @@ const struct conf_param conf_params[] = {
 	{ "delay_warning_time", "0h", CONF_TIME, 'h', 0 },
 	{ "disable_dns_lookups", "no", CONF_BOOL, 0, CONF_F_UNSUPPORTED },
 	{ "disable_vrfy_command", "no", CONF_BOOL, 0, 0 },
-	/* [Petrel] Petrel only: name servers that replace those of /etc/resolv.conf */
+	/* [Petrel] Petrel only: name servers that replace those of /etc/resolv.conf
+	 * (a.b.c.d[:port], IPv6 or [IPv6][:port], at most 3; sendmail/dns.c) */
 	{ "dns_nameservers", "", CONF_LIST, 0, 0 },
 	{ "double_bounce_sender", "double-bounce", CONF_STR, 0, 0 },
 	{ "empty_address_recipient", "MAILER-DAEMON", CONF_STR, 0, 0 },
@@ -207,6 +208,8 @@ const struct conf_param conf_params[] = {
 	/* [Petrel] Postfix: postdrop */
 	{ "setgid_group", "petreldrop", CONF_STR, 0, 0 },
 	{ "shlib_directory", "no", CONF_STR, 0, CONF_F_UNSUPPORTED },
+	/* [Petrel] "any" keeps IPv4 first (Postfix picks at random); "ipv6" puts IPv6 first */
+	{ "smtp_address_preference", "any", CONF_STR, 0, 0 },
 	{ "smtp_connect_timeout", "30s", CONF_TIME, 's', 0 },
 	{ "smtp_data_done_timeout", "600s", CONF_TIME, 's', 0 },
 	{ "smtp_data_init_timeout", "120s", CONF_TIME, 's', 0 },

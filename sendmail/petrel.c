@@ -5,6 +5,7 @@
  *                        status | check
  *   petrel [-c DIR] conf [postconf options] ...
  *   petrel [-c DIR] queue show ID | list [-j|-p]
+ *   petrel [-c DIR] map [-f] [-q KEY|-] [type:]file ...   (postmap)
  *
  * Messages go to stderr and syslog as "petrel/petrel-script: ...", with
  * "fatal:" / "warning:" where Postfix has them. The verbs that change the
@@ -23,6 +24,7 @@
 #include "control.h"
 #include "instance.h"
 #include "log.h"
+#include "map_cmd.h"
 #include "postconf.h"
 #include "queue_cmd.h"
 
@@ -34,7 +36,8 @@ petrel_usage(void)
 	log_stderr_only("usage: petrel [-c config_dir] [-v] command\n"
 	    "commands: start start-fg stop abort reload flush status check\n"
 	    "          conf [postconf options] [name[=value] ...]\n"
-	    "          queue show ID | queue list [-j|-p]\n");
+	    "          queue show ID | queue list [-j|-p]\n"
+	    "          map [-f] [-q key|-] [type:]file ...\n");
 	exit(1);
 }
 
@@ -76,6 +79,8 @@ main(int argc, char **argv)
 
 	if (strcmp(verb, "conf") == 0)
 		return postconf_main(argc - i, argv + i, config);
+	if (strcmp(verb, "map") == 0)
+		return map_cmd_main(argc - i, argv + i, config);
 
 	if (instance_load(config, err, sizeof(err)) < 0)
 		log_fatal("%s", err);

@@ -5,22 +5,30 @@
  * (sendmail -q / -qf with no daemon, started as root), qmgr_wake() and
  * qmgr_trigger() (any writer), qmgr_set_trigger_fd() (the master).
  *
- * One message at a time goes through these steps (Postfix's qmgr, cut
- * down to one local transport):
+ * Each message goes through these steps (Postfix's qmgr, cut down to
+ * two transports, local and smtp):
  *   1. It enters active/ (renamed from incoming/ or deferred/; what is in
  *      active/ when a queue manager starts is left from a previous run and
  *      is due at once). Logged "ID: from=<S>, size=N, nrcpt=N (queue
  *      active)".
- *   2. Each recipient still to do (state T): a local one (local_is_local)
- *      goes to a local delivery process over the localsvc protocol (at
- *      most LOCALSVC_MAX_RCPTS per request); a remote one is deferred at
- *      once with 4.3.0 and QMGR_REMOTE_REASON (no SMTP client yet), logged
- *      "ID: to=<A>, relay=none, delay=D, delays=a/b/c/d, dsn=4.3.0,
- *      status=deferred (REASON)". Local delivery logs its own lines.
+ *   2. Each recipient still to do (state T) is routed (resolve.h): local,
+ *      smtp with a nexthop, or settled at once (transport_maps error: is
+ *      bounced, a broken map defers; logged "ID: to=<A>, relay=none, ...,
+ *      status=bounced (TEXT)"). The recipients are grouped by (transport,
+ *      nexthop); each group waits for a slot of its service and goes to a
+ *      delivery process over the localsvc protocol (at most
+ *      LOCALSVC_MAX_RCPTS per request, for smtp also at most
+ *      smtp_destination_recipient_limit: one SMTP transaction each). The
+ *      agents log their own lines ("relay=local", "relay=mx[addr]:25").
  *   3. Answers: delivered recipients are marked done at once
  *      (qfile_mark_rcpt); failed ones are marked done only after their
  *      bounce is durably queued; deferred ones stay to do.
- *   4. At the end: a message with deferred recipients older than
+ *      An answer from the SMTP client that carries the remote server's
+ *      reply (mta "name[addr]") is kept as "host name[addr] said: REPLY"
+ *      for mailq and notices, with Remote-MTA: dns; name and
+ *      Diagnostic-Code: smtp; REPLY in a bounce.
+ *   4. When every group of the message has answered: a message with
+ *      deferred recipients older than
  *      maximal_queue_lifetime (bounce_queue_lifetime for mail from <> or
  *      from double_bounce_sender) expires: "ID: from=<S>, status=expired,
  *      returned to sender", and its deferred recipients fail. One
@@ -49,21 +57,31 @@
  * entry with the address QMGR_WARNED_ADDR ("<delay-warned>", which no
  * recipient record can hold), status "-", and the time it was sent.
  *
- * Concurrency: up to local_destination_concurrency_limit messages (capped
- * by default_process_limit) are at local delivery at once, handed out in
- * the order they came. In the daemon each goes over its own connection to
- * private/local; a delivery process that dies defers its unanswered
- * recipients (at least once: they are tried again).
+ * Concurrency: a slot is one request line to one delivery process. There
+ * are localsvc_workers("local") local slots (local_destination_
+ * concurrency_limit) and localsvc_workers("smtp") smtp slots
+ * (smtp_destination_concurrency_limit), each capped by
+ * default_process_limit; one nexthop has at most
+ * smtp_destination_concurrency_limit smtp slots at once. Waiting groups
+ * get slots in the order they came (a group whose destination is at its
+ * limit lets later ones pass); new messages are loaded only while fewer
+ * groups wait than there are slots. In the daemon each group goes over
+ * its own connection to private/local or private/smtp (the master's
+ * workers); a delivery process that dies defers its unanswered recipients
+ * (at least once: they are tried again). Remote delivery never blocks
+ * this loop: the SMTP conversation runs in the smtp processes.
  *
  * Only one queue manager owns active/: it holds an flock on the active/
  * directory. A foreground run that finds it held (sendmail -qf while the
  * daemon runs) leaves active/ alone and only moves incoming/ and deferred/
  * messages, which rename makes exclusive.
  *
- * Foreground runs (qmgr_run_once): the process forks the local delivery
- * processes first, as root, each serving a socketpair; then it drops to
- * mail_owner and does everything else itself, so every queue file and
- * notice it writes belongs to mail_owner.
+ * Foreground runs (qmgr_run_once): the process forks the delivery
+ * processes first, as root, each serving a socketpair (the local ones
+ * keep root, the smtp ones, at most QMGR_FG_SMTP_MAX, drop to mail_owner
+ * at once); then it drops to mail_owner and does everything else itself,
+ * so every queue file and notice it writes belongs to mail_owner. Remote
+ * mail goes out in a foreground run as in the daemon.
  *
  * Errors: a corrupt file is quarantined; a file that cannot be read or
  * opened is logged and waits in active/ (daemon) for the next start; a
@@ -102,27 +120,32 @@
 #include "qfile.h"
 #include "qmgr.h"
 #include "queue.h"
+#include "resolve.h"
+#include "smtp_deliver.h"
 #include "strv.h"
 #include "xalloc.h"
 
-#define QMGR_REMOTE_DSN		"4.3.0"
-/* Essential part first: Sendmail's mailq layout cuts reasons at 60 bytes. */
-#define QMGR_REMOTE_REASON	"remote delivery not available yet (relay by MX" \
-				" is not implemented)"
 #define QMGR_DIED_DSN		"4.3.0"
-#define QMGR_DIED_REASON	"local delivery was interrupted (the delivery process" \
+/* Essential part first: Sendmail's mailq layout cuts reasons at 60 bytes. */
+#define QMGR_DIED_REASON	"delivery was interrupted (the delivery process" \
 				" ended before it answered)"
-#define QMGR_NOSVC_REASON	"local delivery service is not available"
+#define QMGR_NOSVC_REASON	"delivery service is not available"
 #define QMGR_WARNED_ADDR	"<delay-warned>"
 #define QMGR_WARNED_STATUS	"-"
 #define QMGR_FILE_MODE		0600
 #define QMGR_POLL_MS		1000
 #define QMGR_ACTIVE_LIMIT	20000	/* Postfix's qmgr_message_active_limit */
-#define QMGR_SLOTS_MAX		64	/* as MASTER_LOCAL_WORKERS_MAX */
+#define QMGR_FG_SMTP_MAX	8	/* foreground: SMTP client processes */
 #define QMGR_FG_ROUNDS_MAX	100	/* foreground: rescans of incoming/ for new mail */
 #define QMGR_READ_CHUNK		4096
 #define QMGR_TRIGGER_MODE	0666
 #define QMGR_TRIGGER_DRAIN	64
+
+/* The delivery services (localsvc.h), indexes of qmgr_tr_name[]. */
+enum qmgr_tr { QT_LOCAL = 0, QT_SMTP };
+
+static const char *const qmgr_tr_name[] = { "local", "smtp" };
+static const char *const qmgr_tr_socket[] = { LOCALSVC_SOCKET, SMTPSVC_SOCKET };
 
 /* Result of one recipient in this run. */
 enum qmgr_rstate {
@@ -137,6 +160,21 @@ struct qmgr_result {
 	enum qmgr_rstate state;
 	char dsn[LOCALSVC_DSN_MAX];
 	char *text;
+	char *diag;			/* the remote server's reply, or NULL */
+	int dsn_passed;			/* sent to a server that reports success itself */
+	char *mta;			/* "name[address]" of that server, or NULL */
+};
+
+struct qmgr_msg;
+
+/* The recipients of one message that go one way: a transport and a nexthop. */
+struct qmgr_group {
+	struct qmgr_msg *msg;
+	enum qmgr_tr tr;
+	char *nexthop;			/* QT_SMTP: where to (resolve.h); NULL for local */
+	size_t *idx;			/* recipient indexes */
+	size_t n;
+	size_t next;			/* idx[next...] not yet sent */
 };
 
 struct qmgr_msg {
@@ -145,17 +183,18 @@ struct qmgr_msg {
 	int fd;				/* O_RDWR on active/ID, for qfile_mark_rcpt */
 	struct timeval entered;		/* when it entered active/ (delays=) */
 	struct qmgr_result *res;	/* env.nrcpt entries */
-	size_t *local;			/* indexes of the local recipients to do */
-	size_t nlocal;
-	size_t next;			/* local[next...] not yet sent */
+	struct qmgr_group *grp;
+	size_t ngrp;
+	size_t open;			/* groups not yet finished */
 };
 
 struct qmgr_slot {
+	enum qmgr_tr tr;
 	int fd;				/* -1: no connection */
-	int persistent;			/* foreground socketpair (1) or per-message connection */
+	int persistent;			/* foreground socketpair (1) or per-request connection */
 	int dead;			/* persistent peer gone */
 	pid_t pid;			/* foreground child */
-	struct qmgr_msg *msg;		/* in flight, or NULL */
+	struct qmgr_group *grp;		/* in flight, or NULL */
 	struct pbuf in;
 };
 
@@ -169,13 +208,16 @@ static struct {
 	int foreground;
 	struct qmgr_slot *slot;
 	size_t nslot;
+	struct qmgr_group **wait;	/* groups waiting for a slot, in order */
+	size_t nwait, capwait;
+	size_t nmsg;			/* messages loaded and not finished */
 	struct qmgr_runq runq;
 	int own_active;			/* holds the active/ lock */
 	int lock_fd;
 	int trigger_fd;
 	int new_incoming;		/* a notice was queued: scan incoming/ */
 	int more_incoming, more_deferred, more_deferred_all;	/* scans cut at the limit */
-} qm = { NULL, 0, NULL, 0, { NULL, 0, 0, 0 }, 0, -1, -1, 0, 0, 0, 0 };
+} qm = { NULL, 0, NULL, 0, NULL, 0, 0, 0, { NULL, 0, 0, 0 }, 0, -1, -1, 0, 0, 0, 0 };
 
 static int qmgr_preset_trigger = -1;
 static volatile sig_atomic_t qmgr_stop;
@@ -192,20 +234,6 @@ static double
 qmgr_tv_diff(const struct timeval *a, const struct timeval *b)
 {
 	return (double)(a->tv_sec - b->tv_sec) + (double)(a->tv_usec - b->tv_usec) / 1e6;
-}
-
-/* Postfix-like delay figures: "0", "0.05", "1.2", "37". */
-static void
-qmgr_fmt_delay(double v, char *buf, size_t size)
-{
-	if (v < 0.01)
-		snprintf(buf, size, "0");
-	else if (v < 1)
-		snprintf(buf, size, "%.2f", v);
-	else if (v < 10)
-		snprintf(buf, size, "%.1f", v);
-	else
-		snprintf(buf, size, "%.0f", v);
 }
 
 static const char *
@@ -281,12 +309,7 @@ qmgr_runq_len(void)
 static size_t
 qmgr_inflight(void)
 {
-	size_t i, n = 0;
-
-	for (i = 0; i < qm.nslot; i++)
-		if (qm.slot[i].msg)
-			n++;
-	return n;
+	return qm.nmsg;
 }
 
 /* ---- scanning ---- */
@@ -426,7 +449,24 @@ qmgr_bounce_rcpt(const struct qmgr_msg *m, size_t i, enum bounce_kind kind,
 	br->orcpt = m->env.rcpt[i].orcpt;
 	br->dsn = r->dsn[0] ? r->dsn : NULL;
 	br->reason = text;
-	if (kind != BOUNCE_DELIVERED && local_is_local(br->addr) && *text) {
+	if (r->mta != NULL) {
+		/* Remote-MTA: dns; the server's name (without [address]). */
+		char *name = xstrdup(r->mta), *b = strchr(name, '[');
+
+		if (b != NULL)
+			*b = '\0';
+		strv_add_owned(keep, name);
+		br->remote_mta = name;
+	}
+	if (kind == BOUNCE_DELIVERED && r->mta != NULL)
+		br->action = "relayed";	/* to a server without DSN: its fate is unknown */
+	if (r->diag != NULL) {
+		char *diag = xasprintf("smtp; %s", r->diag);
+
+		strv_add_owned(keep, diag);
+		br->diagnostic = diag;
+	} else if (kind != BOUNCE_DELIVERED && r->mta == NULL && local_is_local(br->addr)
+	    && *text) {
 		/* local(8)'s words, in the Diagnostic-Code form Postfix gives them. */
 		char *diag = xasprintf("x-unix; %s", text);
 
@@ -537,10 +577,17 @@ qmgr_msg_free(struct qmgr_msg *m)
 
 	if (m == NULL)
 		return;
-	for (i = 0; i < m->env.nrcpt; i++)
+	for (i = 0; i < m->env.nrcpt; i++) {
 		free(m->res[i].text);
+		free(m->res[i].diag);
+		free(m->res[i].mta);
+	}
 	free(m->res);
-	free(m->local);
+	for (i = 0; i < m->ngrp; i++) {
+		free(m->grp[i].idx);
+		free(m->grp[i].nexthop);
+	}
+	free(m->grp);
 	if (m->fd >= 0)
 		close(m->fd);
 	qenv_free(&m->env);
@@ -554,22 +601,43 @@ qmgr_set_result(struct qmgr_msg *m, size_t i, enum qmgr_rstate st, const char *d
 	struct qmgr_result *r = &m->res[i];
 
 	r->state = st;
+	r->dsn_passed = 0;
 	snprintf(r->dsn, sizeof(r->dsn), "%s", dsn ? dsn : "");
 	free(r->text);
 	r->text = xstrdup(text ? text : "");
+	free(r->diag);
+	r->diag = NULL;
+	free(r->mta);
+	r->mta = NULL;
 }
 
-/* Records one answer of local delivery. */
+/* 1 when text starts like an SMTP reply ("550 ...", "421-..."). */
+static int
+qmgr_is_reply(const char *text)
+{
+	return text[0] >= '2' && text[0] <= '5' && text[1] >= '0' && text[1] <= '9'
+	    && text[2] >= '0' && text[2] <= '9' && (text[3] == ' ' || text[3] == '-'
+	    || text[3] == '\0');
+}
+
+/* Records one answer of a delivery agent. */
 static void
 qmgr_record(struct qmgr_msg *m, const struct localsvc_reply *rp)
 {
 	char dsn[LOCALSVC_DSN_MAX];
 	int status = rp->status;
+	char *said = NULL;
+	const char *text = rp->text;
 
 	if (rp->index >= m->env.nrcpt || m->res[rp->index].state != RS_PENDING) {
-		log_warn("%s: local delivery answered for recipient %zu, which was not asked for",
+		log_warn("%s: delivery agent answered for recipient %zu, which was not asked for",
 		    m->id, rp->index);
 		return;
+	}
+	if (rp->mta[0] && qmgr_is_reply(rp->text)) {
+		/* The server's own words: "host NAME[ADDR] said: 550 ..." (Postfix's form). */
+		said = xasprintf("host %s said: %s", rp->mta, rp->text);
+		text = said;
 	}
 	snprintf(dsn, sizeof(dsn), "%s", rp->dsn);
 	if (status == LOCAL_BOUNCE && conf_bool("soft_bounce")) {
@@ -577,8 +645,10 @@ qmgr_record(struct qmgr_msg *m, const struct localsvc_reply *rp)
 		dsn[0] = '4';
 	}
 	switch (status) {
+	case LOCALSVC_RELAYED:
 	case LOCAL_SENT:
-		qmgr_set_result(m, rp->index, RS_SENT, dsn, rp->text);
+		qmgr_set_result(m, rp->index, RS_SENT, dsn, text);
+		m->res[rp->index].dsn_passed = status == LOCALSVC_RELAYED;
 		if (qfile_mark_rcpt(m->fd, &m->env.rcpt[rp->index], QR_DONE) < 0)
 			log_warn("%s: cannot mark recipient %s done: %m (it may get the "
 			    "message again)", m->id, m->env.rcpt[rp->index].addr);
@@ -586,31 +656,41 @@ qmgr_record(struct qmgr_msg *m, const struct localsvc_reply *rp)
 			m->env.rcpt[rp->index].state = QR_DONE;
 		break;
 	case LOCAL_BOUNCE:
-		qmgr_set_result(m, rp->index, RS_BOUNCE, dsn, rp->text);
+		qmgr_set_result(m, rp->index, RS_BOUNCE, dsn, text);
 		break;
 	default:
-		qmgr_set_result(m, rp->index, RS_DEFER, dsn, rp->text);
+		qmgr_set_result(m, rp->index, RS_DEFER, dsn, text);
 		break;
 	}
+	if (rp->mta[0]) {
+		m->res[rp->index].mta = xstrdup(rp->mta);
+		if (said != NULL)
+			m->res[rp->index].diag = xstrdup(rp->text);
+	}
+	free(said);
 }
 
-/* Defers everything still pending or not yet sent (the delivery process went away). */
+/* Defers everything of g still pending or not yet sent (the delivery process went away). */
 static void
-qmgr_abandon(struct qmgr_msg *m, const char *reason)
+qmgr_abandon(struct qmgr_group *g, const char *reason)
 {
+	struct qmgr_msg *m = g->msg;
+	/* "local delivery was interrupted ...", "smtp delivery agent refused ..." */
+	char *why = xasprintf("%s %s", qmgr_tr_name[g->tr], reason);
 	size_t i, n = 0;
 
-	for (i = 0; i < m->nlocal; i++) {
-		size_t k = m->local[i];
+	for (i = 0; i < g->n; i++) {
+		size_t k = g->idx[i];
 
-		if (m->res[k].state == RS_PENDING || (i >= m->next && m->res[k].state == RS_NONE)) {
-			qmgr_set_result(m, k, RS_DEFER, QMGR_DIED_DSN, reason);
+		if (m->res[k].state == RS_PENDING || (i >= g->next && m->res[k].state == RS_NONE)) {
+			qmgr_set_result(m, k, RS_DEFER, QMGR_DIED_DSN, why);
 			n++;
 		}
 	}
-	m->next = m->nlocal;
+	g->next = g->n;
 	if (n)
-		log_warn("%s: %s; %zu recipient%s deferred", m->id, reason, n, n == 1 ? "" : "s");
+		log_warn("%s: %s; %zu recipient%s deferred", m->id, why, n, n == 1 ? "" : "s");
+	free(why);
 }
 
 static void
@@ -718,7 +798,9 @@ qmgr_finish(struct qmgr_msg *m)
 			deferred[nd++] = i;
 			break;
 		case RS_SENT:
-			sent[ns++] = i;
+			/* RFC 3461 §6.2.2: a DSN-capable next hop reports success itself. */
+			if (!m->res[i].dsn_passed)
+				sent[ns++] = i;
 			break;
 		case RS_NONE:
 			if (m->env.rcpt[i].state == QR_TODO)
@@ -772,24 +854,61 @@ qmgr_finish(struct qmgr_msg *m)
 	qmgr_msg_free(m);
 }
 
+/* Logs a recipient that routing settled at once (transport_maps error:, a broken map). */
 static void
-qmgr_log_remote_defer(const struct qmgr_msg *m, size_t i)
+qmgr_log_routed(const struct qmgr_msg *m, size_t i, const char *status)
 {
+	const struct qmgr_result *r = &m->res[i];
+	struct pbuf line = PBUF_INIT;
 	struct timeval now;
-	char d[16], a[16], b[16];
 
 	gettimeofday(&now, NULL);
-	qmgr_fmt_delay(qmgr_tv_diff(&now, &m->env.arrival), d, sizeof(d));
-	qmgr_fmt_delay(qmgr_tv_diff(&m->entered, &m->env.arrival), a, sizeof(a));
-	qmgr_fmt_delay(qmgr_tv_diff(&now, &m->entered), b, sizeof(b));
-	log_info("%s: to=<%s>, relay=none, delay=%s, delays=%s/%s/0/0, dsn=%s, "
-	    "status=deferred (%s)", m->id, m->env.rcpt[i].addr, d, a, b, QMGR_REMOTE_DSN,
-	    QMGR_REMOTE_REASON);
+	pbuf_printf(&line, "%s: to=<%s>, relay=none, delay=", m->id, m->env.rcpt[i].addr);
+	log_fmt_delay(&line, qmgr_tv_diff(&now, &m->env.arrival));
+	pbuf_puts(&line, ", delays=");
+	log_fmt_delay(&line, qmgr_tv_diff(&m->entered, &m->env.arrival));
+	pbuf_putc(&line, '/');
+	log_fmt_delay(&line, qmgr_tv_diff(&now, &m->entered));
+	pbuf_printf(&line, "/0/0, dsn=%s, status=%s (%s)", r->dsn, status, r->text);
+	log_info("%s", pbuf_str(&line));
+	pbuf_free(&line);
+}
+
+/* The group of m for (tr, nexthop), made when missing. */
+static struct qmgr_group *
+qmgr_group_for(struct qmgr_msg *m, enum qmgr_tr tr, const char *nexthop)
+{
+	size_t i;
+	struct qmgr_group *g;
+
+	for (i = 0; i < m->ngrp; i++) {
+		g = &m->grp[i];
+		if (g->tr == tr && (tr == QT_LOCAL || strcasecmp(g->nexthop, nexthop) == 0))
+			return g;
+	}
+	g = &m->grp[m->ngrp++];
+	memset(g, 0, sizeof(*g));
+	g->msg = m;
+	g->tr = tr;
+	g->nexthop = tr == QT_SMTP ? xstrdup(nexthop) : NULL;
+	g->idx = xcalloc(m->env.nrcpt + 1, sizeof(*g->idx));
+	return g;
+}
+
+static void
+qmgr_wait_push(struct qmgr_group *g)
+{
+	if (qm.nwait == qm.capwait) {
+		qm.capwait = qm.capwait ? qm.capwait * 2 : 64;
+		qm.wait = xreallocarray(qm.wait, qm.capwait, sizeof(*qm.wait));
+	}
+	qm.wait[qm.nwait++] = g;
 }
 
 /*
  * Step 1 and 2 for one ID in active/: returns the message when it needs
- * local delivery, NULL when it is finished (or gone, or quarantined).
+ * a delivery agent (its groups are then waiting for slots), NULL when it
+ * is finished (or gone, or quarantined).
  */
 static struct qmgr_msg *
 qmgr_load(const char *id)
@@ -822,30 +941,51 @@ qmgr_load(const char *id)
 	}
 	free(path);
 	m->res = xcalloc(m->env.nrcpt + 1, sizeof(*m->res));
-	m->local = xcalloc(m->env.nrcpt + 1, sizeof(*m->local));
+	m->grp = xcalloc(m->env.nrcpt + 1, sizeof(*m->grp));
 	log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue active)", id,
 	    qmgr_sender(&m->env), m->env.data_len, m->env.nrcpt);
 	for (i = 0; i < m->env.nrcpt; i++) {
+		struct resolve_result rr;
+		struct qmgr_group *g;
+
 		if (m->env.rcpt[i].state != QR_TODO)
 			continue;
-		if (local_is_local(m->env.rcpt[i].addr)) {
-			m->local[m->nlocal++] = i;
-		} else {
-			qmgr_set_result(m, i, RS_DEFER, QMGR_REMOTE_DSN, QMGR_REMOTE_REASON);
-			qmgr_log_remote_defer(m, i);
+		resolve_rcpt(m->env.rcpt[i].addr, &rr);
+		switch (rr.transport) {
+		case RESOLVE_LOCAL:
+		case RESOLVE_SMTP:
+			g = qmgr_group_for(m, rr.transport == RESOLVE_LOCAL ? QT_LOCAL : QT_SMTP,
+			    rr.nexthop);
+			g->idx[g->n++] = i;
+			break;
+		case RESOLVE_ERROR:
+			if (conf_bool("soft_bounce"))
+				rr.dsn[0] = '4';
+			qmgr_set_result(m, i, conf_bool("soft_bounce") ? RS_DEFER : RS_BOUNCE,
+			    rr.dsn, rr.text);
+			qmgr_log_routed(m, i, conf_bool("soft_bounce") ? "SOFTBOUNCE" : "bounced");
+			break;
+		case RESOLVE_DEFER:
+			qmgr_set_result(m, i, RS_DEFER, rr.dsn, rr.text);
+			qmgr_log_routed(m, i, "deferred");
+			break;
 		}
 	}
-	if (m->nlocal == 0) {
+	if (m->ngrp == 0) {
 		qmgr_finish(m);
 		return NULL;
 	}
+	m->open = m->ngrp;
+	qm.nmsg++;
+	for (i = 0; i < m->ngrp; i++)
+		qmgr_wait_push(&m->grp[i]);
 	return m;
 gone:
 	qmgr_msg_free(m);
 	return NULL;
 }
 
-/* ---- slots: the lines to local delivery ---- */
+/* ---- slots: the lines to the delivery agents ---- */
 
 static void
 qmgr_slot_close(struct qmgr_slot *s)
@@ -858,50 +998,74 @@ qmgr_slot_close(struct qmgr_slot *s)
 		s->dead = 1;
 }
 
-/* Sends the next chunk of s->msg's local recipients. -1 when the line broke. */
+/* Recipients per request: LOCALSVC_MAX_RCPTS, for SMTP also smtp_destination_recipient_limit. */
+static size_t
+qmgr_chunk(enum qmgr_tr tr)
+{
+	long long lim = tr == QT_SMTP ? conf_int("smtp_destination_recipient_limit") : 0;
+
+	if (lim <= 0 || lim > LOCALSVC_MAX_RCPTS)
+		lim = LOCALSVC_MAX_RCPTS;
+	return (size_t)lim;
+}
+
+/* Sends the next chunk of s->grp's recipients. -1 when the line broke. */
 static int
 qmgr_slot_send(struct qmgr_slot *s)
 {
-	struct qmgr_msg *m = s->msg;
-	size_t n = m->nlocal - m->next, i;
+	struct qmgr_group *g = s->grp;
+	struct qmgr_msg *m = g->msg;
+	size_t n = g->n - g->next, i, chunk = qmgr_chunk(g->tr);
 
-	if (n > LOCALSVC_MAX_RCPTS)
-		n = LOCALSVC_MAX_RCPTS;
-	if (localsvc_send(s->fd, m->id, QDIR_ACTIVE, m->local + m->next, n) < 0)
+	if (n > chunk)
+		n = chunk;
+	if (localsvc_send(s->fd, m->id, QDIR_ACTIVE, g->nexthop, g->idx + g->next, n) < 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		m->res[m->local[m->next + i]].state = RS_PENDING;
-	m->next += n;
+		m->res[g->idx[g->next + i]].state = RS_PENDING;
+	g->next += n;
 	return 0;
 }
 
-/* The message on s is over (answered, or the line broke). */
+/* One group is over; the message is finished when it was its last. */
+static void
+qmgr_group_done(struct qmgr_group *g)
+{
+	struct qmgr_msg *m = g->msg;
+
+	if (--m->open == 0) {
+		qm.nmsg--;
+		qmgr_finish(m);
+	}
+}
+
+/* The group on s is over (answered, or the line broke). */
 static void
 qmgr_slot_done(struct qmgr_slot *s, const char *why)
 {
-	struct qmgr_msg *m = s->msg;
+	struct qmgr_group *g = s->grp;
 
 	if (why != NULL) {
-		qmgr_abandon(m, why);
+		qmgr_abandon(g, why);
 		qmgr_slot_close(s);
 	} else if (!s->persistent) {
 		qmgr_slot_close(s);
 	}
-	s->msg = NULL;
-	qmgr_finish(m);
+	s->grp = NULL;
+	qmgr_group_done(g);
 }
 
 static void
-qmgr_slot_start(struct qmgr_slot *s, struct qmgr_msg *m)
+qmgr_slot_start(struct qmgr_slot *s, struct qmgr_group *g)
 {
-	s->msg = m;
+	s->grp = g;
 	if (!s->persistent) {
-		s->fd = localsvc_connect();
+		s->fd = localsvc_connect(qmgr_tr_socket[s->tr]);
 		if (s->fd < 0) {
 			char why[256];
 
 			snprintf(why, sizeof(why), "%s (connect to %s: %s)", QMGR_NOSVC_REASON,
-			    LOCALSVC_SOCKET, strerror(errno));
+			    qmgr_tr_socket[s->tr], strerror(errno));
 			qmgr_slot_done(s, why);
 			return;
 		}
@@ -921,22 +1085,23 @@ qmgr_slot_input(struct qmgr_slot *s)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		if (s->msg)
+		if (s->grp)
 			qmgr_slot_done(s, QMGR_DIED_REASON);
 		else
 			qmgr_slot_close(s);
 		return;
 	}
 	pbuf_append(&s->in, buf, (size_t)n);
-	while (s->msg) {
+	while (s->grp) {
 		char *nl = memchr(s->in.data, '\n', s->in.len);
+		struct qmgr_group *g = s->grp;
 		struct localsvc_reply rp;
 		enum localsvc_line t;
 		size_t len, rest;
 
 		if (nl == NULL) {
 			if (s->in.len > LOCALSVC_LINE_MAX)
-				qmgr_slot_done(s, "local delivery sent an over-long line");
+				qmgr_slot_done(s, "delivery agent sent an over-long line");
 			return;
 		}
 		*nl = '\0';
@@ -947,10 +1112,10 @@ qmgr_slot_input(struct qmgr_slot *s)
 		pbuf_truncate(&s->in, rest);
 		switch (t) {
 		case LOCALSVC_REPLY:
-			qmgr_record(s->msg, &rp);
+			qmgr_record(g->msg, &rp);
 			break;
 		case LOCALSVC_END:
-			if (s->msg->next < s->msg->nlocal) {
+			if (g->next < g->n) {
 				if (qmgr_slot_send(s) < 0)
 					qmgr_slot_done(s, QMGR_DIED_REASON);
 			} else {
@@ -958,51 +1123,92 @@ qmgr_slot_input(struct qmgr_slot *s)
 			}
 			break;
 		case LOCALSVC_ERROR:
-			log_warn("%s: local delivery refused the request: %s", s->msg->id, rp.text);
-			qmgr_slot_done(s, "local delivery refused the request");
+			log_warn("%s: %s delivery refused the request: %s", g->msg->id,
+			    qmgr_tr_name[s->tr], rp.text);
+			qmgr_slot_done(s, "delivery agent refused the request");
 			break;
 		case LOCALSVC_BAD:
-			log_warn("%s: local delivery sent a malformed line", s->msg->id);
-			qmgr_slot_done(s, "local delivery sent a malformed answer");
+			log_warn("%s: %s delivery sent a malformed line", g->msg->id,
+			    qmgr_tr_name[s->tr]);
+			qmgr_slot_done(s, "delivery agent sent a malformed answer");
 			break;
 		}
 	}
 }
 
+/* A free slot for g, or NULL (none free, or g's destination is at its limit). */
 static struct qmgr_slot *
-qmgr_free_slot(void)
+qmgr_free_slot(const struct qmgr_group *g)
 {
+	struct qmgr_slot *free_slot = NULL;
+	long long limit = conf_int("smtp_destination_concurrency_limit");
+	long long busy = 0;
 	size_t i;
 
 	for (i = 0; i < qm.nslot; i++) {
 		struct qmgr_slot *s = &qm.slot[i];
 
-		if (s->msg == NULL && !s->dead)
-			return s;
+		if (s->tr != g->tr)
+			continue;
+		if (s->grp == NULL && !s->dead && free_slot == NULL)
+			free_slot = s;
+		if (g->tr == QT_SMTP && s->grp && strcasecmp(s->grp->nexthop, g->nexthop) == 0)
+			busy++;
 	}
-	return NULL;
+	if (g->tr == QT_SMTP && limit > 0 && busy >= limit)
+		return NULL;
+	return free_slot;
 }
 
 static int
-qmgr_all_dead(void)
+qmgr_all_dead(enum qmgr_tr tr)
 {
 	size_t i;
 
 	for (i = 0; i < qm.nslot; i++)
-		if (!qm.slot[i].dead)
+		if (qm.slot[i].tr == tr && !qm.slot[i].dead)
 			return 0;
 	return 1;
 }
 
-/* Hands out messages while there is a free slot. */
+/* Hands waiting groups to free slots, in the order they came. */
+static void
+qmgr_assign(void)
+{
+	size_t i = 0;
+
+	while (i < qm.nwait) {
+		struct qmgr_group *g = qm.wait[i];
+		struct qmgr_slot *s = qmgr_free_slot(g);
+		int dead = s == NULL && qmgr_all_dead(g->tr);
+
+		if (s == NULL && !dead) {
+			i++;
+			continue;
+		}
+		memmove(qm.wait + i, qm.wait + i + 1, (qm.nwait - i - 1) * sizeof(*qm.wait));
+		qm.nwait--;
+		if (dead) {
+			/* Foreground with every process of that service gone. */
+			qmgr_abandon(g, QMGR_DIED_REASON);
+			qmgr_group_done(g);
+		} else {
+			qmgr_slot_start(s, g);
+		}
+	}
+}
+
+/* Loads messages and hands out their groups while there is room. */
 static void
 qmgr_dispatch(void)
 {
 	for (;;) {
-		struct qmgr_slot *s;
-		struct qmgr_msg *m;
 		char id[QID_LEN + 1];
 
+		qmgr_assign();
+		/* Enough waiting to keep every slot busy: load no more for now. */
+		if (qm.nwait >= qm.nslot)
+			return;
 		if (qmgr_runq_len() == 0) {
 			if (qm.more_incoming)
 				qmgr_scan(QDIR_INCOMING, 0);
@@ -1011,21 +1217,8 @@ qmgr_dispatch(void)
 			if (qmgr_runq_len() == 0)
 				return;
 		}
-		s = qmgr_free_slot();
-		if (s == NULL && !qmgr_all_dead())
-			return;
 		snprintf(id, sizeof(id), "%s", qm.runq.id[qm.runq.head++]);
-		m = qmgr_load(id);
-		if (m == NULL)
-			continue;
-		if (s == NULL) {
-			/* Foreground with every delivery process gone. */
-			m->next = 0;
-			qmgr_abandon(m, QMGR_DIED_REASON);
-			qmgr_finish(m);
-			continue;
-		}
-		qmgr_slot_start(s, m);
+		(void)qmgr_load(id);
 	}
 }
 
@@ -1043,7 +1236,7 @@ qmgr_wait(int ms, int *wake, int *flush)
 		who[n++] = NULL;
 	}
 	for (i = 0; i < qm.nslot; i++) {
-		if (qm.slot[i].msg && qm.slot[i].fd >= 0) {
+		if (qm.slot[i].grp && qm.slot[i].fd >= 0) {
 			p[n].fd = qm.slot[i].fd;
 			p[n].events = POLLIN;
 			who[n++] = &qm.slot[i];
@@ -1071,29 +1264,16 @@ qmgr_wait(int ms, int *wake, int *flush)
 
 /* ---- setup shared by the daemon and the foreground run ---- */
 
-static size_t
-qmgr_concurrency(void)
-{
-	long long n = conf_int("local_destination_concurrency_limit");
-	long long pl = conf_int("default_process_limit");
-
-	if (pl > 0 && n > pl)
-		n = pl;
-	if (n < 1)
-		n = 1;
-	if (n > QMGR_SLOTS_MAX)
-		n = QMGR_SLOTS_MAX;
-	return (size_t)n;
-}
-
+/* nlocal slots for local delivery, then nsmtp for the SMTP client. */
 static void
-qmgr_slots_init(size_t n)
+qmgr_slots_init(size_t nlocal, size_t nsmtp)
 {
 	size_t i;
 
-	qm.nslot = n;
-	qm.slot = xcalloc(n, sizeof(*qm.slot));
-	for (i = 0; i < n; i++) {
+	qm.nslot = nlocal + nsmtp;
+	qm.slot = xcalloc(qm.nslot, sizeof(*qm.slot));
+	for (i = 0; i < qm.nslot; i++) {
+		qm.slot[i].tr = i < nlocal ? QT_LOCAL : QT_SMTP;
 		qm.slot[i].fd = -1;
 		pbuf_init(&qm.slot[i].in);
 	}
@@ -1114,6 +1294,9 @@ qmgr_slots_free(void)
 	qm.nslot = 0;
 	free(qm.runq.id);
 	memset(&qm.runq, 0, sizeof(qm.runq));
+	free(qm.wait);
+	qm.wait = NULL;
+	qm.nwait = qm.capwait = 0;
 }
 
 /*
@@ -1204,7 +1387,7 @@ qmgr_loop(void)
 	if (!qmgr_lock_active(1))
 		return qmgr_stop ? 0 : 1;
 	qm.own_active = 1;
-	qmgr_slots_init(qmgr_concurrency());
+	qmgr_slots_init(localsvc_workers("local"), localsvc_workers("smtp"));
 	qmgr_remove_stale();
 	qmgr_scan(QDIR_ACTIVE, 1);
 	qmgr_scan(QDIR_INCOMING, 0);
@@ -1216,8 +1399,11 @@ qmgr_loop(void)
 	while (!qmgr_stop || qmgr_inflight() > 0) {
 		int wake = 0, flush = 0;
 
+		/* Stopping: what was loaded still goes out; nothing new is loaded. */
 		if (!qmgr_stop)
 			qmgr_dispatch();
+		else
+			qmgr_assign();
 		/* A notice just queued goes out now, not after the poll timeout. */
 		qmgr_wait(qm.new_incoming && !qmgr_stop ? 0 : QMGR_POLL_MS, &wake, &flush);
 		if (instance_parent_gone())
@@ -1246,7 +1432,11 @@ qmgr_loop(void)
 
 /* ---- the foreground run ---- */
 
-/* Forks the local delivery processes (still root); each serves one socketpair. */
+/*
+ * Forks the delivery processes (still root); each serves one socketpair.
+ * Local ones keep root (they become each recipient), SMTP ones drop to
+ * mail_owner at once.
+ */
 static void
 qmgr_fg_fork(void)
 {
@@ -1275,8 +1465,12 @@ qmgr_fg_fork(void)
 				if (qm.slot[j].fd >= 0)
 					close(qm.slot[j].fd);
 			signal(SIGPIPE, SIG_IGN);
-			log_init("local");
-			_exit(localsvc_serve(sv[1]) < 0 ? 1 : 0);
+			log_init(qmgr_tr_name[qm.slot[i].tr]);
+			if (qm.slot[i].tr == QT_SMTP) {
+				instance_drop_privileges();
+				_exit(localsvc_serve(sv[1], smtp_deliver_agent) < 0 ? 1 : 0);
+			}
+			_exit(localsvc_serve(sv[1], localsvc_local_agent) < 0 ? 1 : 0);
 		}
 		close(sv[1]);
 		qm.slot[i].fd = sv[0];
@@ -1304,6 +1498,7 @@ qmgr_fg_reap(void)
 int
 qmgr_run_once(int flush)
 {
+	size_t nsmtp;
 	int rounds = 0;
 
 	qm.qdir = conf_str("queue_directory");
@@ -1312,7 +1507,10 @@ qmgr_run_once(int flush)
 	signal(SIGPIPE, SIG_IGN);
 	/* A cron job's output is mailed: say only what went wrong. */
 	log_stderr_quiet(1);
-	qmgr_slots_init(qmgr_concurrency());
+	nsmtp = localsvc_workers("smtp");
+	if (nsmtp > QMGR_FG_SMTP_MAX)
+		nsmtp = QMGR_FG_SMTP_MAX;
+	qmgr_slots_init(localsvc_workers("local"), nsmtp);
 	qmgr_fg_fork();
 	instance_drop_privileges();
 

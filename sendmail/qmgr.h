@@ -1,7 +1,7 @@
 /*
  * qmgr - the queue manager: moves incoming/ mail to active/, delivers it
- * (local recipients through local delivery; remote ones wait for the SMTP
- * client of a later issue and are deferred with a clear reason), defers
+ * (local recipients through local delivery, remote ones through the SMTP
+ * client in the smtp delivery processes, see resolve.h), defers
  * with exponential backoff between minimal_backoff_time and
  * maximal_backoff_time (deferred/, the file's mtime is its next retry
  * time, reasons in defer/ID), returns mail older than

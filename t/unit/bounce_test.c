@@ -100,9 +100,10 @@ setup_env(void)
 }
 
 static const struct bounce_rcpt rcpts[] = {
-	{ "alice@host.example.com", NULL, "5.1.1", "x-unix; unknown user: \"alice\"", NULL },
+	{ "alice@host.example.com", NULL, "5.1.1", "x-unix; unknown user: \"alice\"", NULL,
+	  NULL, NULL },
 	{ "carol@example.net", "rfc822;Carol+2BSmith@example.net", "4.3.0", NULL,
-	  "delivery to remote domains is not available yet" },
+	  "delivery to remote domains is not available yet", NULL, NULL },
 };
 
 static void
@@ -210,7 +211,7 @@ test_delayed(void)
 	struct pbuf out = PBUF_INIT;
 	static const struct bounce_rcpt r[] = {
 		{ "carol@example.net", NULL, "4.4.1", NULL, "connect to mx.example.net[192.0.2.1]:25: "
-		  "Connection refused" },
+		  "Connection refused", NULL, NULL },
 	};
 
 	memset(&o, 0, sizeof(o));
@@ -239,11 +240,11 @@ test_other_kinds(void)
 	struct bounce_opts o;
 	struct pbuf out = PBUF_INIT;
 	static const struct bounce_rcpt r[] = {
-		{ "alice@host.example.com", NULL, "2.0.0", NULL, "delivered to mailbox" },
+		{ "alice@host.example.com", NULL, "2.0.0", NULL, "delivered to mailbox", NULL, NULL },
 	};
 	static const struct bounce_rcpt bad[] = {
-		{ "x@example.net", NULL, "5.1", NULL, NULL },
-		{ "y@example.net", NULL, NULL, NULL, NULL },
+		{ "x@example.net", NULL, "5.1", NULL, NULL, NULL, NULL },
+		{ "y@example.net", NULL, NULL, NULL, NULL, NULL, NULL },
 	};
 
 	env.envid = strdup("QQ314159");
@@ -278,7 +279,7 @@ test_other_kinds(void)
 	/* Header injection through an address: no new line can start. */
 	{
 		static const struct bounce_rcpt inj[] = {
-			{ "a@b\nBcc: evil@example.net", NULL, "5.1.1", "x-unix; x\ny", NULL },
+			{ "a@b\nBcc: evil@example.net", NULL, "5.1.1", "x-unix; x\ny", NULL, NULL, NULL },
 		};
 
 		memset(&o, 0, sizeof(o));
@@ -288,6 +289,35 @@ test_other_kinds(void)
 		ok(!has(&out, "\nBcc:"), "a line break in an address cannot start a field");
 		ok(has(&out, "Diagnostic-Code: x-unix; x y\n"), "nor in a diagnostic");
 	}
+	pbuf_free(&out);
+}
+
+/* A remote server's answer: Remote-MTA before Diagnostic-Code; Action relayed. */
+static void
+test_remote(void)
+{
+	struct bounce_opts o;
+	struct pbuf out = PBUF_INIT;
+	static const struct bounce_rcpt r[] = {
+		{ "dan@example.net", NULL, "5.1.1", "smtp; 550 5.1.1 no such user",
+		  "host mx.example.net[192.0.2.1] said: 550 5.1.1 no such user", "mx.example.net",
+		  NULL },
+		{ "eve@example.net", NULL, "2.0.0", "smtp; 250 2.0.0 Ok", "250 2.0.0 Ok",
+		  "mx.example.net", "relayed" },
+	};
+
+	memset(&o, 0, sizeof(o));
+	o.kind = BOUNCE_FAILED;
+	o.now = T_NOW;
+	bounce_build_opts(&o, &env, T_QID, T_MSG, strlen(T_MSG), r, 1, &out);
+	ok(has(&out, "\nFinal-Recipient: rfc822; dan@example.net\nAction: failed\nStatus: 5.1.1\n"
+	    "Remote-MTA: dns; mx.example.net\nDiagnostic-Code: smtp; 550 5.1.1 no such user\n"),
+	    "remote: Remote-MTA, then Diagnostic-Code: smtp;");
+	pbuf_reset(&out);
+	o.kind = BOUNCE_DELIVERED;
+	bounce_build_opts(&o, &env, T_QID, T_MSG, strlen(T_MSG), r + 1, 1, &out);
+	ok(has(&out, "\nAction: relayed\nStatus: 2.0.0\nRemote-MTA: dns; mx.example.net\n"),
+	    "remote: Action relayed for a success notice about a server without DSN");
 	pbuf_free(&out);
 }
 
@@ -306,6 +336,7 @@ main(void)
 	test_boundary();
 	test_delayed();
 	test_other_kinds();
+	test_remote();
 	qenv_free(&env);
 	return done_testing();
 }

@@ -1,0 +1,184 @@
+/*
+ * resolve - recipient routing; see resolve.h.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "local.h"
+#include "log.h"
+#include "maps.h"
+#include "resolve.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define RESOLVE_WILDCARD	"*"
+#define RESOLVE_PREFIX_ROOM	40	/* room for "transport_maps lookup failed: " */
+#define RESOLVE_DSN_MIN		5	/* "5.0.0" */
+#define RESOLVE_SHOW_MAX	64	/* bytes of a bad entry quoted in a reason */
+
+/* The recipient domain, lower case, without trailing dots; malloc'd, or NULL. */
+static char *
+resolve_domain(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	char *d;
+	size_t n, i;
+
+	if (at == NULL || at[1] == '\0')
+		return NULL;
+	d = xstrdup(at + 1);
+	n = strlen(d);
+	while (n > 0 && d[n - 1] == '.')
+		d[--n] = '\0';
+	for (i = 0; i < n; i++)
+		d[i] = (char)tolower((unsigned char)d[i]);
+	return d;
+}
+
+/* The default SMTP nexthop: relayhost, or the domain (an address literal kept in brackets). */
+static void
+resolve_default_smtp(const char *domain, struct resolve_result *r)
+{
+	const char *relay = conf_str("relayhost");
+	const char *nh = *relay ? relay : domain;
+
+	if (strlen(nh) > RESOLVE_NEXTHOP_MAX || strpbrk(nh, " \t") != NULL) {
+		/* Never cut a name: a cut one could be somebody else's. */
+		r->transport = *relay ? RESOLVE_DEFER : RESOLVE_ERROR;
+		snprintf(r->dsn, sizeof(r->dsn), "%s", *relay ? "4.3.5" : "5.1.2");
+		snprintf(r->text, sizeof(r->text), "%s is not a valid host or domain name "
+		    "(longer than %d bytes, or with spaces)", *relay ? "relayhost" : "the recipient domain",
+		    RESOLVE_NEXTHOP_MAX);
+		return;
+	}
+	r->transport = RESOLVE_SMTP;
+	snprintf(r->nexthop, sizeof(r->nexthop), "%s", nh);
+}
+
+static void
+resolve_set(struct resolve_result *r, enum resolve_transport t, const char *dsn,
+    const char *text)
+{
+	r->transport = t;
+	snprintf(r->dsn, sizeof(r->dsn), "%s", dsn);
+	snprintf(r->text, sizeof(r->text), "%s", text);
+}
+
+/* An error: entry's text, with its own "5.x.y " code when it starts with one. */
+static void
+resolve_error(const char *text, struct resolve_result *r)
+{
+	size_t n = strspn(text, "0123456789.");
+
+	if (*text == '\0')
+		text = "mail for this domain is not accepted (transport_maps error:)";
+	if (n >= RESOLVE_DSN_MIN && n < sizeof(r->dsn) && (text[0] == '4' || text[0] == '5')
+	    && text[1] == '.' && text[n] == ' ') {
+		memcpy(r->dsn, text, n);
+		r->dsn[n] = '\0';
+		r->transport = text[0] == '4' ? RESOLVE_DEFER : RESOLVE_ERROR;
+		snprintf(r->text, sizeof(r->text), "%s", text + n + 1);
+		return;
+	}
+	resolve_set(r, RESOLVE_ERROR, "5.0.0", text);
+}
+
+/* Applies the transport_maps entry value for domain. */
+static void
+resolve_entry(const char *domain, const char *value, struct resolve_result *r)
+{
+	const char *colon = strchr(value, ':');
+	const char *nh = colon ? colon + 1 : value + strlen(value);
+	size_t tl = colon ? (size_t)(colon - value) : strlen(value);
+	char text[RESOLVE_TEXT_MAX];
+
+	while (*nh == ' ' || *nh == '\t')
+		nh++;
+	if ((tl == 4 && strncmp(value, "smtp", tl) == 0)
+	    || (tl == 5 && strncmp(value, "relay", tl) == 0)) {
+		if (*nh == '\0') {
+			resolve_default_smtp(domain, r);
+		} else if (strlen(nh) > RESOLVE_NEXTHOP_MAX || strpbrk(nh, " \t") != NULL) {
+			snprintf(text, sizeof(text), "transport_maps: bad nexthop \"%.64s\" for %s",
+			    nh, domain);
+			resolve_set(r, RESOLVE_DEFER, "4.3.5", text);
+		} else {
+			r->transport = RESOLVE_SMTP;
+			snprintf(r->nexthop, sizeof(r->nexthop), "%s", nh);
+		}
+	} else if (tl == 5 && strncmp(value, "local", tl) == 0) {
+		r->transport = RESOLVE_LOCAL;
+	} else if (tl == 5 && strncmp(value, "error", tl) == 0) {
+		resolve_error(nh, r);
+	} else {
+		snprintf(text, sizeof(text), "transport_maps: unsupported transport \"%.*s\" "
+		    "for %s", (int)(tl > RESOLVE_SHOW_MAX ? RESOLVE_SHOW_MAX : tl), value, domain);
+		resolve_set(r, RESOLVE_DEFER, "4.3.5", text);
+	}
+}
+
+/*
+ * transport_maps: the domain, each parent as ".parent", then "*". 1 when
+ * an entry (or a broken map) decided r, 0 when none matched.
+ */
+static int
+resolve_transport_maps(const char *domain, struct resolve_result *r)
+{
+	struct strv maps = STRV_INIT;
+	char *value = NULL, err[RESOLVE_TEXT_MAX - RESOLVE_PREFIX_ROOM];
+	const char *p;
+	size_t nmaps;
+	int rc;
+
+	conf_list("transport_maps", &maps);
+	nmaps = maps.n;
+	strv_free(&maps);
+	if (nmaps == 0)
+		return 0;
+	rc = maps_lookup_list("transport_maps", domain, &value, err, sizeof(err));
+	for (p = strchr(domain, '.'); rc == 0 && p != NULL && p[1] != '\0'; p = strchr(p + 1, '.'))
+		rc = maps_lookup_list("transport_maps", p, &value, err, sizeof(err));
+	if (rc == 0)
+		rc = maps_lookup_list("transport_maps", RESOLVE_WILDCARD, &value, err, sizeof(err));
+	if (rc < 0) {
+		char text[RESOLVE_TEXT_MAX];
+
+		log_warn("transport_maps lookup of %s: %s", domain, err);
+		snprintf(text, sizeof(text), "transport_maps lookup failed: %s", err);
+		resolve_set(r, RESOLVE_DEFER, "4.3.0", text);
+		return 1;
+	}
+	if (rc == 0)
+		return 0;
+	resolve_entry(domain, value, r);
+	free(value);
+	return 1;
+}
+
+void
+resolve_rcpt(const char *addr, struct resolve_result *r)
+{
+	char *domain;
+
+	memset(r, 0, sizeof(*r));
+	if (local_is_local(addr)) {
+		r->transport = RESOLVE_LOCAL;
+		return;
+	}
+	domain = resolve_domain(addr);
+	if (domain == NULL) {
+		r->transport = RESOLVE_LOCAL;
+		return;
+	}
+	if (resolve_transport_maps(domain, r)) {
+		free(domain);
+		return;
+	}
+	resolve_default_smtp(domain, r);
+	free(domain);
+}

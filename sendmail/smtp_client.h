@@ -1,0 +1,81 @@
+/*
+ * smtp_client - one SMTP session on an open connection (RFC 5321): the
+ * greeting, EHLO (HELO when EHLO is refused), one mail transaction for a
+ * set of recipients of one message, QUIT.
+ *
+ * The transaction: SIZE checked before anything is sent (a message larger
+ * than the server's SIZE fails with 5.3.4); an envelope that needs
+ * SMTPUTF8 (a non-ASCII address) fails with 5.6.7 when the server lacks
+ * it; MAIL FROM with SIZE=, BODY=8BITMIME (only when the message is
+ * declared 8BITMIME and the server offers it; otherwise the content is
+ * sent as it is, see below), SMTPUTF8, and with DSN offered RET= and
+ * ENVID=; RCPT TO with NOTIFY= and ORCPT= when the server offers DSN.
+ * With PIPELINING, MAIL and every RCPT go out in one write and the
+ * replies are read after it; without, one command at a time. DATA only
+ * when a recipient was accepted; the content is sent with CRLF line ends
+ * and dot-stuffing, then "." decides for every accepted recipient.
+ * Time-outs: smtp_helo_timeout (greeting, EHLO/HELO), smtp_mail_timeout,
+ * smtp_rcpt_timeout, smtp_data_init_timeout, smtp_data_xfer_timeout (each
+ * wait for progress while sending the content), smtp_data_done_timeout,
+ * smtp_quit_timeout.
+ *
+ * Not done: 8-bit MIME content for a server without 8BITMIME is sent as
+ * it is, never converted to quoted-printable (Postfix converts MIME parts
+ * declared 8bit); STARTTLS and AUTH (the I/O layer smtp_io.h is where
+ * TLS will sit).
+ *
+ * Results: per recipient a status 0/4/5, an enhanced status code and a
+ * text; remote = 1 when the text is the server's own reply. A time-out or
+ * a lost connection in the middle defers what is not settled (4.4.2), a
+ * malformed reply too, with a reason naming the server.
+ */
+#ifndef PETREL_SMTP_CLIENT_H
+#define PETREL_SMTP_CLIENT_H
+
+#include <stddef.h>
+
+#include "qfile.h"
+#include "smtp_io.h"
+
+#define SMTP_EXT_PIPELINING	(1u << 0)
+#define SMTP_EXT_SIZE		(1u << 1)
+#define SMTP_EXT_8BITMIME	(1u << 2)
+#define SMTP_EXT_DSN		(1u << 3)
+#define SMTP_EXT_SMTPUTF8	(1u << 4)
+#define SMTP_EXT_STARTTLS	(1u << 5)
+#define SMTP_EXT_AUTH		(1u << 6)
+
+#define SMTP_RESULT_NONE	(-1)
+
+struct smtp_client {
+	struct smtp_io io;
+	unsigned ext;			/* SMTP_EXT_* offered by the server */
+	unsigned long long size_max;	/* SIZE announced, 0 = no limit given */
+};
+
+struct smtp_result {
+	int status;			/* SMTP_RESULT_NONE, 0, 4, 5 */
+	char dsn[SMTP_REPLY_DSN_MAX];
+	char *text;			/* malloc'd */
+	int remote;			/* text is the server's reply */
+	const char *cmd;		/* the command it answered ("RCPT TO"), or NULL */
+};
+
+void smtp_result_set(struct smtp_result *r, int status, const char *dsn, const char *text,
+    int remote, const char *cmd);
+void smtp_result_free(struct smtp_result *r);
+
+/*
+ * Reads the greeting, says EHLO (or HELO). 0 when the server is ready for
+ * mail; -1 when not, with fail filled (4 or 5, the reason).
+ */
+int smtp_client_hello(struct smtp_client *c, struct smtp_result *fail);
+
+/* One mail transaction for env's recipients idx[0..n); res[i] for idx[i]. */
+void smtp_client_transaction(struct smtp_client *c, const struct qenv *env,
+    const char *content, size_t len, const size_t *idx, size_t n, struct smtp_result *res);
+
+/* QUIT (its answer is not needed), then closes the connection. */
+void smtp_client_quit(struct smtp_client *c);
+
+#endif

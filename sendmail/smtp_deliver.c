@@ -1,0 +1,311 @@
+/*
+ * smtp_deliver - the "smtp" delivery agent; see smtp_deliver.h.
+ *
+ * Runs in the master's "smtp" workers (as mail_owner) or in a child of a
+ * foreground queue run. It never changes the queue file: it answers the
+ * queue manager per recipient (localsvc_answer) and logs.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "conf.h"
+#include "dns.h"
+#include "log.h"
+#include "pbuf.h"
+#include "smtp_client.h"
+#include "smtp_deliver.h"
+#include "xalloc.h"
+
+#define SMTP_PORT_MAX	65535
+
+int
+smtp_nexthop_parse(const char *s, struct smtp_nexthop *nh, char *why, size_t whylen)
+{
+	const char *host = s, *end, *colon;
+	size_t hl;
+
+	memset(nh, 0, sizeof(*nh));
+	nh->port = SMTP_DELIVER_PORT;
+	if (*s == '[') {
+		host = s + 1;
+		end = strchr(host, ']');
+		if (end == NULL) {
+			snprintf(why, whylen, "bad nexthop \"%s\": no closing bracket", s);
+			return -1;
+		}
+		nh->no_mx = 1;
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] != '\0' && colon == NULL) {
+			snprintf(why, whylen, "bad nexthop \"%s\": text after the bracket", s);
+			return -1;
+		}
+		if (strncasecmp(host, "ipv6:", 5) == 0)
+			host += 5;
+	} else {
+		colon = strrchr(s, ':');
+		end = colon ? colon : s + strlen(s);
+	}
+	hl = (size_t)(end - host);
+	if (hl == 0 || hl >= sizeof(nh->host)) {
+		snprintf(why, whylen, "bad nexthop \"%s\": empty or over-long host", s);
+		return -1;
+	}
+	memcpy(nh->host, host, hl);
+	nh->host[hl] = '\0';
+	if (colon != NULL) {
+		char *e;
+		unsigned long p = strtoul(colon + 1, &e, 10);
+
+		if (strcmp(colon + 1, "smtp") == 0)
+			p = SMTP_DELIVER_PORT;
+		else if (colon[1] < '0' || colon[1] > '9' || *e || p == 0 || p > SMTP_PORT_MAX) {
+			snprintf(why, whylen, "bad nexthop \"%s\": bad port", s);
+			return -1;
+		}
+		nh->port = (unsigned)p;
+	}
+	return 0;
+}
+
+static double
+smtp_elapsed(const struct timeval *from, const struct timeval *to)
+{
+	double d = (double)(to->tv_sec - from->tv_sec) + (double)(to->tv_usec - from->tv_usec) / 1e6;
+
+	return d < 0 ? 0 : d;
+}
+
+struct smtp_run {
+	struct localsvc_job *job;
+	struct smtp_nexthop nh;
+	struct timeval got, connected;
+	char relay[SMTP_IO_NAME_MAX + 8];	/* "name[addr]:port" or "none" */
+	char mta[SMTP_IO_NAME_MAX];		/* "name[addr]" of the server that answered */
+	int dsn_offered;			/* that server offered DSN */
+};
+
+/* Logs and answers recipient idx with r. */
+static void
+smtp_settle(struct smtp_run *run, size_t idx, const struct smtp_result *r)
+{
+	struct localsvc_job *job = run->job;
+	const char *status = r->status == 0 ? "sent" : r->status == 4 ? "deferred" : "bounced";
+	struct pbuf line = PBUF_INIT, text = PBUF_INIT;
+	struct timeval now;
+	int st = r->status;
+	char dsn[SMTP_REPLY_DSN_MAX];
+
+	snprintf(dsn, sizeof(dsn), "%s", r->dsn);
+	if (st == 5 && conf_bool("soft_bounce")) {
+		st = 4;
+		dsn[0] = '4';
+		status = "SOFTBOUNCE";
+	}
+	gettimeofday(&now, NULL);
+	if (r->remote && r->status != 0) {
+		pbuf_printf(&text, "host %s said: %s", run->mta, r->text);
+		if (r->cmd)
+			pbuf_printf(&text, " (in reply to %s command)", r->cmd);
+	} else {
+		pbuf_puts(&text, r->text ? r->text : "");
+	}
+	pbuf_printf(&line, "%s: to=<%s>, relay=%s, delay=", job->id, job->env->rcpt[idx].addr,
+	    run->relay);
+	log_fmt_delay(&line, smtp_elapsed(&job->env->arrival, &now));
+	pbuf_puts(&line, ", delays=");
+	log_fmt_delay(&line, smtp_elapsed(&job->env->arrival, &run->got));
+	pbuf_puts(&line, "/0/");
+	if (run->connected.tv_sec) {
+		log_fmt_delay(&line, smtp_elapsed(&run->got, &run->connected));
+		pbuf_puts(&line, "/");
+		log_fmt_delay(&line, smtp_elapsed(&run->connected, &now));
+	} else {
+		log_fmt_delay(&line, smtp_elapsed(&run->got, &now));
+		pbuf_puts(&line, "/0");
+	}
+	pbuf_printf(&line, ", dsn=%s, status=%s (%s)", dsn, status, pbuf_str(&text));
+	log_info("%s", pbuf_str(&line));
+	/* Sent to a DSN server: success notices are its business now (LOCALSVC_RELAYED). */
+	localsvc_answer(job, idx, st == 0 && run->dsn_offered ? LOCALSVC_RELAYED : st, dsn,
+	    r->remote ? run->mta : NULL, r->text);
+	pbuf_free(&line);
+	pbuf_free(&text);
+}
+
+/* Every recipient of the job gets r. */
+static void
+smtp_settle_all(struct smtp_run *run, const struct smtp_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < run->job->n; i++)
+		smtp_settle(run, run->job->idx[i], r);
+}
+
+/* An address literal becomes its one address without DNS; 1 when it was one. */
+static int
+smtp_literal_addr(const char *host, struct dns_addr_list *l)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		l->v = xcalloc(1, sizeof(*l->v));
+		memcpy(&l->v[0].sa, &sin, sizeof(sin));
+		l->v[0].salen = sizeof(sin);
+	} else if (inet_pton(AF_INET6, host, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		l->v = xcalloc(1, sizeof(*l->v));
+		memcpy(&l->v[0].sa, &sin6, sizeof(sin6));
+		l->v[0].salen = sizeof(sin6);
+	} else {
+		return 0;
+	}
+	l->n = 1;
+	/* An address that inet_pton took is far shorter than text. */
+	memcpy(l->v[0].text, host, strnlen(host, sizeof(l->v[0].text) - 1));
+	return 1;
+}
+
+static void
+smtp_set_port(struct dns_addr *a, unsigned port)
+{
+	if (a->sa.ss_family == AF_INET)
+		((struct sockaddr_in *)&a->sa)->sin_port = htons((uint16_t)port);
+	else if (a->sa.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a->sa)->sin6_port = htons((uint16_t)port);
+}
+
+/*
+ * Tries one address: 1 when this server settled every recipient, 0 when
+ * the next one should be tried (last holds why).
+ */
+static int
+smtp_try_addr(struct smtp_run *run, const char *host, struct dns_addr *a,
+    struct smtp_result *last)
+{
+	struct localsvc_job *job = run->job;
+	struct smtp_client c;
+	struct smtp_result *res;
+	char peer[SMTP_IO_NAME_MAX], why[SMTP_IO_WHY_MAX];
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(peer, sizeof(peer), "%s[%s]", host, a->text);
+	smtp_set_port(a, run->nh.port);
+	if (smtp_io_connect(&c.io, (struct sockaddr *)&a->sa, a->salen, peer, run->nh.port,
+	    conf_time("smtp_connect_timeout"), why, sizeof(why)) != SMTP_IO_OK) {
+		smtp_result_set(last, 4, "4.4.1", why, 0, NULL);
+		return 0;
+	}
+	snprintf(run->mta, sizeof(run->mta), "%s", peer);
+	if (smtp_client_hello(&c, last) < 0) {
+		if (last->remote) {
+			/* The server's words, with its name: this is only the last try's. */
+			char *t = xasprintf("host %s said: %s", peer, last->text);
+
+			smtp_result_set(last, last->status, last->dsn, t, 0, NULL);
+			free(t);
+		}
+		smtp_client_quit(&c);
+		return 0;
+	}
+	gettimeofday(&run->connected, NULL);
+	run->dsn_offered = (c.ext & SMTP_EXT_DSN) != 0;
+	snprintf(run->relay, sizeof(run->relay), "%s:%u", peer, run->nh.port);
+	res = xcalloc(job->n, sizeof(*res));
+	for (i = 0; i < job->n; i++)
+		res[i].status = SMTP_RESULT_NONE;
+	smtp_client_transaction(&c, job->env, job->content, job->len, job->idx, job->n, res);
+	for (i = 0; i < job->n; i++) {
+		if (res[i].status == SMTP_RESULT_NONE)
+			smtp_result_set(&res[i], 4, "4.3.0", "no result for this recipient", 0, NULL);
+		smtp_settle(run, job->idx[i], &res[i]);
+		smtp_result_free(&res[i]);
+	}
+	free(res);
+	smtp_client_quit(&c);
+	return 1;
+}
+
+void
+smtp_deliver_agent(struct localsvc_job *job)
+{
+	struct smtp_run run;
+	struct smtp_result last = { 4, "4.4.1", NULL, 0, NULL };
+	struct dns_mx_list mx = { NULL, 0 };
+	char why[DNS_WHY_MAX];
+	size_t h, tries = 0;
+	int done = 0;
+
+	memset(&run, 0, sizeof(run));
+	run.job = job;
+	gettimeofday(&run.got, NULL);
+	snprintf(run.relay, sizeof(run.relay), "none");
+	if (job->nexthop == NULL || smtp_nexthop_parse(job->nexthop, &run.nh, why,
+	    sizeof(why)) < 0) {
+		smtp_result_set(&last, 4, "4.3.5", job->nexthop ? why : "no nexthop in the request",
+		    0, NULL);
+		smtp_settle_all(&run, &last);
+		goto out;
+	}
+	if (run.nh.no_mx) {
+		mx.v = xcalloc(1, sizeof(*mx.v));
+		mx.n = 1;
+		snprintf(mx.v[0].host, sizeof(mx.v[0].host), "%s", run.nh.host);
+	} else {
+		enum dns_status st = dns_mx_hosts(run.nh.host, &mx, why, sizeof(why));
+
+		if (st != DNS_OK) {
+			smtp_result_set(&last, st == DNS_TEMPFAIL ? 4 : 5, dns_status_dsn(st), why, 0,
+			    NULL);
+			smtp_settle_all(&run, &last);
+			goto out;
+		}
+	}
+	smtp_result_set(&last, 4, "4.4.1", "no address to try", 0, NULL);
+	for (h = 0; h < mx.n && !done && tries < SMTP_DELIVER_ADDRS_MAX; h++) {
+		struct dns_addr_list al = { NULL, 0 };
+		size_t a;
+		int literal = smtp_literal_addr(mx.v[h].host, &al);
+
+		if (!literal) {
+			enum dns_status st = dns_host_addrs(mx.v[h].host, &al, why, sizeof(why));
+
+			if (st != DNS_OK) {
+				smtp_result_set(&last, 4, st == DNS_TEMPFAIL ? "4.4.3" : "4.4.4", why,
+				    0, NULL);
+				continue;
+			}
+		}
+		for (a = 0; a < al.n && !done && tries < SMTP_DELIVER_ADDRS_MAX; a++, tries++)
+			done = smtp_try_addr(&run, mx.v[h].host, &al.v[a], &last);
+		if (literal)
+			free(al.v);
+		else
+			dns_addr_list_free(&al);
+	}
+	if (!done) {
+		snprintf(run.relay, sizeof(run.relay), "none");
+		run.connected.tv_sec = 0;
+		smtp_settle_all(&run, &last);
+	}
+out:
+	if (run.nh.no_mx)
+		free(mx.v);
+	else
+		dns_mx_list_free(&mx);
+	smtp_result_free(&last);
+}

@@ -1,0 +1,55 @@
+/*
+ * smtp_deliver - the "smtp" delivery agent: takes one request of the
+ * delivery service (localsvc.h: a message, a nexthop, recipient indexes)
+ * and delivers those recipients by SMTP in one transaction.
+ *
+ * The nexthop: "[host]:port" or "[host]" is that host alone, no MX lookup
+ * (an IP address in the brackets needs no DNS at all); "host:port" or
+ * "host" looks up host's MX records (dns_mx_hosts: preference order,
+ * null MX, implicit MX). Port 25 unless given. Each address of each MX
+ * host (at most SMTP_DELIVER_ADDRS_MAX addresses in all) is tried in turn
+ * while the connection is refused or times out, or the server's greeting,
+ * EHLO or HELO is not 2xx; the first server that gets as far as MAIL
+ * decides every recipient (smtp_client.h). When none does, every
+ * recipient gets the last failure (connect refused: 4.4.1; a 5xx
+ * greeting from the last host: bounced).
+ *
+ * Each recipient is logged in Postfix's shape: "ID: to=<a@b>,
+ * relay=mx.example[192.0.2.1]:25, delay=1.2, delays=0.1/0/0.5/0.6,
+ * dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as X)" (relay=none when
+ * no server answered; delays a = until this agent got the request, b =
+ * 0, c = DNS + connect + greeting + EHLO, d = the transaction), and
+ * answered with mta "name[address]" when the text is the server's reply;
+ * a recipient the server took is answered LOCALSVC_RELAYED when the
+ * server offered DSN (it sends any success notice from then on, RFC 3461
+ * §6.2.2), plain delivered otherwise (the queue manager's success notice
+ * then says Action: relayed).
+ *
+ * DNS failures: DNS_TEMPFAIL defers (4.4.3), the others bounce with
+ * dns_status_dsn() (5.1.2 NXDOMAIN, 5.1.10 null MX, 5.4.6 loop).
+ *
+ * API: smtp_deliver_agent() (a localsvc_agent), smtp_nexthop_parse().
+ */
+#ifndef PETREL_SMTP_DELIVER_H
+#define PETREL_SMTP_DELIVER_H
+
+#include <stddef.h>
+
+#include "dns.h"
+#include "localsvc.h"
+
+#define SMTP_DELIVER_PORT	25
+#define SMTP_DELIVER_ADDRS_MAX	10	/* addresses tried per delivery, all MX hosts together */
+
+struct smtp_nexthop {
+	char host[DNS_NAME_MAX];	/* without brackets */
+	unsigned port;
+	int no_mx;			/* given in brackets */
+};
+
+/* Parses a nexthop (above). 0, or -1 with why. */
+int smtp_nexthop_parse(const char *s, struct smtp_nexthop *nh, char *why, size_t whylen);
+
+void smtp_deliver_agent(struct localsvc_job *job);
+
+#endif

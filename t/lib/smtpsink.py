@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+# smtpsink.py HOST PORT STATE_DIR: an aiosmtpd server for the relay tests.
+# Records every transaction as one JSON line in STATE_DIR/mail.jsonl and
+# reads STATE_DIR/conf.json at every connection and command:
+#   rcpt: {address: reply}   a reply for that RCPT (any text, sent as is)
+#   lack: [EXT...]           EHLO keywords not offered (PIPELINING, 8BITMIME,
+#                            SMTPUTF8, DSN, SIZE)
+#   size: N                  SIZE limit announced (and enforced)
+#   stall_data: SECONDS      wait that long before answering the dot
+#   greeting: TEXT           answer the connection with TEXT, then hang up
+#   data_reply: TEXT         the answer to the dot
+#   no_ehlo: true            EHLO is refused (502): the client must say HELO
+# A rcpt reply that starts with "!close " sends the rest (no final line)
+# and hangs up.
+# Writes STATE_DIR/ready when it listens.
+import asyncio, base64, json, os, sys
+from aiosmtpd.smtp import SMTP, Envelope
+
+host, port, state = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+
+def conf():
+    try:
+        with open(os.path.join(state, 'conf.json')) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+def split_params(arg, names):
+    """Removes NAME=... parameters of arg; returns (rest, [removed])."""
+    if arg is None:
+        return arg, []
+    words = arg.split(' ')
+    keep, taken = [], []
+    for i, w in enumerate(words):
+        if i > 0 and w.split('=', 1)[0].upper() in names:
+            taken.append(w)
+        else:
+            keep.append(w)
+    return ' '.join(keep), taken
+
+class Handler:
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        lack = conf().get('lack', [])
+        out = [r for r in responses[:-1]
+               if r[4:].split(' ')[0].upper() not in lack]
+        for ext in ('PIPELINING', 'DSN'):
+            if ext not in lack:
+                out.append('250-' + ext)
+        out.append('250 HELP')
+        return out
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = conf().get('rcpt', {}).get(address)
+        if reply and reply.startswith('!close '):
+            server.transport.write(reply[7:].encode() + b'\r\n')
+            server.transport.close()
+            return '250 unreachable'
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.append(rcpt_options)
+        session.rcpt_dsn.append(session.pending_dsn)
+        return '250 2.1.5 Ok'
+
+    async def handle_DATA(self, server, session, envelope):
+        c = conf()
+        if c.get('stall_data'):
+            await asyncio.sleep(c['stall_data'])
+        rec = {
+            'helo': session.host_name,
+            'mail_from': envelope.mail_from,
+            'mail_options': envelope.mail_options,
+            'mail_dsn': session.mail_dsn,
+            'rcpt_tos': envelope.rcpt_tos,
+            'rcpt_dsn': session.rcpt_dsn,
+            'data': base64.b64encode(envelope.original_content).decode(),
+        }
+        with open(os.path.join(state, 'mail.jsonl'), 'a') as f:
+            f.write(json.dumps(rec) + '\n')
+        return c.get('data_reply', '250 2.0.0 Ok: queued as SINK%d' % os.getpid())
+
+class Sink(SMTP):
+    async def smtp_EHLO(self, arg):
+        if conf().get('no_ehlo'):
+            await self.push('502 5.5.1 EHLO not implemented')
+            return
+        await super().smtp_EHLO(arg)
+
+    async def smtp_HELO(self, arg):
+        if arg:
+            self.session.host_name = arg
+        await super().smtp_HELO(arg)
+
+    async def smtp_MAIL(self, arg):
+        arg, self.session.mail_dsn = split_params(arg, ('RET', 'ENVID'))
+        self.session.rcpt_dsn = []
+        await super().smtp_MAIL(arg)
+
+    async def smtp_RCPT(self, arg):
+        arg, self.session.pending_dsn = split_params(arg, ('NOTIFY', 'ORCPT'))
+        await super().smtp_RCPT(arg)
+
+    async def push(self, status):
+        greeting = conf().get('greeting')
+        if status.startswith('220 ') and greeting and not getattr(self, 'greeted', False):
+            self.greeted = True
+            await super().push(greeting)
+            self.transport.close()
+            return
+        self.greeted = True
+        await super().push(status)
+
+def factory():
+    c = conf()
+    lack = c.get('lack', [])
+    return Sink(Handler(), hostname='sink.test', decode_data=False,
+                enable_SMTPUTF8='SMTPUTF8' not in lack,
+                data_size_limit=c.get('size', 33554432) if 'SIZE' not in lack else None,
+                timeout=60)
+
+async def main():
+    server = await asyncio.get_running_loop().create_server(factory, host, port)
+    open(os.path.join(state, 'ready'), 'w').close()
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
