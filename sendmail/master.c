@@ -442,7 +442,6 @@ master_session_main(int fd, size_t svc_idx, pid_t master_pid)
 	close(showq_fd);
 	close(qmgr_fd);
 	close(local_fd);
-	instance_drop_privileges();
 	for (i = 0; i < svc->overrides.n; i++) {
 		const char *o = svc->overrides.v[i];
 		const char *eq = strchr(o, '=');
@@ -451,6 +450,14 @@ master_session_main(int fd, size_t svc_idx, pid_t master_pid)
 		conf_override(name, eq + 1);
 		free(name);
 	}
+	/*
+	 * The TLS key is usually readable by root alone (0600, or 0640 with
+	 * Debian's ssl-cert group): it is loaded here, per connection and
+	 * with the service's own settings, before the rights are dropped.
+	 * A reload needs nothing more: the next connection reads the files anew.
+	 */
+	smtpd_prepare();
+	instance_drop_privileges();
 	smtpd_client_from_fd(fd, &client);
 	exit(smtpd_session(fd, fd, &client));
 }
