@@ -313,5 +313,22 @@ like "$out" '<~\* +535 5\.7\.8 Error: authentication failed' "wrong password: 53
 like "$(cat "$MAILLOG")" 'warning: unknown\[127\.0\.0\.3\]: SASL PLAIN authentication failed: \(reason unavailable\), sasl_username=carol' \
 	"the failure is logged as Postfix logs it (fail2ban reads it)"
 
+# --- the set-up's certificate (contrib/petrel-tls-cert, run by petrel-setup) ---
+SC=$T/setupconf
+mkdir -p "$SC"
+cp "$PETREL_SRCDIR/cf/main.cf" "$SC/main.cf"
+echo "myhostname = box.example.net" >>"$SC/main.cf"
+out=$(PETREL_CONFIG_DIR=$SC sh "$PETREL_SRCDIR/contrib/petrel-tls-cert" "$PETREL_BUILDDIR/sendmail" 2>&1)
+is "$out" "petrel-tls-cert: made a self-signed certificate for box.example.net: $SC/tls/cert.pem (key $SC/tls/key.pem)" \
+	"the shipped main.cf names a certificate; the set-up makes it"
+is "$(stat -c '%a %U' "$SC/tls/key.pem") $(stat -c '%a' "$SC/tls/cert.pem")" "600 root 644" "key 0600 root, certificate 0644"
+like "$(openssl x509 -in "$SC/tls/cert.pem" -noout -subject -ext subjectAltName 2>&1 | tr '\n' ' ')" \
+	'CN = box\.example\.net .*DNS:box\.example\.net' "made for \$myhostname"
+is "$(openssl x509 -in "$SC/tls/cert.pem" -noout -pubkey | sha256sum)" \
+	"$(openssl pkey -in "$SC/tls/key.pem" -pubout | sha256sum)" "the key matches the certificate"
+sum=$(cat "$SC/tls/cert.pem" "$SC/tls/key.pem" | sha256sum)
+out=$(PETREL_CONFIG_DIR=$SC sh "$PETREL_SRCDIR/contrib/petrel-tls-cert" "$PETREL_BUILDDIR/sendmail" 2>&1)
+is "$out|$(cat "$SC/tls/cert.pem" "$SC/tls/key.pem" | sha256sum)" "|$sum" "a second run changes nothing"
+
 stop_dovecot
 done_testing
