@@ -410,6 +410,7 @@ master_reload(void)
 	if (conf_load(dir, err, sizeof(err)) < 0)
 		log_warn("reload: %s", err);
 	free(dir);
+	smtpd_preload();
 	log_info("reload -- version %s, configuration %s", PACKAGE_VERSION, conf_dir());
 	master_signal_workers(SIGTERM);
 }
@@ -452,9 +453,10 @@ master_session_main(int fd, size_t svc_idx, pid_t master_pid)
 	}
 	/*
 	 * The TLS key is usually readable by root alone (0600, or 0640 with
-	 * Debian's ssl-cert group): it is loaded here, per connection and
-	 * with the service's own settings, before the rights are dropped.
-	 * A reload needs nothing more: the next connection reads the files anew.
+	 * Debian's ssl-cert group): the master loaded main.cf's pair as root
+	 * (smtpd_preload, at start and on reload); a service whose -o
+	 * overrides name other files loads them here, before the rights are
+	 * dropped.
 	 */
 	smtpd_prepare();
 	instance_drop_privileges();
@@ -566,6 +568,7 @@ master_run(int ready_fd)
 
 	if (master_take_lock() < 0 || master_open_sockets() < 0 || master_open_inet() < 0)
 		return 1;
+	smtpd_preload();
 	signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (signal_fd < 0) {
 		log_error("signalfd: %m");

@@ -116,6 +116,31 @@ static int smtpd_prepared;
 static enum smtpd_tls_level smtpd_tls_level;
 static struct tls_ctx *smtpd_tls_ctx;
 
+/* What smtpd_preload() made for main.cf's own files (in the master). */
+static struct tls_ctx *smtpd_pre_ctx;
+static char *smtpd_pre_cert, *smtpd_pre_key, *smtpd_pre_err;
+
+void
+smtpd_preload(void)
+{
+	const char *cert = conf_str("smtpd_tls_cert_file");
+	char err[2 * TLS_ERR_MAX];
+
+	tls_ctx_free(smtpd_pre_ctx);
+	free(smtpd_pre_cert);
+	free(smtpd_pre_key);
+	free(smtpd_pre_err);
+	smtpd_pre_ctx = NULL;
+	smtpd_pre_cert = smtpd_pre_key = smtpd_pre_err = NULL;
+	if (*cert == '\0')
+		return;
+	smtpd_pre_cert = xstrdup(cert);
+	smtpd_pre_key = xstrdup(conf_str("smtpd_tls_key_file"));
+	smtpd_pre_ctx = tls_server_ctx(smtpd_pre_cert, smtpd_pre_key, err, sizeof(err));
+	if (smtpd_pre_ctx == NULL)
+		smtpd_pre_err = xstrdup(err);
+}
+
 void
 smtpd_prepare(void)
 {
@@ -142,7 +167,16 @@ smtpd_prepare(void)
 		    "TLS won't be enabled");
 		return;
 	}
-	smtpd_tls_ctx = tls_server_ctx(cert, conf_str("smtpd_tls_key_file"), err, sizeof(err));
+	if (smtpd_pre_cert && strcmp(cert, smtpd_pre_cert) == 0
+	    && strcmp(conf_str("smtpd_tls_key_file"), smtpd_pre_key) == 0) {
+		/* The master's copy: main.cf's files, loaded once. */
+		smtpd_tls_ctx = smtpd_pre_ctx;
+		smtpd_pre_ctx = NULL;
+		snprintf(err, sizeof(err), "%s", smtpd_pre_err ? smtpd_pre_err : "");
+	} else {
+		smtpd_tls_ctx = tls_server_ctx(cert, conf_str("smtpd_tls_key_file"), err,
+		    sizeof(err));
+	}
 	if (smtpd_tls_ctx == NULL)
 		log_warn("%s: disabling TLS support", err);
 	else

@@ -81,6 +81,16 @@ int smtpd_session(int in_fd, int out_fd, const struct smtpd_client *c);
 void smtpd_prepare(void);
 
 /*
+ * In the master, at start and on reload: loads main.cf's certificate
+ * and key once, so that each connection's smtpd_prepare() reuses that
+ * context (inherited through fork) instead of reading and parsing the
+ * files again; a service whose -o overrides name other files loads its
+ * own. Logs nothing: a file that cannot be used is reported by each
+ * session that would use it.
+ */
+void smtpd_preload(void);
+
+/*
  * How a finished message is queued. By default (fn NULL) the session
  * writes incoming/ itself, with a Received: header (the daemon's smtpd).
  * sendmail -bs sets its own: called with the envelope (sender,

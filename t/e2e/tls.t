@@ -193,6 +193,22 @@ ok $((! $?)) "openssl s_client -tls1_1 fails"
 like "$(cat "$T/tls11.out")" 'alert protocol version|unsupported protocol' "TLS 1.1 refused with a protocol version alert"
 like "$(cat "$MAILLOG")" 'SSL_accept error from localhost\[127\.0\.0\.1\]: .*unsupported protocol' "the refusal is logged"
 
+# --- a renewed certificate is served after petrel reload ---
+served_cn() {
+	timeout 10 openssl s_client -starttls smtp -connect 127.0.0.1:25 </dev/null 2>/dev/null |
+		openssl x509 -noout -subject 2>/dev/null
+}
+is "$(served_cn)" "subject=CN = host.example.com" "the certificate served"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=renewed.example.com \
+	-keyout "$TLSDIR/key.new" -out "$TLSDIR/cert.new" >/dev/null 2>&1
+chmod 0600 "$TLSDIR/key.new"
+mv "$TLSDIR/key.new" "$TLSDIR/key.pem"
+mv "$TLSDIR/cert.new" "$TLSDIR/cert.pem"
+"$PETREL" reload >/dev/null 2>&1
+served_renewed() { [ "$(served_cn)" = "subject=CN = renewed.example.com" ]; }
+wait_for 10 served_renewed
+ok $? "after petrel reload the renewed certificate is served"
+
 # --- wrapper mode (smtps, 465) ---
 out=$(timeout 30 swaks --server 127.0.0.1:465 --tls-on-connect --from bob@example.org \
 	--to alice@host.example.com --header "Subject: wrapped" 2>&1)
