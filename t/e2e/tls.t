@@ -45,6 +45,8 @@ smtps     inet  n       -       n       -       -       smtpd
 127.0.0.1:2529 inet n   -       n       -       -       smtpd
   -o smtpd_tls_wrappermode=yes -o smtpd_timeout=2s
 127.0.0.1:2530 inet n   -       n       -       -       smtpd -o smtpd_tls_key_file=$TLSDIR/other.pem
+127.0.0.1:2531 inet n   -       n       -       -       smtpd -o smtpd_sasl_auth_enable=yes
+  -o smtpd_tls_auth_only=no -o smtpd_tls_received_header=no
 EOF
 : >"$T/aliases"
 "$PETREL" start >/dev/null 2>"$T/start.err"
@@ -91,7 +93,8 @@ ok $? "Dovecot's auth socket is there"
 # STARTTLS and starts TLS after the 220; "!inject" sends STARTTLS and a
 # MAIL command in one write, then starts TLS; "!stall" sends STARTTLS and
 # then nothing, printing when the server hung up; "!hello" prints the
-# TLS protocol and cipher. A closed connection reads as "EOF".
+# TLS protocol and cipher; "!wait" prints the next reply, sending nothing.
+# A closed connection reads as "EOF".
 cat >"$T/tlsc.py" <<'PY'
 import socket, ssl, sys, time
 port = int(sys.argv[1]); src = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None
@@ -140,6 +143,8 @@ for line in sys.stdin.read().split('\n'):
         sys.exit(0)
     elif line == '!hello':
         print(s.version(), s.cipher()[0])
+    elif line == '!wait':
+        print(reply())
     else:
         try:
             s.sendall((line + '\r\n').encode())
@@ -269,6 +274,10 @@ ok $? "the mail system is still running"
 out=$(printf 'EHLO client.example\n!stall\n' | tlsc 2525)
 like "$out" 'closed after [2-4] s' "STARTTLS then silence: cut off after about 2s"
 like "$(cat "$MAILLOG")" 'timeout after starttls from localhost\[127\.0\.0\.1\] \(TLS handshake\)' "the time-out is logged"
+out=$(printf '!starttls\nEHLO client.example\n!wait\n!wait\n' | tlsc 2525)
+mapfile -t r <<<"$out"
+is "${r[3]}|${r[4]}" "421 4.4.2 host.example.com Error: timeout exceeded|EOF" \
+	"an idle client over TLS: 421 4.4.2 at smtpd_timeout, then the end"
 t0=$(date +%s)
 timeout 20 $PY -c '
 import socket; s = socket.create_connection(("127.0.0.1", 2529), 10); s.settimeout(15)
@@ -299,6 +308,17 @@ ok $? "delivered"
 rcvd=$(grep -B1 -A6 '^Received: from' "$T/spool/alice" | tr '\n\t' '  ')
 like "$rcvd" '\(No client certificate requested\) +\(Authenticated sender: carol\) +by host\.example\.com \(Petrel\) with ESMTPSA id' \
 	"Received: with the authenticated sender (smtpd_sasl_authenticated_header) and ESMTPSA"
+out=$(printf 'EHLO client.example\nAUTH PLAIN %s\nQUIT\n' "$(b64 '\0carol\0s3cret')" | tlsc 2531)
+mapfile -t r <<<"$out"
+like "${r[1]}" '250-AUTH PLAIN LOGIN' "smtpd_tls_auth_only = no: AUTH offered in plain text"
+is "${r[2]}" "235 2.7.0 Authentication successful" "smtpd_tls_auth_only = no: AUTH in plain text works"
+out=$(timeout 30 swaks --server 127.0.0.1:2531 --tls --from bob@example.org \
+	--to alice@host.example.com --header "Subject: no tls header" 2>&1)
+wait_for 10 mailbox_has alice "Subject: no tls header"
+ok $? "delivered"
+rcvd=$(grep -B7 '^Subject: no tls header' "$T/spool/alice" | tr '\n\t' '  ')
+like "$rcvd" 'Received: from [^ ]+ \(localhost \[127\.0\.0\.1\]\) +by host\.example\.com \(Petrel\) with ESMTPS id' \
+	"smtpd_tls_received_header = no: no (using ...) part, the protocol still says ESMTPS"
 out=$(timeout 30 swaks --server 127.0.0.1:465 --tls-on-connect --auth PLAIN --auth-user carol \
 	--auth-password s3cret --from carol@example.org --to someone@remote.example 2>&1)
 like "$out" '<~ +250 2\.0\.0 Ok: queued as' "smtps: AUTH and relay"
