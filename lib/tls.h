@@ -34,9 +34,9 @@ struct tls_ctx *tls_server_ctx(const char *cert_file, const char *key_file,
 
 /*
  * Client context. CAfile/CApath may be NULL or "" (then only opportunistic
- * use is possible). verify: 0 = no peer verification (security levels may,
- * encrypt), 1 = the chain must verify and the name must match (verify,
- * secure).
+ * use is possible). Verification is chosen per connection (tls_connect's
+ * verify: 0 = none, for security levels may and encrypt; 1 = the chain
+ * must verify and the name must match, for verify and secure).
  */
 struct tls_ctx *tls_client_ctx(const char *ca_file, const char *ca_path,
     char *err, size_t errlen);
@@ -52,7 +52,8 @@ struct tls_conn *tls_connect(struct tls_ctx *ctx, int fd, const char *peer_name,
 
 /*
  * Reads up to len bytes: > 0, 0 at a clean or unclean end of the peer's
- * stream, -1 on error or time-out (errno ETIMEDOUT for a time-out).
+ * stream, -1 on error or time-out (errno ETIMEDOUT for a time-out, EINTR
+ * when a signal interrupted the wait: call again to go on waiting).
  */
 ssize_t tls_read(struct tls_conn *c, void *buf, size_t len, int timeout);
 /* 1 when tls_read would return without touching the socket (buffered data). */
@@ -62,10 +63,14 @@ int tls_write(struct tls_conn *c, const void *buf, size_t len, int timeout);
 /* Sends close_notify (best effort) and frees c; the fd stays open. */
 void tls_close(struct tls_conn *c);
 
-/* "TLSv1.3", "TLS_AES_256_GCM_SHA384", secret bits: for logs and Received:. */
+/*
+ * "TLSv1.3", "TLS_AES_256_GCM_SHA384", secret bits and the cipher's
+ * algorithm bits: for logs and Received: ("(256/256 bits)").
+ */
 const char *tls_version(const struct tls_conn *c);
 const char *tls_cipher(const struct tls_conn *c);
 int tls_cipher_bits(const struct tls_conn *c);
+int tls_cipher_alg_bits(const struct tls_conn *c);
 /* 1 when the peer's chain verified (client side with verify), else 0. */
 int tls_peer_verified(const struct tls_conn *c);
 /* The peer certificate's subject CN, or NULL. */

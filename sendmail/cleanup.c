@@ -190,10 +190,15 @@ void
 cleanup_smtp_message(const struct cleanup_smtp_info *info, const char *content,
     size_t len, struct pbuf *out)
 {
-	pbuf_printf(out, "Received: from %s (%s [%s])\n\tby %s (%s) with %s id %s",
+	pbuf_printf(out, "Received: from %s (%s [%s])\n",
 	    info->helo && *info->helo ? info->helo : info->client_name, info->client_name,
-	    info->client_addr, info->myhostname, info->mail_name, info->protocol,
-	    info->queue_id);
+	    info->client_addr);
+	if (info->tls)
+		pbuf_printf(out, "\t(using %s)\n\t(No client certificate requested)\n", info->tls);
+	if (info->auth_sender)
+		pbuf_printf(out, "\t(Authenticated sender: %s)\n", info->auth_sender);
+	pbuf_printf(out, "\tby %s (%s) with %s id %s", info->myhostname, info->mail_name,
+	    info->protocol, info->queue_id);
 	if (info->rcpt)
 		pbuf_printf(out, "\n\tfor <%s>", info->rcpt);
 	pbuf_puts(out, "; ");

@@ -72,7 +72,10 @@ void cleanup_rfc5322_date(time_t t, struct pbuf *out);
  *   Received: from HELO (NAME [ADDR])
  *   \tby MYHOSTNAME (MAIL_NAME) with PROTO id QID
  *   \tfor <RCPT>; DATE
- * ("for" only when rcpt is non-NULL, i.e. one recipient). Appends the
+ * ("for" only when rcpt is non-NULL, i.e. one recipient). With tls,
+ * "\t(using TLS...)" and "\t(No client certificate requested)" follow
+ * the first line, and with auth_sender "\t(Authenticated sender: NAME)",
+ * as Postfix writes them. Appends the
  * header and then the content (LF line endings) to out.
  */
 struct cleanup_smtp_info {
@@ -85,6 +88,8 @@ struct cleanup_smtp_info {
 	const char *queue_id;
 	const char *rcpt;		/* NULL unless exactly one recipient */
 	time_t arrival;
+	const char *tls;		/* "TLSv1.3 with cipher X (256/256 bits)" or NULL */
+	const char *auth_sender;	/* SASL login name to show, or NULL */
 };
 
 void cleanup_smtp_message(const struct cleanup_smtp_info *info, const char *content,

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,7 +333,8 @@ master_reap(void)
 			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
 				log_warn("process petrel/smtpd pid %ld killed by signal %d",
 				    (long)pid, WTERMSIG(status));
-			inet_svcs.v[sessions[k].svc].nchildren--;
+			if (sessions[k].svc < inet_svcs.n)
+				inet_svcs.v[sessions[k].svc].nchildren--;
 			sessions[k] = sessions[--nsessions];
 			break;
 		}
@@ -437,14 +439,122 @@ master_stop_workers(int grace)
 	}
 }
 
-/* Re-reads main.cf in a child first, so a broken file changes nothing. */
+/*
+ * What makes two listeners the same socket: the address (the service's
+ * host, or inet_interfaces when it has none), inet_protocols and the
+ * port, under the configuration in force when this is called.
+ */
+static char **
+master_inet_keys(const struct inet_services *svcs)
+{
+	char **keys = xcalloc(svcs->n + 1, sizeof(*keys));
+	size_t i;
+
+	for (i = 0; i < svcs->n; i++) {
+		const struct inet_service *svc = &svcs->v[i];
+
+		keys[i] = xasprintf("%s|%s|%s", svc->host ? svc->host : conf_str("inet_interfaces"),
+		    conf_str("inet_protocols"), svc->port);
+	}
+	return keys;
+}
+
+static void
+master_free_keys(char **keys)
+{
+	size_t i;
+
+	for (i = 0; keys && keys[i]; i++)
+		free(keys[i]);
+	free(keys);
+}
+
+/*
+ * Re-reads master.cf (the new main.cf already loaded): a listener whose
+ * address and port stay keeps its socket (no connection is refused
+ * meanwhile), a new one is opened, a removed one closed; each service
+ * takes its new -o overrides and maxproc. Running sessions go on and
+ * are counted under their service's new entry. A master.cf that cannot
+ * be read leaves the listeners as they were.
+ */
+static void
+master_reload_inet(char **old_keys)
+{
+	char err[1024];
+	char *path = xasprintf("%s/%s", conf_dir(), INET_MASTER_CF);
+	struct inet_services next = { NULL, 0 };
+	char **new_keys, *matched;
+	size_t *map, i, j, k;
+
+	if (inet_load(path, &next, err, sizeof(err)) < 0) {
+		log_warn("reload: %s: the listeners stay as they were", err);
+		free(path);
+		return;
+	}
+	free(path);
+	new_keys = master_inet_keys(&next);
+	map = xcalloc(inet_svcs.n + 1, sizeof(*map));
+	for (j = 0; j < inet_svcs.n; j++)
+		map[j] = SIZE_MAX;
+	matched = xcalloc(next.n + 1, sizeof(*matched));
+	for (i = 0; i < next.n; i++) {
+		for (j = 0; j < inet_svcs.n; j++) {
+			if (map[j] != SIZE_MAX || strcmp(new_keys[i], old_keys[j]) != 0)
+				continue;
+			next.v[i].fds = inet_svcs.v[j].fds;
+			next.v[i].nfds = inet_svcs.v[j].nfds;
+			next.v[i].nchildren = inet_svcs.v[j].nchildren;
+			inet_svcs.v[j].fds = NULL;
+			inet_svcs.v[j].nfds = 0;
+			map[j] = i;
+			matched[i] = 1;
+			break;
+		}
+	}
+	/* Removed ones first: a new listener may want the same port on another address. */
+	for (j = 0; j < inet_svcs.n; j++) {
+		struct inet_services one = { &inet_svcs.v[j], 1 };
+
+		if (map[j] != SIZE_MAX)
+			continue;
+		inet_close(&one);
+		log_info("reload: service %s: closed", inet_svcs.v[j].name);
+	}
+	for (i = 0; i < next.n; i++) {
+		struct inet_services one = { &next.v[i], 1 };
+
+		if (matched[i])
+			continue;
+		if (inet_listen(&one, err, sizeof(err)) < 0) {
+			log_warn("reload: service %s: %s", next.v[i].name, err);
+			inet_close(&one);
+		} else {
+			log_info("reload: service %s: listening", next.v[i].name);
+		}
+	}
+	free(matched);
+	for (k = 0; k < nsessions; k++)
+		sessions[k].svc = sessions[k].svc < inet_svcs.n ? map[sessions[k].svc] : SIZE_MAX;
+	inet_free(&inet_svcs);
+	inet_svcs = next;
+	free(map);
+	master_free_keys(new_keys);
+}
+
+/*
+ * Re-reads main.cf in a child first, so a broken file changes nothing;
+ * then master.cf. Workers restart with the new configuration; SMTP
+ * sessions under way finish with the one they started with.
+ */
 static void
 master_reload(void)
 {
 	char err[1024];
 	char *dir = xstrdup(conf_dir());
+	char **old_keys;
 	pid_t pid;
 	int status;
+	int i;
 
 	pid = fork();
 	if (pid == 0) {
@@ -459,11 +569,17 @@ master_reload(void)
 		free(dir);
 		return;
 	}
+	old_keys = master_inet_keys(&inet_svcs);
 	if (conf_load(dir, err, sizeof(err)) < 0)
 		log_warn("reload: %s", err);
 	free(dir);
+	master_reload_inet(old_keys);
+	master_free_keys(old_keys);
+	smtpd_preload();
 	log_info("reload -- version %s, configuration %s", PACKAGE_VERSION, conf_dir());
-	master_signal_workers(SIGTERM);
+	for (i = 0; i < nworkers; i++)
+		if (workers[i].pid)
+			kill(workers[i].pid, SIGTERM);
 }
 
 /* Answers and closes a connection the master will not serve. */
@@ -495,7 +611,6 @@ master_session_main(int fd, size_t svc_idx, pid_t master_pid)
 	close(qmgr_fd);
 	close(local_fd);
 	close(smtp_fd);
-	instance_drop_privileges();
 	for (i = 0; i < svc->overrides.n; i++) {
 		const char *o = svc->overrides.v[i];
 		const char *eq = strchr(o, '=');
@@ -504,6 +619,15 @@ master_session_main(int fd, size_t svc_idx, pid_t master_pid)
 		conf_override(name, eq + 1);
 		free(name);
 	}
+	/*
+	 * The TLS key is usually readable by root alone (0600, or 0640 with
+	 * Debian's ssl-cert group): the master loaded main.cf's pair as root
+	 * (smtpd_preload, at start and on reload); a service whose -o
+	 * overrides name other files loads them here, before the rights are
+	 * dropped.
+	 */
+	smtpd_prepare();
+	instance_drop_privileges();
 	smtpd_client_from_fd(fd, &client);
 	exit(smtpd_session(fd, fd, &client));
 }
@@ -612,6 +736,7 @@ master_run(int ready_fd)
 
 	if (master_take_lock() < 0 || master_open_sockets() < 0 || master_open_inet() < 0)
 		return 1;
+	smtpd_preload();
 	signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (signal_fd < 0) {
 		log_error("signalfd: %m");

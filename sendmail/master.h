@@ -23,8 +23,11 @@
  * Workers other than local drop to mail_owner when the master is root, and die with it
  * (PR_SET_PDEATHSIG). Signals: SIGTERM stops gracefully (workers finish
  * what they are doing), SIGQUIT aborts at once, SIGHUP re-reads main.cf
- * (a broken main.cf leaves the old configuration running) and restarts
- * the workers.
+ * (a broken main.cf leaves the old configuration running) and master.cf
+ * (new listeners open, removed ones close, kept ones keep their socket;
+ * a broken master.cf leaves the listeners as they were), reloads the TLS
+ * certificate and restarts the workers; SMTP sessions under way finish
+ * with the configuration they started with.
  */
 #ifndef PETREL_MASTER_H
 #define PETREL_MASTER_H

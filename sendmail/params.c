@@ -17,6 +17,8 @@
  *   alias_auto_rebuild    build a missing aliases.db before local delivery
  *   dns_nameservers       resolvers that replace /etc/resolv.conf's
  *   undisclosed_recipients_header  on by default (Postfix >= 2.8: off)
+ *   smtpd_tls_received_header  on by default (Postfix: off)
+ *   smtpd_tls_auth_only   on by default (Postfix: off): no passwords in clear
  * (maillog_file is Postfix's own, 3.4 and later.)
  *
  * CONF_F_COMPUTED: the default is worked out at run time by lib/conf.c
@@ -264,6 +266,7 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_relay_restrictions", "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination", CONF_LIST, 0, 0 },
 	{ "smtpd_restriction_classes", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },
 	{ "smtpd_sasl_auth_enable", "no", CONF_BOOL, 0, 0 },
+	{ "smtpd_sasl_authenticated_header", "no", CONF_BOOL, 0, 0 },
 	{ "smtpd_sasl_local_domain", "", CONF_STR, 0, 0 },
 	{ "smtpd_sasl_path", "smtpd", CONF_STR, 0, 0 },
 	{ "smtpd_sasl_security_options", "noanonymous", CONF_LIST, 0, 0 },
@@ -275,7 +278,8 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_timeout", "${stress?{10}:{300}}s", CONF_TIME, 's', 0 },
 	{ "smtpd_tls_CAfile", "", CONF_STR, 0, 0 },
 	{ "smtpd_tls_CApath", "", CONF_STR, 0, 0 },
-	{ "smtpd_tls_auth_only", "no", CONF_BOOL, 0, 0 },
+	/* [Petrel] Postfix: no; AUTH is offered only under TLS (issue 4) */
+	{ "smtpd_tls_auth_only", "yes", CONF_BOOL, 0, 0 },
 	{ "smtpd_tls_cert_file", "", CONF_STR, 0, 0 },
 	{ "smtpd_tls_chain_files", "", CONF_LIST, 0, 0 },
 	{ "smtpd_tls_ciphers", "medium", CONF_STR, 0, 0 },

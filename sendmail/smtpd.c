@@ -30,7 +30,9 @@
 #include "queue.h"
 #include "smtpd.h"
 #include "smtpd_check.h"
+#include "smtpd_sasl.h"
 #include "strv.h"
+#include "tls.h"
 #include "xalloc.h"
 
 #define SMTPD_IBUF		8192	/* input buffer */
@@ -44,6 +46,12 @@
 #define SMTPD_LINGER_MS		100	/* per read while closing */
 #define SMTPD_LINGER_ROUNDS	50
 #define SMTPD_LINGER_MAX	(4 * 1024 * 1024)
+#define SMTPD_SASL_RESP_MAX	12288	/* Postfix's smtpd_sasl_resp_limit */
+#define SMTPD_SASL_OUT_MAX	16384	/* a challenge, user name or reason from Dovecot */
+#define SMTPD_TLS_INFO_MAX	256
+
+/* smtpd_tls_security_level */
+enum smtpd_tls_level { TLS_LEVEL_NONE, TLS_LEVEL_MAY, TLS_LEVEL_ENCRYPT };
 
 enum smtpd_state {
 	ST_INIT,	/* no HELO/EHLO yet */
@@ -79,6 +87,13 @@ struct session {
 	long errors, soft_limit, hard_limit;
 	long long error_sleep;
 	int close_after;
+
+	struct tls_conn *tls;	/* after STARTTLS or in wrapper mode */
+	char tls_info[SMTPD_TLS_INFO_MAX];	/* "TLSv1.3 with cipher X (256/256 bits)" */
+	struct smtpd_sasl *sasl;	/* the Dovecot connection, once asked for */
+	int sasl_tried;
+	char *sasl_user, *sasl_method;	/* after a successful AUTH */
+	char local_addr[SMTPD_NAME_MAX];
 };
 
 struct smtpd_cmd {
@@ -89,9 +104,93 @@ struct smtpd_cmd {
 };
 #define CMD_F_NEED_HELO	(1u << 0)	/* refused before HELO when smtpd_helo_required */
 #define CMD_F_HIDDEN	(1u << 1)	/* not counted in the disconnect line */
+#define CMD_F_PRE_TLS	(1u << 2)	/* allowed before STARTTLS at level encrypt */
 
 static volatile sig_atomic_t smtpd_stop;
 static smtpd_queue_fn smtpd_queue_hook;
+
+static void smtpd_local_addr(int fd, char *out, size_t outlen);
+
+/* Set by smtpd_prepare() (daemon sessions only; sendmail -bs has neither). */
+static int smtpd_prepared;
+static enum smtpd_tls_level smtpd_tls_level;
+static struct tls_ctx *smtpd_tls_ctx;
+
+/* What smtpd_preload() made for main.cf's own files (in the master). */
+static struct tls_ctx *smtpd_pre_ctx;
+static char *smtpd_pre_cert, *smtpd_pre_key, *smtpd_pre_err;
+
+void
+smtpd_preload(void)
+{
+	const char *cert = conf_str("smtpd_tls_cert_file");
+	char err[2 * TLS_ERR_MAX];
+
+	tls_ctx_free(smtpd_pre_ctx);
+	free(smtpd_pre_cert);
+	free(smtpd_pre_key);
+	free(smtpd_pre_err);
+	smtpd_pre_ctx = NULL;
+	smtpd_pre_cert = smtpd_pre_key = smtpd_pre_err = NULL;
+	if (*cert == '\0')
+		return;
+	smtpd_pre_cert = xstrdup(cert);
+	smtpd_pre_key = xstrdup(conf_str("smtpd_tls_key_file"));
+	smtpd_pre_ctx = tls_server_ctx(smtpd_pre_cert, smtpd_pre_key, err, sizeof(err));
+	if (smtpd_pre_ctx == NULL)
+		smtpd_pre_err = xstrdup(err);
+}
+
+void
+smtpd_prepare(void)
+{
+	const char *level = conf_str("smtpd_tls_security_level");
+	const char *cert = conf_str("smtpd_tls_cert_file");
+	char err[2 * TLS_ERR_MAX];
+
+	smtpd_prepared = 1;
+	if (*level == '\0' || strcasecmp(level, "none") == 0) {
+		smtpd_tls_level = TLS_LEVEL_NONE;
+	} else if (strcasecmp(level, "may") == 0) {
+		smtpd_tls_level = TLS_LEVEL_MAY;
+	} else if (strcasecmp(level, "encrypt") == 0) {
+		smtpd_tls_level = TLS_LEVEL_ENCRYPT;
+	} else {
+		/* Fail closed: a misspelt "encrypt" must not mean plain text. */
+		log_warn("invalid smtpd_tls_security_level value \"%s\": using encrypt", level);
+		smtpd_tls_level = TLS_LEVEL_ENCRYPT;
+	}
+	if (smtpd_tls_level == TLS_LEVEL_NONE && !conf_bool("smtpd_tls_wrappermode"))
+		return;
+	if (*cert == '\0') {
+		log_warn("No server certs available (smtpd_tls_cert_file is empty): "
+		    "TLS won't be enabled");
+		return;
+	}
+	if (smtpd_pre_cert && strcmp(cert, smtpd_pre_cert) == 0
+	    && strcmp(conf_str("smtpd_tls_key_file"), smtpd_pre_key) == 0) {
+		/* The master's copy: main.cf's files, loaded once. */
+		smtpd_tls_ctx = smtpd_pre_ctx;
+		smtpd_pre_ctx = NULL;
+		snprintf(err, sizeof(err), "%s", smtpd_pre_err ? smtpd_pre_err : "");
+	} else {
+		smtpd_tls_ctx = tls_server_ctx(cert, conf_str("smtpd_tls_key_file"), err,
+		    sizeof(err));
+	}
+	if (smtpd_tls_ctx == NULL)
+		log_warn("%s: disabling TLS support", err);
+	else
+		tls_ctx_loglevel(smtpd_tls_ctx, atoi(conf_str("smtpd_tls_loglevel")));
+}
+
+/* Seconds for a TLS call: the session's time-out. */
+static int
+smtpd_tls_timeout(const struct session *s)
+{
+	int t = s->timeout_ms / SMTPD_MS;
+
+	return t > 0 ? t : 1;
+}
 
 void
 smtpd_set_queue_fn(smtpd_queue_fn fn)
@@ -112,6 +211,16 @@ smtpd_flush(struct session *s)
 {
 	size_t off = 0;
 
+	if (s->tls && s->obuf.len > 0) {
+		if (tls_write(s->tls, s->obuf.data, s->obuf.len, smtpd_tls_timeout(s)) < 0) {
+			if (errno == ETIMEDOUT)
+				log_warn("timeout after %s from %s[%s] (writing)", s->where,
+				    s->c->name, s->c->addr);
+			return -1;
+		}
+		pbuf_reset(&s->obuf);
+		return 0;
+	}
 	while (off < s->obuf.len) {
 		struct pollfd p = { s->out, POLLOUT, 0 };
 		ssize_t n;
@@ -192,6 +301,10 @@ smtpd_fill(struct session *s)
 		struct pollfd p = { s->in, POLLIN, 0 };
 		int rc;
 
+		/* Data OpenSSL already holds would not wake poll(). */
+		if (s->tls && tls_pending(s->tls))
+			goto readit;
+
 		if (smtpd_stop) {
 			log_info("stopped after %s from %s[%s]", s->where, s->c->name, s->c->addr);
 			smtpd_reply(s, "421 4.3.2 %s Service shutting down", conf_str("myhostname"));
@@ -207,7 +320,20 @@ smtpd_fill(struct session *s)
 		}
 		if (rc < 0)
 			return -1;
-		n = read(s->in, s->ibuf, sizeof(s->ibuf));
+readit:
+		if (s->tls) {
+			n = tls_read(s->tls, s->ibuf, sizeof(s->ibuf), smtpd_tls_timeout(s));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == ETIMEDOUT) {
+				log_info("timeout after %s from %s[%s]", s->where, s->c->name, s->c->addr);
+				smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+				    conf_str("myhostname"));
+				return -1;
+			}
+		} else {
+			n = read(s->in, s->ibuf, sizeof(s->ibuf));
+		}
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0) {
@@ -416,6 +542,59 @@ smtpd_xtext_valid(const char *in)
 	return rc;
 }
 
+/* ---- TLS and AUTH state ---- */
+
+/* 1 when EHLO offers STARTTLS. At level encrypt it is offered even without a certificate. */
+static int
+smtpd_offer_starttls(const struct session *s)
+{
+	if (!smtpd_prepared || s->tls)
+		return 0;
+	return smtpd_tls_level == TLS_LEVEL_ENCRYPT
+	    || (smtpd_tls_level == TLS_LEVEL_MAY && smtpd_tls_ctx != NULL);
+}
+
+/*
+ * The Dovecot connection when AUTH may be offered now: enabled, over TLS
+ * unless smtpd_tls_auth_only = no, and the auth server reachable with
+ * PLAIN or LOGIN. NULL otherwise (a failure is logged once).
+ */
+static struct smtpd_sasl *
+smtpd_sasl_usable(struct session *s)
+{
+	char err[512];
+	const char *type = conf_str("smtpd_sasl_type");
+
+	if (!smtpd_prepared || !conf_bool("smtpd_sasl_auth_enable"))
+		return NULL;
+	if (!s->tls && conf_bool("smtpd_tls_auth_only"))
+		return NULL;
+	if (!s->sasl_tried) {
+		s->sasl_tried = 1;
+		if (strcmp(type, "dovecot") != 0) {
+			log_warn("smtpd_sasl_type = %s is not supported (only dovecot): "
+			    "AUTH not offered", type);
+		} else if ((s->sasl = smtpd_sasl_open(conf_str("smtpd_sasl_path"), err,
+		    sizeof(err))) == NULL) {
+			log_warn("%s: AUTH not offered", err);
+		} else if (*smtpd_sasl_mechs(s->sasl) == '\0') {
+			log_warn("SASL: the authentication server offers neither PLAIN nor LOGIN: "
+			    "AUTH not offered");
+			smtpd_sasl_close(s->sasl);
+			s->sasl = NULL;
+		}
+	}
+	return s->sasl;
+}
+
+static void
+smtpd_sasl_logout(struct session *s)
+{
+	free(s->sasl_user);
+	free(s->sasl_method);
+	s->sasl_user = s->sasl_method = NULL;
+}
+
 /* ---- commands ---- */
 
 static enum cmd_result
@@ -439,6 +618,13 @@ smtpd_greet(struct session *s, char *args, int esmtp)
 		smtpd_reply(s, "250-SIZE %zu", s->size_limit);
 	else
 		smtpd_reply(s, "250-SIZE");
+	if (smtpd_offer_starttls(s))
+		smtpd_reply(s, "250-STARTTLS");
+	if (smtpd_sasl_usable(s)) {
+		smtpd_reply(s, "250-AUTH %s", smtpd_sasl_mechs(s->sasl));
+		if (conf_bool("broken_sasl_auth_clients"))
+			smtpd_reply(s, "250-AUTH=%s", smtpd_sasl_mechs(s->sasl));
+	}
 	smtpd_reply(s, "250-8BITMIME");
 	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtpd_reply(s, "250-DSN");
@@ -529,7 +715,7 @@ cmd_mail(struct session *s, char *args)
 			}
 			pbuf_free(&dec);
 		} else if (strcasecmp(p, "AUTH") == 0) {
-			/* Ignored: no AUTH is offered. */
+			/* RFC 4954 5: accepted; Petrel does not forward it. */
 		} else {
 			smtpd_reply(s, "555 5.5.4 Unsupported option: %s", p);
 			bad = 1;
@@ -586,6 +772,13 @@ smtpd_proto(const struct session *s)
 	if (!s->esmtp)
 		return "SMTP";
 	return (s->env.flags & QF_SMTPUTF8) ? "UTF8SMTP" : "ESMTP";
+}
+
+/* The protocol for Received:, with RFC 3848's S (TLS) and A (AUTH): "ESMTPSA". */
+static void
+smtpd_proto_received(const struct session *s, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s%s%s", smtpd_proto(s), s->tls ? "S" : "", s->sasl_user ? "A" : "");
 }
 
 static enum cmd_result
@@ -651,7 +844,8 @@ cmd_rcpt(struct session *s, char *args)
 		smtpd_reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
 		bad = 1;
 	}
-	if (!bad && (code = smtpd_check_rcpt(s->c->addr, 0, addr, reply, sizeof(reply))) != 0) {
+	if (!bad && (code = smtpd_check_rcpt(s->c->addr, s->sasl_user != NULL, addr, reply,
+	    sizeof(reply))) != 0) {
 		log_info("NOQUEUE: reject: RCPT from %s[%s]: %s; from=<%s> to=<%s> proto=%s helo=<%s>",
 		    s->c->name, s->c->addr, reply, s->env.sender, addr, smtpd_proto(s),
 		    s->helo ? s->helo : "");
@@ -685,7 +879,7 @@ smtpd_queue(struct session *s)
 	struct cleanup_smtp_info info;
 	struct pbuf content = PBUF_INIT;
 	struct queue_tx tx;
-	char err[512];
+	char err[512], proto[SMTPD_NAME_MAX / 8];
 	const char *qdir = conf_str("queue_directory");
 
 	if (s->msg.len > 0 && s->msg.data[s->msg.len - 1] != '\n')
@@ -715,8 +909,13 @@ smtpd_queue(struct session *s)
 	info.client_addr = s->c->addr;
 	info.myhostname = conf_str("myhostname");
 	info.mail_name = conf_str("mail_name");
-	info.protocol = smtpd_proto(s);
+	smtpd_proto_received(s, proto, sizeof(proto));
+	info.protocol = proto;
 	info.queue_id = tx.id;
+	if (s->tls && conf_bool("smtpd_tls_received_header"))
+		info.tls = s->tls_info;
+	if (s->sasl_user && conf_bool("smtpd_sasl_authenticated_header"))
+		info.auth_sender = s->sasl_user;
 	info.rcpt = s->env.nrcpt == 1 ? s->env.rcpt[0].addr : NULL;
 	info.arrival = s->env.arrival.tv_sec;
 	cleanup_smtp_message(&info, s->msg.data ? s->msg.data : "", s->msg.len, &content);
@@ -727,12 +926,20 @@ smtpd_queue(struct session *s)
 	if (s->helo)
 		qenv_set_attr(&s->env, "helo_name", s->helo);
 	qenv_set_attr(&s->env, "protocol", info.protocol);
+	if (s->sasl_user) {
+		qenv_set_attr(&s->env, "sasl_method", s->sasl_method);
+		qenv_set_attr(&s->env, "sasl_username", s->sasl_user);
+	}
 	if (queue_tx_commit(&tx, &s->env, content.data, content.len, SMTPD_QUEUE_MODE,
 	    err, sizeof(err)) < 0) {
 		log_warn("%s: cannot queue mail from %s[%s]: %s", tx.id, s->c->name, s->c->addr, err);
 		smtpd_reply(s, "452 4.3.1 Insufficient system storage");
 	} else {
-		log_info("%s: client=%s[%s]", s->env.id, s->c->name, s->c->addr);
+		if (s->sasl_user)
+			log_info("%s: client=%s[%s], sasl_method=%s, sasl_username=%s", s->env.id,
+			    s->c->name, s->c->addr, s->sasl_method, s->sasl_user);
+		else
+			log_info("%s: client=%s[%s]", s->env.id, s->c->name, s->c->addr);
 		log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue incoming)", s->env.id,
 		    s->env.sender, content.len, s->env.nrcpt);
 		qmgr_wake('W');
@@ -960,6 +1167,202 @@ cmd_vrfy(struct session *s, char *args)
 	return CMD_GO_ON;
 }
 
+/*
+ * The TLS handshake as server, then the summary line (smtpd_tls_loglevel
+ * >= 1). 0, or -1 when the session must end (logged).
+ */
+static int
+smtpd_tls_start(struct session *s)
+{
+	char err[2 * TLS_ERR_MAX];
+	long long starttls = conf_time("smtpd_starttls_timeout");
+	int timeout = smtpd_tls_timeout(s);
+
+	/* The handshake ends at the shorter of smtpd_starttls_timeout and smtpd_timeout. */
+	if (starttls > 0 && starttls < timeout)
+		timeout = (int)starttls;
+	s->tls = tls_accept(smtpd_tls_ctx, s->in, timeout, err, sizeof(err));
+	if (s->tls == NULL) {
+		if (errno == ETIMEDOUT)
+			log_info("timeout after %s from %s[%s] (TLS handshake)", s->where,
+			    s->c->name, s->c->addr);
+		else
+			log_info("SSL_accept error from %s[%s]: %s", s->c->name, s->c->addr, err);
+		return -1;
+	}
+	snprintf(s->tls_info, sizeof(s->tls_info), "%s with cipher %s (%d/%d bits)",
+	    tls_version(s->tls), tls_cipher(s->tls), tls_cipher_bits(s->tls),
+	    tls_cipher_alg_bits(s->tls));
+	if (atoi(conf_str("smtpd_tls_loglevel")) >= 1)
+		log_info("Anonymous TLS connection established from %s[%s]: %s",
+		    s->c->name, s->c->addr, s->tls_info);
+	return 0;
+}
+
+static enum cmd_result
+cmd_starttls(struct session *s, char *args)
+{
+	size_t pipelined;
+
+	if (*args) {
+		smtpd_reply(s, "501 5.5.4 Syntax: STARTTLS");
+		return CMD_GO_ON;
+	}
+	if (s->tls) {
+		smtpd_reply(s, "554 5.5.1 Error: TLS already active");
+		return CMD_GO_ON;
+	}
+	if (!smtpd_offer_starttls(s)) {
+		smtpd_reply(s, "502 5.5.1 Error: command not implemented");
+		return CMD_GO_ON;
+	}
+	if (smtpd_tls_ctx == NULL) {
+		smtpd_reply(s, "454 4.7.0 TLS not available due to local problem");
+		return CMD_GO_ON;
+	}
+	smtpd_reply(s, "220 2.0.0 Ready to start TLS");
+	if (smtpd_flush(s) < 0)
+		return CMD_CLOSE;
+	/*
+	 * Whatever the client sent after STARTTLS in plain text is dropped
+	 * unread: it must not run as if it came over TLS (CVE-2011-0411).
+	 */
+	pipelined = s->ilen - s->ipos;
+	if (pipelined > 0)
+		log_warn("%s[%s]: %zu bytes pipelined after STARTTLS discarded", s->c->name,
+		    s->c->addr, pipelined);
+	s->ipos = s->ilen = 0;
+	if (smtpd_tls_start(s) < 0)
+		return CMD_CLOSE;
+	/* RFC 3207 4.2: forget everything learnt before; EHLO comes again. */
+	free(s->helo);
+	s->helo = NULL;
+	s->esmtp = 0;
+	smtpd_sasl_logout(s);
+	smtpd_enter(s, ST_INIT);
+	return CMD_GO_ON;
+}
+
+/*
+ * Reads the client's next AUTH response into line. 1, 0 when the
+ * exchange ended with a reply already given, -1 when the session ends.
+ */
+static int
+smtpd_auth_response(struct session *s, struct pbuf *line, const char *mech)
+{
+	int toolong, rc = smtpd_getline(s, line, SMTPD_SASL_RESP_MAX, &toolong);
+
+	if (rc <= 0) {
+		if (rc == 0)
+			log_info("lost connection after AUTH from %s[%s]", s->c->name, s->c->addr);
+		return -1;
+	}
+	if (toolong) {
+		smtpd_reply(s, "500 5.5.6 SASL response limit exceeded");
+		return 0;
+	}
+	if (strcmp(pbuf_str(line), "*") == 0) {
+		log_warn("%s[%s]: SASL %s authentication aborted", s->c->name, s->c->addr, mech);
+		smtpd_reply(s, "501 5.7.0 Authentication aborted");
+		return 0;
+	}
+	if (!smtpd_sasl_valid_base64(pbuf_str(line))) {
+		smtpd_reply(s, "501 5.5.2 Error: authentication failed: "
+		    "Invalid base64 data in continued response");
+		return 0;
+	}
+	return 1;
+}
+
+static enum cmd_result
+cmd_auth(struct session *s, char *args)
+{
+	struct strv argv = STRV_INIT;
+	struct pbuf line = PBUF_INIT;
+	enum smtpd_sasl_status st;
+	enum cmd_result result = CMD_GO_ON;
+	char *out = xmalloc(SMTPD_SASL_OUT_MAX);
+	const char *mech, *resp = NULL;
+
+	strv_split(&argv, args, " ");
+	if (smtpd_sasl_usable(s) == NULL) {
+		if (smtpd_prepared && conf_bool("smtpd_sasl_auth_enable") && !s->tls
+		    && conf_bool("smtpd_tls_auth_only"))
+			smtpd_reply(s, "504 5.5.4 Encryption required for requested "
+			    "authentication mechanism");
+		else
+			smtpd_reply(s, "503 5.5.1 Error: authentication not enabled");
+		goto done;
+	}
+	if (s->helo == NULL || !s->esmtp) {
+		smtpd_reply(s, "503 5.5.1 Error: send EHLO first");
+		goto done;
+	}
+	if (s->state != ST_INIT && s->state != ST_GREETED) {
+		smtpd_reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+		goto done;
+	}
+	if (s->sasl_user) {
+		smtpd_reply(s, "503 5.5.1 Error: already authenticated");
+		goto done;
+	}
+	if (argv.n < 1 || argv.n > 2) {
+		smtpd_reply(s, "501 5.5.4 Syntax: AUTH mechanism");
+		goto done;
+	}
+	mech = argv.v[0];
+	if (!smtpd_sasl_has_mech(s->sasl, mech)) {
+		smtpd_reply(s, "535 5.7.8 Error: authentication failed: "
+		    "Invalid authentication mechanism");
+		goto done;
+	}
+	for (char *m = argv.v[0]; *m; m++)
+		*m = (char)toupper((unsigned char)*m);
+	if (argv.n == 2) {
+		resp = strcmp(argv.v[1], "=") == 0 ? "" : argv.v[1];
+		if (!smtpd_sasl_valid_base64(resp)) {
+			smtpd_reply(s, "501 5.5.2 Error: authentication failed: "
+			    "Invalid base64 data in initial response");
+			goto done;
+		}
+	}
+	st = smtpd_sasl_start(s->sasl, mech, resp, s->local_addr, s->c->addr, s->tls != NULL,
+	    out, SMTPD_SASL_OUT_MAX);
+	while (st == SMTPD_SASL_CONT) {
+		int rc;
+
+		smtpd_reply(s, "334 %s", out);
+		rc = smtpd_auth_response(s, &line, mech);
+		if (rc < 0)
+			result = CMD_CLOSE;
+		if (rc <= 0) {
+			/* Dovecot forgets a half-done exchange; a new AUTH gets a new id. */
+			goto done;
+		}
+		st = smtpd_sasl_next(s->sasl, pbuf_str(&line), out, SMTPD_SASL_OUT_MAX);
+	}
+	if (st == SMTPD_SASL_OK) {
+		s->sasl_user = xstrdup(out);
+		s->sasl_method = xstrdup(mech);
+		smtpd_reply(s, "235 2.7.0 Authentication successful");
+		goto done;
+	}
+	log_warn("%s[%s]: SASL %s authentication failed: %s, sasl_username=%s", s->c->name,
+	    s->c->addr, mech, *out ? out : "(reason unavailable)",
+	    smtpd_sasl_user(s->sasl) ? smtpd_sasl_user(s->sasl) : "(unavailable)");
+	if (st == SMTPD_SASL_TEMP)
+		smtpd_reply(s, "454 4.7.0 Temporary authentication failure: %s", out);
+	else if (*out)
+		smtpd_reply(s, "535 5.7.8 Error: authentication failed: %s", out);
+	else
+		smtpd_reply(s, "535 5.7.8 Error: authentication failed");
+done:
+	free(out);
+	pbuf_free(&line);
+	strv_free(&argv);
+	return result;
+}
+
 static enum cmd_result
 cmd_not_implemented(struct session *s, char *args)
 {
@@ -977,22 +1380,22 @@ cmd_forbidden(struct session *s, char *args)
 }
 
 static struct smtpd_cmd smtpd_cmds[] = {
-	{ "helo", cmd_helo, 0, 0, 0 },
-	{ "ehlo", cmd_ehlo, 0, 0, 0 },
+	{ "helo", cmd_helo, CMD_F_PRE_TLS, 0, 0 },
+	{ "ehlo", cmd_ehlo, CMD_F_PRE_TLS, 0, 0 },
 	{ "mail", cmd_mail, CMD_F_NEED_HELO, 0, 0 },
 	{ "rcpt", cmd_rcpt, CMD_F_NEED_HELO, 0, 0 },
 	{ "data", cmd_data, CMD_F_NEED_HELO, 0, 0 },
 	{ "bdat", cmd_bdat, CMD_F_NEED_HELO, 0, 0 },
-	{ "rset", cmd_rset, 0, 0, 0 },
-	{ "noop", cmd_noop, 0, 0, 0 },
-	{ "quit", cmd_quit, 0, 0, 0 },
+	{ "rset", cmd_rset, CMD_F_PRE_TLS, 0, 0 },
+	{ "noop", cmd_noop, CMD_F_PRE_TLS, 0, 0 },
+	{ "quit", cmd_quit, CMD_F_PRE_TLS, 0, 0 },
 	{ "vrfy", cmd_vrfy, CMD_F_NEED_HELO, 0, 0 },
-	{ "starttls", cmd_not_implemented, 0, 0, 0 },
-	{ "auth", cmd_not_implemented, 0, 0, 0 },
+	{ "starttls", cmd_starttls, CMD_F_PRE_TLS, 0, 0 },
+	{ "auth", cmd_auth, 0, 0, 0 },
 	{ "etrn", cmd_not_implemented, 0, 0, 0 },
-	{ "get", cmd_forbidden, CMD_F_HIDDEN, 0, 0 },
-	{ "post", cmd_forbidden, CMD_F_HIDDEN, 0, 0 },
-	{ "connect", cmd_forbidden, CMD_F_HIDDEN, 0, 0 },
+	{ "get", cmd_forbidden, CMD_F_HIDDEN | CMD_F_PRE_TLS, 0, 0 },
+	{ "post", cmd_forbidden, CMD_F_HIDDEN | CMD_F_PRE_TLS, 0, 0 },
+	{ "connect", cmd_forbidden, CMD_F_HIDDEN | CMD_F_PRE_TLS, 0, 0 },
 	{ NULL, NULL, 0, 0, 0 },
 };
 
@@ -1038,6 +1441,10 @@ smtpd_linger(struct session *s)
 	size_t total = 0;
 	int i;
 
+	if (s->tls) {
+		tls_close(s->tls);
+		s->tls = NULL;
+	}
 	if (shutdown(s->out, SHUT_WR) < 0)
 		return;
 	for (i = 0; i < SMTPD_LINGER_ROUNDS && total < SMTPD_LINGER_MAX; i++) {
@@ -1096,9 +1503,22 @@ smtpd_session(int in_fd, int out_fd, const struct smtpd_client *c)
 	for (i = 0; smtpd_cmds[i].name; i++)
 		smtpd_cmds[i].ok = smtpd_cmds[i].total = 0;
 	log_info("connect from %s[%s]", c->name, c->addr);
-	smtpd_reply(s, "220 %s", conf_str("smtpd_banner"));
+	if (smtpd_prepared)
+		smtpd_local_addr(in_fd, s->local_addr, sizeof(s->local_addr));
+	if (smtpd_prepared && conf_bool("smtpd_tls_wrappermode")) {
+		/* smtps: TLS first; nothing is said in plain text. */
+		if (smtpd_tls_ctx == NULL) {
+			log_warn("%s[%s]: TLS wrapper mode without a usable certificate: "
+			    "closing the connection", c->name, c->addr);
+			s->close_after = 1;
+		} else if (smtpd_tls_start(s) < 0) {
+			s->close_after = 1;
+		}
+	}
+	if (!s->close_after)
+		smtpd_reply(s, "220 %s", conf_str("smtpd_banner"));
 
-	for (;;) {
+	while (!s->close_after) {
 		struct smtpd_cmd *cmd;
 		char *args, *sp;
 		long before;
@@ -1154,6 +1574,11 @@ smtpd_session(int in_fd, int out_fd, const struct smtpd_client *c)
 			smtpd_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
 			continue;
 		}
+		if (smtpd_prepared && smtpd_tls_level == TLS_LEVEL_ENCRYPT && !s->tls
+		    && !(cmd->flags & CMD_F_PRE_TLS)) {
+			smtpd_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+			continue;
+		}
 		if (cmd->fn(s, args) == CMD_CLOSE) {
 			if (s->errors == before)
 				cmd->ok++;
@@ -1165,6 +1590,8 @@ smtpd_session(int in_fd, int out_fd, const struct smtpd_client *c)
 	(void)smtpd_flush(s);
 	smtpd_linger(s);
 	smtpd_log_disconnect(s, unknown);
+	smtpd_sasl_logout(s);
+	smtpd_sasl_close(s->sasl);
 	pbuf_free(&line);
 	pbuf_free(&s->obuf);
 	pbuf_free(&s->msg);
@@ -1172,6 +1599,23 @@ smtpd_session(int in_fd, int out_fd, const struct smtpd_client *c)
 	free(s->helo);
 	free(s);
 	return 0;
+}
+
+/* The numeric address of our end of fd ("" when not an inet socket). */
+static void
+smtpd_local_addr(int fd, char *out, size_t outlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	out[0] = '\0';
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0
+	    || (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+	    || getnameinfo((struct sockaddr *)&ss, sl, out, (socklen_t)outlen, NULL, 0,
+	    NI_NUMERICHOST) != 0)
+		out[0] = '\0';
+	if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.') != NULL)
+		memmove(out, out + 7, strlen(out + 7) + 1);
 }
 
 int

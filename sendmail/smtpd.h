@@ -20,6 +20,31 @@
  * header_size_limit (552 5.3.4), smtpd_soft_error_limit (replies slowed
  * by smtpd_error_sleep_time), smtpd_hard_error_limit (421 4.7.0, close).
  * SIGTERM ends the session with 421 4.3.2 (nothing half-queued).
+ *
+ * TLS (daemon sessions, after smtpd_prepare): STARTTLS (RFC 3207) at
+ * smtpd_tls_security_level may or encrypt; at encrypt every command but
+ * EHLO, HELO, STARTTLS, NOOP, RSET and QUIT is answered "530 5.7.0 Must
+ * issue a STARTTLS command first". smtpd_tls_wrappermode = yes (smtps)
+ * starts TLS before the banner. Whatever the client pipelined after
+ * STARTTLS is discarded unread (CVE-2011-0411), and the session goes back
+ * to before EHLO, which then no longer offers STARTTLS. A certificate that
+ * cannot be loaded: a warning naming the file, STARTTLS not offered at
+ * level may; at level encrypt STARTTLS is still offered (the client must
+ * know it is required) and answered "454 4.7.0 TLS not available due to
+ * local problem", as Postfix does; in wrapper mode the connection is
+ * closed. The handshake ends at the shorter of smtpd_starttls_timeout and
+ * smtpd_timeout. smtpd_tls_loglevel >= 1 logs Postfix's "Anonymous TLS
+ * connection established from ..." line; Received: carries "(using ...)"
+ * under smtpd_tls_received_header and the protocol gets RFC 3848's S/A.
+ *
+ * AUTH (RFC 4954) through Dovecot (smtpd_sasl.h) when
+ * smtpd_sasl_auth_enable = yes, offered only over TLS unless
+ * smtpd_tls_auth_only = no; an authenticated client passes
+ * permit_sasl_authenticated, and its log line and queue file carry
+ * sasl_method and sasl_username. Replies as Postfix's: 235 2.7.0, 535
+ * 5.7.8 (failure), 454 4.7.0 (auth server trouble), 501 5.7.0 ("*"
+ * cancels), 503 5.5.1 (before EHLO, in a transaction, twice); malformed
+ * base64 gets 501 5.5.2 (RFC 4954 4; Postfix says 535).
  */
 #ifndef PETREL_SMTPD_H
 #define PETREL_SMTPD_H
@@ -44,6 +69,26 @@ int smtpd_client_from_fd(int fd, struct smtpd_client *c);
  * error limit or SIGTERM. Returns the exit status for the process (0).
  */
 int smtpd_session(int in_fd, int out_fd, const struct smtpd_client *c);
+
+/*
+ * For daemon sessions: reads the TLS settings and loads the certificate
+ * and key, while the process still has the rights to read them (the
+ * master's session child calls it after the service's -o overrides and
+ * before dropping to mail_owner). A file that cannot be used is logged
+ * as a warning and TLS is off. Sessions run without it (sendmail -bs)
+ * offer neither STARTTLS nor AUTH.
+ */
+void smtpd_prepare(void);
+
+/*
+ * In the master, at start and on reload: loads main.cf's certificate
+ * and key once, so that each connection's smtpd_prepare() reuses that
+ * context (inherited through fork) instead of reading and parsing the
+ * files again; a service whose -o overrides name other files loads its
+ * own. Logs nothing: a file that cannot be used is reported by each
+ * session that would use it.
+ */
+void smtpd_preload(void);
 
 /*
  * How a finished message is queued. By default (fn NULL) the session

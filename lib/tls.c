@@ -1,0 +1,505 @@
+/*
+ * tls - OpenSSL 3 for both ends of SMTP; see tls.h.
+ *
+ * Both contexts allow TLS 1.2 and newer only, no compression, no
+ * renegotiation, and treat a peer that closes without close_notify as a
+ * plain end of stream (SSL_OP_IGNORE_UNEXPECTED_EOF), as SMTP peers
+ * often do. The server sends no session tickets (no session cache: each
+ * smtpd process serves one connection).
+ *
+ * While a connection is wrapped, its descriptor is non-blocking; every
+ * call waits in poll() for what OpenSSL asks (readable or writable)
+ * until the call's deadline, so a peer that stalls a handshake, a read
+ * or a write is cut off after `timeout` seconds with errno ETIMEDOUT.
+ * tls_close() gives the descriptor its old flags back.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "log.h"
+#include "tls.h"
+#include "xalloc.h"
+
+#define TLS_MS			1000
+#define TLS_CN_MAX		256
+#define TLS_ADDR_MAX		16	/* bytes of an IPv6 address */
+
+struct tls_ctx {
+	SSL_CTX *ssl;
+	int loglevel;
+};
+
+struct tls_conn {
+	SSL *ssl;
+	int fd;
+	int oflags;		/* the descriptor's flags before we wrapped it */
+	int verified;
+	int has_cn;
+	char cn[TLS_CN_MAX];
+	int loglevel;
+};
+
+/* Puts "what: first OpenSSL error" into err and empties the error queue. */
+static void
+tls_err(char *err, size_t errlen, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char reason[TLS_ERR_MAX];
+
+	if (err == NULL || errlen == 0) {
+		ERR_clear_error();
+		return;
+	}
+	if (e != 0) {
+		ERR_error_string_n(e, reason, sizeof(reason));
+		snprintf(err, errlen, "%s: %s", what, reason);
+	} else {
+		snprintf(err, errlen, "%s", what);
+	}
+	ERR_clear_error();
+}
+
+static SSL_CTX *
+tls_ctx_common(const SSL_METHOD *method, char *err, size_t errlen)
+{
+	SSL_CTX *ssl = SSL_CTX_new(method);
+
+	if (ssl == NULL) {
+		tls_err(err, errlen, "cannot create a TLS context");
+		return NULL;
+	}
+	if (SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION) != 1) {
+		tls_err(err, errlen, "cannot require TLS 1.2");
+		SSL_CTX_free(ssl);
+		return NULL;
+	}
+	SSL_CTX_set_options(ssl, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION
+	    | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(ssl, SSL_MODE_AUTO_RETRY);
+	return ssl;
+}
+
+/* 0 when path can be opened for reading, else -1 with err saying why. */
+static int
+tls_readable(const char *what, const char *path, char *err, size_t errlen)
+{
+	FILE *f;
+
+	if (path == NULL || *path == '\0') {
+		snprintf(err, errlen, "no %s file configured", what);
+		return -1;
+	}
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot open %s file %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+struct tls_ctx *
+tls_server_ctx(const char *cert_file, const char *key_file, char *err, size_t errlen)
+{
+	struct tls_ctx *ctx;
+	SSL_CTX *ssl;
+	char what[TLS_ERR_MAX];
+
+	if (key_file == NULL || *key_file == '\0')
+		key_file = cert_file;
+	if (tls_readable("certificate", cert_file, err, errlen) < 0
+	    || tls_readable("key", key_file, err, errlen) < 0)
+		return NULL;
+	ssl = tls_ctx_common(TLS_server_method(), err, errlen);
+	if (ssl == NULL)
+		return NULL;
+	SSL_CTX_set_options(ssl, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+	(void)SSL_CTX_set_num_tickets(ssl, 0);
+	if (SSL_CTX_use_certificate_chain_file(ssl, cert_file) != 1) {
+		snprintf(what, sizeof(what), "cannot load certificate from file %s", cert_file);
+		tls_err(err, errlen, what);
+		SSL_CTX_free(ssl);
+		return NULL;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ssl, key_file, SSL_FILETYPE_PEM) != 1) {
+		if (ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH)
+			snprintf(what, sizeof(what), "the private key in %s does not match the "
+			    "certificate in %s", key_file, cert_file);
+		else
+			snprintf(what, sizeof(what), "cannot load private key from file %s", key_file);
+		tls_err(err, errlen, what);
+		SSL_CTX_free(ssl);
+		return NULL;
+	}
+	if (SSL_CTX_check_private_key(ssl) != 1) {
+		snprintf(what, sizeof(what), "the private key in %s does not match the certificate in %s",
+		    key_file, cert_file);
+		tls_err(err, errlen, what);
+		SSL_CTX_free(ssl);
+		return NULL;
+	}
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->ssl = ssl;
+	return ctx;
+}
+
+struct tls_ctx *
+tls_client_ctx(const char *ca_file, const char *ca_path, char *err, size_t errlen)
+{
+	struct tls_ctx *ctx;
+	SSL_CTX *ssl = tls_ctx_common(TLS_client_method(), err, errlen);
+
+	if (ssl == NULL)
+		return NULL;
+	if (ca_file && *ca_file == '\0')
+		ca_file = NULL;
+	if (ca_path && *ca_path == '\0')
+		ca_path = NULL;
+	if ((ca_file || ca_path) && SSL_CTX_load_verify_locations(ssl, ca_file, ca_path) != 1) {
+		char what[TLS_ERR_MAX];
+
+		snprintf(what, sizeof(what), "cannot load CA certificates from %s",
+		    ca_file ? ca_file : ca_path);
+		tls_err(err, errlen, what);
+		SSL_CTX_free(ssl);
+		return NULL;
+	}
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->ssl = ssl;
+	return ctx;
+}
+
+void
+tls_ctx_free(struct tls_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	SSL_CTX_free(ctx->ssl);
+	free(ctx);
+}
+
+void
+tls_ctx_loglevel(struct tls_ctx *ctx, int level)
+{
+	ctx->loglevel = level;
+}
+
+/* Milliseconds since an arbitrary start (monotonic). */
+static long long
+tls_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * TLS_MS + ts.tv_nsec / (TLS_MS * TLS_MS);
+}
+
+/*
+ * Waits until fd is ready for what OpenSSL wants (code: SSL_ERROR_WANT_*)
+ * or the deadline passes. 0 when ready; -1 with errno ETIMEDOUT, EINTR
+ * (a signal came: the caller decides) or the poll error.
+ */
+static int
+tls_wait(int fd, int code, long long deadline)
+{
+	struct pollfd p;
+	long long left = deadline - tls_now_ms();
+	int rc;
+
+	if (left <= 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	p.fd = fd;
+	p.events = code == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
+	p.revents = 0;
+	rc = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+	if (rc == 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+static long long
+tls_deadline(int timeout)
+{
+	return tls_now_ms() + (long long)(timeout > 0 ? timeout : 1) * TLS_MS;
+}
+
+/* 1 when name is an IPv4 or IPv6 literal (no SNI for those, RFC 6066 3). */
+static int
+tls_is_ip(const char *name)
+{
+	unsigned char buf[TLS_ADDR_MAX];
+
+	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+}
+
+/* Runs the handshake of a prepared SSL; returns the connection or NULL. */
+static struct tls_conn *
+tls_handshake(struct tls_ctx *ctx, SSL *ssl, int fd, int server, int timeout,
+    char *err, size_t errlen)
+{
+	long long deadline = tls_deadline(timeout);
+	struct tls_conn *c;
+	int oflags = fcntl(fd, F_GETFL);
+	const char *what = server ? "TLS handshake (server)" : "TLS handshake (client)";
+
+	if (oflags < 0 || fcntl(fd, F_SETFL, oflags | O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "%s: fcntl: %s", what, strerror(errno));
+		SSL_free(ssl);
+		return NULL;
+	}
+	if (SSL_set_fd(ssl, fd) != 1) {
+		tls_err(err, errlen, what);
+		goto fail;
+	}
+	ERR_clear_error();
+	for (;;) {
+		int rc = server ? SSL_accept(ssl) : SSL_connect(ssl);
+		int code;
+
+		if (rc == 1)
+			break;
+		code = SSL_get_error(ssl, rc);
+		if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) {
+			if (tls_wait(fd, code, deadline) < 0) {
+				if (errno == EINTR)
+					continue;
+				snprintf(err, errlen, "%s: %s", what,
+				    errno == ETIMEDOUT ? "timed out" : strerror(errno));
+				ERR_clear_error();
+				goto fail_errno;
+			}
+			continue;
+		}
+		if (code == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+			snprintf(err, errlen, "%s: %s", what,
+			    errno ? strerror(errno) : "lost connection");
+			ERR_clear_error();
+			goto fail;
+		}
+		if (code == SSL_ERROR_ZERO_RETURN) {
+			snprintf(err, errlen, "%s: lost connection", what);
+			ERR_clear_error();
+			goto fail;
+		}
+		tls_err(err, errlen, what);
+		goto fail;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->ssl = ssl;
+	c->fd = fd;
+	c->oflags = oflags;
+	c->loglevel = ctx->loglevel;
+	{
+		X509 *peer = SSL_get1_peer_certificate(ssl);
+
+		if (peer) {
+			c->verified = SSL_get_verify_result(ssl) == X509_V_OK;
+			if (X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName,
+			    c->cn, sizeof(c->cn)) > 0)
+				c->has_cn = 1;
+			X509_free(peer);
+		}
+	}
+	if (c->loglevel >= 2)
+		log_info("%s: %s with cipher %s", what, tls_version(c), tls_cipher(c));
+	return c;
+
+fail:
+	errno = EPROTO;
+fail_errno:
+	{
+		int saved = errno;
+
+		if (ctx->loglevel >= 2)
+			log_info("%s", err);
+		SSL_free(ssl);
+		(void)fcntl(fd, F_SETFL, oflags);
+		errno = saved;
+	}
+	return NULL;
+}
+
+struct tls_conn *
+tls_accept(struct tls_ctx *ctx, int fd, int timeout, char *err, size_t errlen)
+{
+	SSL *ssl = SSL_new(ctx->ssl);
+
+	if (ssl == NULL) {
+		tls_err(err, errlen, "SSL_new");
+		return NULL;
+	}
+	return tls_handshake(ctx, ssl, fd, 1, timeout, err, errlen);
+}
+
+struct tls_conn *
+tls_connect(struct tls_ctx *ctx, int fd, const char *peer_name, int verify, int timeout,
+    char *err, size_t errlen)
+{
+	SSL *ssl = SSL_new(ctx->ssl);
+
+	if (ssl == NULL) {
+		tls_err(err, errlen, "SSL_new");
+		return NULL;
+	}
+	if (peer_name && *peer_name) {
+		if (!tls_is_ip(peer_name))
+			(void)SSL_set_tlsext_host_name(ssl, peer_name);
+		/* The name check counts towards tls_peer_verified() in any case. */
+		if (SSL_set1_host(ssl, peer_name) != 1) {
+			tls_err(err, errlen, "cannot set the peer name to check");
+			SSL_free(ssl);
+			return NULL;
+		}
+	}
+	SSL_set_verify(ssl, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+	return tls_handshake(ctx, ssl, fd, 0, timeout, err, errlen);
+}
+
+ssize_t
+tls_read(struct tls_conn *c, void *buf, size_t len, int timeout)
+{
+	long long deadline = tls_deadline(timeout);
+
+	ERR_clear_error();
+	for (;;) {
+		size_t got = 0;
+		int code;
+
+		if (SSL_read_ex(c->ssl, buf, len, &got) == 1)
+			return (ssize_t)got;
+		code = SSL_get_error(c->ssl, 0);
+		if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) {
+			if (tls_wait(c->fd, code, deadline) < 0)
+				return -1;
+			continue;
+		}
+		if (code == SSL_ERROR_ZERO_RETURN) {
+			ERR_clear_error();
+			return 0;
+		}
+		if (code == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0) {
+			ERR_clear_error();
+			return 0;
+		}
+		if (c->loglevel >= 2) {
+			char e[TLS_ERR_MAX];
+
+			tls_err(e, sizeof(e), "TLS read");
+			log_info("%s", e);
+		}
+		ERR_clear_error();
+		if (code != SSL_ERROR_SYSCALL || errno == 0)
+			errno = EPROTO;
+		return -1;
+	}
+}
+
+int
+tls_pending(struct tls_conn *c)
+{
+	return SSL_has_pending(c->ssl) ? 1 : 0;
+}
+
+int
+tls_write(struct tls_conn *c, const void *buf, size_t len, int timeout)
+{
+	long long deadline = tls_deadline(timeout);
+	const char *p = buf;
+
+	ERR_clear_error();
+	while (len > 0) {
+		size_t done = 0;
+		int code;
+
+		if (SSL_write_ex(c->ssl, p, len, &done) == 1) {
+			p += done;
+			len -= done;
+			continue;
+		}
+		code = SSL_get_error(c->ssl, 0);
+		if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) {
+			if (tls_wait(c->fd, code, deadline) < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			continue;
+		}
+		ERR_clear_error();
+		if (code != SSL_ERROR_SYSCALL || errno == 0)
+			errno = EPIPE;
+		return -1;
+	}
+	return 0;
+}
+
+void
+tls_close(struct tls_conn *c)
+{
+	if (c == NULL)
+		return;
+	/* One try: a peer that does not read does not keep us. */
+	(void)SSL_shutdown(c->ssl);
+	ERR_clear_error();
+	SSL_free(c->ssl);
+	(void)fcntl(c->fd, F_SETFL, c->oflags);
+	free(c);
+}
+
+const char *
+tls_version(const struct tls_conn *c)
+{
+	return SSL_get_version(c->ssl);
+}
+
+const char *
+tls_cipher(const struct tls_conn *c)
+{
+	return SSL_get_cipher_name(c->ssl);
+}
+
+int
+tls_cipher_bits(const struct tls_conn *c)
+{
+	return SSL_get_cipher_bits(c->ssl, NULL);
+}
+
+int
+tls_cipher_alg_bits(const struct tls_conn *c)
+{
+	int alg = 0;
+
+	(void)SSL_get_cipher_bits(c->ssl, &alg);
+	return alg;
+}
+
+int
+tls_peer_verified(const struct tls_conn *c)
+{
+	return c->verified;
+}
+
+const char *
+tls_peer_cn(const struct tls_conn *c)
+{
+	return c->has_cn ? c->cn : NULL;
+}
