@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "header.h"
 #include "log.h"
+#include "milter.h"
 #include "pbuf.h"
 #include "pickup.h"
 #include "qmgr.h"
@@ -78,6 +79,70 @@ pickup_submit_allowed(const char *login)
 	}
 	strv_free(&list);
 	return allowed;
+}
+
+/*
+ * non_smtpd_milters on a cleaned-up message, as Postfix runs them: a
+ * connection from localhost [127.0.0.1], no HELO, the envelope, the
+ * message. Their changes land in env and content. Returns 0 to queue (tx
+ * redirected to hold/ for a quarantine), 1 for a discard (tx aborted,
+ * the caller is told the message was taken), or an EX_* code with err
+ * (tx aborted): EX_UNAVAILABLE for a rejection, EX_TEMPFAIL.
+ */
+static int
+pickup_milters(struct qenv *env, struct pbuf *content, struct queue_tx *tx, char *err,
+    size_t errlen)
+{
+	struct milters *ms = milters_create("non_smtpd_milters");
+	struct milter_msg m;
+	char reply[MILTER_REPLY_MAX];
+	enum milter_verdict v;
+	size_t i;
+	int rc = 0;
+
+	if (ms == NULL)
+		return 0;
+	milters_macro(ms, "_", "localhost [127.0.0.1]");
+	milters_macro(ms, "client_addr", "127.0.0.1");
+	milters_macro(ms, "client_name", "localhost");
+	milters_macro(ms, "i", tx->id);
+	v = milters_connect(ms, "localhost", '4', "127.0.0.1", 0, reply, sizeof(reply));
+	if (v == MILTER_CONTINUE || v == MILTER_ACCEPT)
+		v = milters_mail(ms, env->sender, NULL, reply, sizeof(reply));
+	for (i = 0; i < env->nrcpt && (v == MILTER_CONTINUE || v == MILTER_ACCEPT); i++)
+		v = milters_rcpt(ms, env->rcpt[i].addr, NULL, reply, sizeof(reply));
+	if (v == MILTER_CONTINUE || v == MILTER_ACCEPT)
+		v = milters_data(ms, reply, sizeof(reply));
+	milter_msg_init(&m, env, content->data ? content->data : "", content->len,
+	    (size_t)conf_int("message_size_limit"));
+	if (v == MILTER_CONTINUE || v == MILTER_ACCEPT)
+		v = milters_message(ms, &m, reply, sizeof(reply));
+	if (v == MILTER_REJECT || v == MILTER_TEMPFAIL) {
+		log_info("%s: milter-reject: END-OF-MESSAGE from localhost[127.0.0.1]: %s; from=<%s>",
+		    tx->id, reply, env->sender);
+		snprintf(err, errlen, "message refused by a milter: %s", reply);
+		rc = v == MILTER_REJECT ? EX_UNAVAILABLE : EX_TEMPFAIL;
+	} else if (v == MILTER_DISCARD || env->nrcpt == 0) {
+		log_info("%s: milter-discard: END-OF-MESSAGE from localhost[127.0.0.1]: %s; from=<%s>",
+		    tx->id, env->nrcpt == 0 ? "no recipients left" : "milter triggers DISCARD action",
+		    env->sender);
+		rc = 1;
+	} else {
+		pbuf_reset(content);
+		milter_msg_content(&m, content);
+		if (m.quarantine) {
+			log_info("%s: milter-hold: END-OF-MESSAGE from localhost[127.0.0.1]: %s;"
+			    " from=<%s>", tx->id, m.quarantine, env->sender);
+			qenv_set_attr(env, "quarantine", m.quarantine);
+			queue_tx_set_dir(tx, conf_str("queue_directory"), QDIR_HOLD);
+		}
+	}
+	if (rc != 0)
+		queue_tx_abort(tx);
+	milter_msg_free(&m);
+	milters_abort(ms);
+	milters_free(ms);
+	return rc;
 }
 
 int
@@ -144,6 +209,15 @@ pickup_message(const struct qenv *raw, const char *content, size_t len,
 	qenv_set_attr(&env, "origin", how);
 	for (i = 0; i < out.rcpts.n; i++)
 		qenv_add_rcpt(&env, out.rcpts.v[i], notify, NULL);
+	status = pickup_milters(&env, &out.content, &txn, err, errlen);
+	if (status != 0) {
+		if (status == 1) {	/* discarded: taken, as far as the caller knows */
+			snprintf(qid, QID_LEN + 1, "%s", txn.id);
+			status = 0;
+		}
+		qenv_free(&env);
+		goto done;
+	}
 	if (queue_tx_commit(&txn, &env, out.content.data, out.content.len,
 	    PICKUP_QUEUE_FILE_MODE, err, errlen) < 0) {
 		status = EX_TEMPFAIL;
@@ -153,8 +227,9 @@ pickup_message(const struct qenv *raw, const char *content, size_t len,
 		pickup_message_id(&out.content, &msgid);
 		log_info("%s: uid=%ld from=<%s>", env.id, uid, out.sender);
 		log_info("%s: message-id=%s", env.id, pbuf_str(&msgid));
-		log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue incoming)", env.id,
-		    out.sender, out.content.len, out.rcpts.n);
+		log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue %s)", env.id,
+		    env.sender, out.content.len, env.nrcpt,
+		    qenv_attr(&env, "quarantine") ? QDIR_HOLD : QDIR_INCOMING);
 		qmgr_wake('W');
 	}
 	qenv_free(&env);
