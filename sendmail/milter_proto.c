@@ -531,7 +531,7 @@ milter_msg_apply(struct milter_msg *m, const struct milter_reply *r, int leadspc
 		if (mm_name_ok(r->s1, err, errlen) < 0 || mm_value(r->s2, leadspc, &v, err, errlen) < 0)
 			break;
 		mm_add(m, r->code == MILTER_R_ADDHEADER ? m->nhdr : (size_t)r->index, r->s1,
-		    strlen(r->s1), v.data, v.len);
+		    strlen(r->s1), pbuf_str(&v), v.len);
 		rc = 0;
 		break;
 	case MILTER_R_CHGHEADER:
@@ -548,9 +548,9 @@ milter_msg_apply(struct milter_msg *m, const struct milter_reply *r, int leadspc
 			mm_del(m, i);
 		} else if (i < m->nhdr) {
 			free(m->hdr[i].value);
-			m->hdr[i].value = xstrndup(v.data, v.len);
+			m->hdr[i].value = xstrndup(pbuf_str(&v), v.len);
 		} else if (*r->s2 != '\0') {
-			mm_add(m, m->nhdr, r->s1, strlen(r->s1), v.data, v.len);
+			mm_add(m, m->nhdr, r->s1, strlen(r->s1), pbuf_str(&v), v.len);
 		}
 		rc = 0;
 		break;
@@ -562,11 +562,11 @@ milter_msg_apply(struct milter_msg *m, const struct milter_reply *r, int leadspc
 		if (mm_addr(r->s1, &v, 0, err, errlen) < 0)
 			break;
 		for (i = 0; i < m->env->nrcpt; i++)
-			if (strcasecmp(m->env->rcpt[i].addr, v.data) == 0)
+			if (strcasecmp(m->env->rcpt[i].addr, pbuf_str(&v)) == 0)
 				break;
 		if (i == m->env->nrcpt) {
 			mm_rcpt_args(r->s2, &notify, &orcpt);
-			qenv_add_rcpt(m->env, v.data, notify, orcpt);
+			qenv_add_rcpt(m->env, pbuf_str(&v), notify, orcpt);
 			free(orcpt);
 		}
 		rc = 0;
