@@ -196,6 +196,15 @@ mt_bare(const char *name, struct pbuf *out)
 		pbuf_puts(out, name);
 }
 
+/* Removes element i of a strv (keeping the NULL end). */
+static void
+mt_strv_remove(struct strv *v, size_t i)
+{
+	free(v->v[i]);
+	memmove(&v->v[i], &v->v[i + 1], (v->n - i) * sizeof(v->v[0]));
+	v->n--;
+}
+
 void
 milters_macro(struct milters *ms, const char *name, const char *value)
 {
@@ -206,14 +215,12 @@ milters_macro(struct milters *ms, const char *name, const char *value)
 		return;
 	mt_bare(name, &bare);
 	i = strv_find(&ms->mname, pbuf_str(&bare), 0);
-	if (i >= 0) {
+	if (i >= 0 && value == NULL) {
+		mt_strv_remove(&ms->mname, (size_t)i);
+		mt_strv_remove(&ms->mvalue, (size_t)i);
+	} else if (i >= 0) {
 		free(ms->mvalue.v[i]);
-		/* Removal keeps the slot, with a NULL-free empty marker. */
-		ms->mvalue.v[i] = xstrdup(value ? value : "");
-		if (value == NULL) {
-			free(ms->mname.v[i]);
-			ms->mname.v[i] = xstrdup("");
-		}
+		ms->mvalue.v[i] = xstrdup(value);
 	} else if (value != NULL) {
 		strv_add(&ms->mname, pbuf_str(&bare));
 		strv_add(&ms->mvalue, value);
@@ -228,7 +235,7 @@ mt_macro_value(const struct milters *ms, const char *name)
 	long i;
 
 	mt_bare(name, &bare);
-	i = bare.len > 0 ? strv_find(&ms->mname, pbuf_str(&bare), 0) : -1;
+	i = strv_find(&ms->mname, pbuf_str(&bare), 0);
 	pbuf_free(&bare);
 	return i >= 0 ? ms->mvalue.v[i] : NULL;
 }

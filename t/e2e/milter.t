@@ -271,5 +271,17 @@ wait_for 10 has_msg alice t-ns
 like "$(msg alice t-ns)" 'X-Test-ns: saw=Received,To,Subject,Message-Id,Date,From client=127\.0\.0\.1 i=[0-9A-F]{14} from=<?sender@example\.org>? rcpt=alice@host\.example\.com' \
 	"the milter saw a connection from 127.0.0.1 and the cleaned-up headers"
 
+# A rejection of mail from sendmail becomes a bounce to the sender.
+"$PETREL" conf -e "non_smtpd_milters = $U/rej.sock" >/dev/null
+"$PETREL" reload >/dev/null 2>&1
+printf 'To: bob@host.example.com\nSubject: t-ns-rej\n\nrefused\n' | "$SENDMAIL" -t -f alice@host.example.com
+is $? 0 "sendmail -t, non_smtpd milter rejects: exit 0 (the sender gets a bounce)"
+wait_for 10 has_msg alice "Undelivered Mail Returned to Sender"
+ok $? "the bounce is delivered to the sender"
+got=$(msg alice "Undelivered Mail Returned to Sender")
+like "$got" 'Status: 5\.7\.1' "the bounce carries the milter's status"
+like "$got" 'Command rejected' "... and its reply text"
+ok "$(has_msg bob t-ns-rej; echo $((1 - $?)))" "the rejected message is not delivered"
+
 stop_filters
 done_testing
