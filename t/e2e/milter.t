@@ -76,6 +76,8 @@ wait_for 10 sock_ready inet 7701 || diag "filter one did not start"
 	echo "127.0.0.1:2521 inet n - n - - smtpd -o smtpd_milters=$U/mid.sock -o milter_default_action=accept"
 	echo "127.0.0.1:2522 inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:7702 -o milter_default_action=accept -o message_size_limit=100000"
 	echo "127.0.0.1:2523 inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:7702"
+	echo "127.0.0.1:2524 inet n - n - - smtpd -o smtpd_milters=$U/down.sock -o milter_default_action=quarantine"
+	echo "127.0.0.1:2525 inet n - n - - smtpd -o smtpd_milters=$U/hdr.sock -o milter_protocol=2"
 	echo "pickup    unix  n       -       n       60      1       pickup"
 } >"$CONF/master.cf"
 "$PETREL" start >/dev/null 2>"$T/start.err"
@@ -114,6 +116,9 @@ got=$(msg alice t-hdr)
 like "$got" "X-Test-hdr: saw=Received,Date,To,From,Subject,Message-Id,X-Mailer,X-Delete-Me client=127\.0\.0\.1 i=$qid from=<?sender@example\.org>? rcpt=alice@host\.example\.com daemon=host\.example\.com j=host\.example\.com" \
 	"addheader: the header added, with the headers it saw and the macros {client_addr} i {mail_addr} {rcpt_addr} {daemon_name} j"
 like "$got" 'body of t-hdr' "addheader: body kept"
+send 2525 "t-proto2" >/dev/null
+wait_for 10 has_msg alice t-proto2
+like "$(msg alice t-proto2)" 'X-Test-hdr: saw=Received,' "milter_protocol = 2: the filter works with the older protocol"
 
 # --- reject, tempfail, discard, custom reply ---
 before=$(queued_total)
@@ -178,7 +183,10 @@ like "$(cat "$MAILLOG")" "warning: milter $U/down.sock: connect: connect to $T/m
 send 2520 "t-down-accept" >/dev/null
 wait_for 10 has_msg alice t-down-accept
 ok $? "milter down, milter_default_action = accept: delivered"
-start=$(date +%s)
+before=$(queue_count hold)
+out=$(send 2524 "t-down-quarantine")
+like "$out" '250 2\.0\.0 Ok: queued as' "milter down, milter_default_action = quarantine: accepted"
+is "$(queue_count hold)" $((before + 1)) "... into hold/"
 out=$(send 2513 "t-slp")
 like "$out" '<\*\* +451 4\.7\.1 Service unavailable' "milter past milter_content_timeout: 451 4.7.1"
 like "$(cat "$MAILLOG")" "warning: milter $U/slp.sock: END-OF-MESSAGE: time-out while waiting for a reply \(3000 ms\)" "time-out logged with the milter and the step"
