@@ -3,8 +3,8 @@
  * time-outs and the default action; see milter.h.
  *
  * API: milters_create, milters_free, milters_macro, milters_connect,
- * milters_helo, milters_mail, milters_rcpt, milters_data, milters_message,
- * milters_abort.
+ * milters_helo, milters_mail, milters_rcpt, milters_data, milters_unknown,
+ * milters_message, milters_abort.
  *
  * Each configured milter has its own socket, opened at the connect event
  * (milter_connect_timeout), negotiated at once (OPTNEG, with
@@ -69,18 +69,19 @@ struct milters {
 	struct milter *v;
 	size_t n;
 	struct strv mname, mvalue;	/* macro table, names without braces */
-	char *lists[MILTER_M_COUNT];	/* macro lists from main.cf */
+	char *lists[MILTER_M_COUNT + 1];	/* macro lists from main.cf; the last: unknown commands */
 	int connect_ms, command_ms, content_ms;
 	uint32_t version;
 	char *default_action;
 	int def_quarantine;		/* a failure under default "quarantine" in this message */
 };
 
-static const char *const mt_list_params[MILTER_M_COUNT] = {
+static const char *const mt_list_params[MILTER_M_COUNT + 1] = {
 	"milter_connect_macros", "milter_helo_macros", "milter_mail_macros",
 	"milter_rcpt_macros", "milter_data_macros", "milter_end_of_data_macros",
-	"milter_end_of_header_macros",
+	"milter_end_of_header_macros", "milter_unknown_command_macros",
 };
+#define MT_STAGE_UNKNOWN	MILTER_M_COUNT	/* macro list index of unknown commands */
 
 /* ---- creation, macros ---- */
 
@@ -117,7 +118,7 @@ milters_create(const char *param)
 	}
 	ms->n = list.n;
 	strv_free(&list);
-	for (i = 0; i < MILTER_M_COUNT; i++)
+	for (i = 0; i <= MILTER_M_COUNT; i++)
 		ms->lists[i] = xstrdup(conf_str(mt_list_params[i]));
 	ms->connect_ms = mt_ms("milter_connect_timeout");
 	ms->command_ms = mt_ms("milter_command_timeout");
@@ -174,7 +175,7 @@ milters_free(struct milters *ms)
 		for (j = 0; j < MILTER_M_COUNT; j++)
 			free(m->symlist[j]);
 	}
-	for (i = 0; i < MILTER_M_COUNT; i++)
+	for (i = 0; i <= MILTER_M_COUNT; i++)
 		free(ms->lists[i]);
 	free(ms->v);
 	strv_free(&ms->mname);
@@ -600,10 +601,9 @@ out:
 
 /* Appends the MACRO packet for a stage (nothing when no macro has a value). */
 static void
-mt_macros(struct milters *ms, struct milter *m, enum milter_stage st, char cmd,
-    struct pbuf *pkt)
+mt_macros(struct milters *ms, struct milter *m, int st, char cmd, struct pbuf *pkt)
 {
-	const char *list = m->symlist[st] ? m->symlist[st] : ms->lists[st];
+	const char *list = st < MILTER_M_COUNT && m->symlist[st] ? m->symlist[st] : ms->lists[st];
 	struct strv names = STRV_INIT;
 	struct pbuf data = PBUF_INIT;
 	size_t i;
@@ -680,7 +680,7 @@ mt_command(struct milters *ms, struct milter *m, int stage, char cmd, const stru
 	if (m->proto & skip)
 		return MILTER_CONTINUE;
 	if (stage >= 0)
-		mt_macros(ms, m, (enum milter_stage)stage, cmd, &pkt);
+		mt_macros(ms, m, stage, cmd, &pkt);
 	milter_packet_put(&pkt, cmd, data ? data->data : NULL, data ? data->len : 0);
 	if (mt_write(m, &pkt, ms->command_ms, err, sizeof(err)) < 0) {
 		mt_warn(m, what, "%s", err);
@@ -831,6 +831,21 @@ milters_data(struct milters *ms, char *reply, size_t replylen)
 		return MILTER_CONTINUE;
 	return mt_all(ms, MILTER_M_DATA, MILTER_C_DATA, NULL, MILTER_P_NODATA, MILTER_P_NR_DATA,
 	    "DATA", reply, replylen);
+}
+
+enum milter_verdict
+milters_unknown(struct milters *ms, const char *line, char *reply, size_t replylen)
+{
+	struct pbuf data = PBUF_INIT;
+	enum milter_verdict v;
+
+	if (ms == NULL)
+		return MILTER_CONTINUE;
+	pbuf_append(&data, line, strlen(line) + 1);
+	v = mt_all(ms, MT_STAGE_UNKNOWN, MILTER_C_UNKNOWN, &data, MILTER_P_NOUNKNOWN,
+	    MILTER_P_NR_UNKN, "UNKNOWN", reply, replylen);
+	pbuf_free(&data);
+	return v == MILTER_DISCARD ? MILTER_CONTINUE : v;
 }
 
 void

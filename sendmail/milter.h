@@ -237,6 +237,9 @@ enum milter_verdict milters_mail(struct milters *ms, const char *sender, char **
 enum milter_verdict milters_rcpt(struct milters *ms, const char *rcpt, char **args,
     char *reply, size_t replylen);
 enum milter_verdict milters_data(struct milters *ms, char *reply, size_t replylen);
+/* A command the server does not know (the whole line), with milter_unknown_command_macros. */
+enum milter_verdict milters_unknown(struct milters *ms, const char *line, char *reply,
+    size_t replylen);
 /*
  * The message: headers, EOH, body, EOB to each milter in turn, each
  * milter's modifications applied to m before the next one sees it.

@@ -330,6 +330,19 @@ smtpd_milter_verdict(struct session *s, enum milter_verdict v, const char *reply
 	return 1;
 }
 
+/* An unknown command to the milters; 1 when one of them answered it. */
+static int
+smtpd_milter_unknown(struct session *s, const char *verb, const char *args)
+{
+	char reply[MILTER_REPLY_MAX];
+	char *whole = *args ? xasprintf("%s %s", verb, args) : xstrdup(verb);
+	int answered = smtpd_milter_verdict(s, milters_unknown(s->milters, whole, reply,
+	    sizeof(reply)), reply, "UNKNOWN");
+
+	free(whole);
+	return answered;
+}
+
 /* Connect event and the macros of the client; a refusal is kept for MAIL. */
 static void
 smtpd_milter_connect(struct session *s, int fd)
@@ -1297,6 +1310,8 @@ smtpd_session(int in_fd, int out_fd, const struct smtpd_client *c)
 		cmd = smtpd_lookup(line.data);
 		if (cmd == NULL) {
 			unknown++;
+			if (s->milters && smtpd_milter_unknown(s, line.data, args))
+				continue;
 			smtpd_reply(s, "500 5.5.2 Error: command not recognized");
 			continue;
 		}

@@ -56,7 +56,8 @@ filter mid "$U/mid.sock" exit-mid
 filter skp "$U/skp.sock" skip-steps,progress
 filter rr "$U/rr.sock" reject-rcpt -r bob@host.example.com
 filter ns "$U/ns.sock" addheader
-for s in hdr rej tmp dis cus chg rcp body from quar two slp mid skp rr ns; do
+filter unk "$U/unk.sock" reject-unknown
+for s in hdr rej tmp dis cus chg rcp body from quar two slp mid skp rr ns unk; do
 	wait_for 10 sock_ready "$U/$s.sock" || diag "filter $s did not start: $(cat "$T/m/$s.log")"
 done
 wait_for 10 sock_ready inet 7701 || diag "filter one did not start"
@@ -78,6 +79,7 @@ wait_for 10 sock_ready inet 7701 || diag "filter one did not start"
 	echo "127.0.0.1:2523 inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:7702"
 	echo "127.0.0.1:2524 inet n - n - - smtpd -o smtpd_milters=$U/down.sock -o milter_default_action=quarantine"
 	echo "127.0.0.1:2525 inet n - n - - smtpd -o smtpd_milters=$U/hdr.sock -o milter_protocol=2"
+	echo "127.0.0.1:2526 inet n - n - - smtpd -o smtpd_milters=$U/unk.sock"
 	echo "pickup    unix  n       -       n       60      1       pickup"
 } >"$CONF/master.cf"
 "$PETREL" start >/dev/null 2>"$T/start.err"
@@ -211,6 +213,21 @@ out=$(send 2516 "t-rr" alice@host.example.com bob@host.example.com)
 like "$out" '<\*\* +550 5\.1\.1 recipient refused by filter' "RCPT rejected by the filter"
 wait_for 10 has_msg alice t-rr
 ok $? "the other recipient gets the message"
+
+# --- an unknown command goes to the milters ---
+out=$(timeout 20 $PY - <<'PY' 2>&1
+import smtplib
+s = smtplib.SMTP('127.0.0.1', 2526, timeout=10)
+s.ehlo('x')
+print(s.docmd('FOOBAR', 'baz'))
+s.quit()
+s = smtplib.SMTP('127.0.0.1', 25, timeout=10)
+print(s.docmd('FOOBAR', 'baz'))
+s.quit()
+PY
+)
+like "$out" "\(550, b'5\.5\.1 unknown command refused by unk'\)" "an unknown command answered by the milter's reply"
+like "$out" "\(500, b'5\.5\.2 Error: command not recognized'\)" "without milters: 500 as before"
 
 # --- bad packets from a broken filter (Python, raw protocol) ---
 cat >"$T/badmilter.py" <<'PY'

@@ -14,6 +14,7 @@
  * Actions:
  *   reject tempfail discard custom-reply accept   at the stage of -s
  *   reject-rcpt       reject RCPT TO:<-r address> only
+ *   reject-unknown    answer an unknown SMTP command "550 5.5.1 unknown command refused by NAME"
  *   addheader         adds "X-Test-NAME: saw=H1,H2,... client=... i=... from=... rcpt=..."
  *                     (the headers it saw, and macros)
  *   chgheader         Subject becomes "changed by NAME"; X-Delete-Me is removed
@@ -285,6 +286,19 @@ tf_eom(SMFICTX *ctx)
 }
 
 static sfsistat
+tf_unknown(SMFICTX *ctx, const char *cmd)
+{
+	char text[TF_VALUE_MAX];
+
+	(void)cmd;
+	if (!tf_has("reject-unknown"))
+		return SMFIS_CONTINUE;
+	snprintf(text, sizeof(text), "unknown command refused by %s", tf_name);
+	smfi_setreply(ctx, "550", "5.5.1", text);
+	return SMFIS_REJECT;
+}
+
+static sfsistat
 tf_close(SMFICTX *ctx)
 {
 	free(smfi_getpriv(ctx));
@@ -315,7 +329,7 @@ static struct smfiDesc tf_desc = {
 	SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_ADDRCPT_PAR
 	    | SMFIF_DELRCPT | SMFIF_QUARANTINE | SMFIF_CHGFROM,
 	tf_connect, tf_helo, tf_envfrom, tf_envrcpt, tf_header, tf_eoh, tf_body, tf_eom,
-	NULL, tf_close, NULL, tf_data, tf_negotiate,
+	NULL, tf_close, tf_unknown, tf_data, tf_negotiate,
 };
 
 static int
