@@ -182,7 +182,12 @@ struct milter_msg {
 	struct qenv *env;	/* sender and recipients, changed in place */
 	char *quarantine;	/* reason, when a filter asked for it */
 	size_t size_limit;	/* message_size_limit, 0 = none */
+	size_t hdr_bytes;	/* names and values held */
+	size_t added_rcpts;	/* recipients filters added */
 };
+
+/* A filter may add no more recipients than this to one message. */
+#define MILTER_ADDRCPT_MAX	1000
 
 void milter_msg_init(struct milter_msg *m, struct qenv *env, const char *content, size_t len,
     size_t size_limit);
@@ -193,7 +198,9 @@ void milter_msg_content(const struct milter_msg *m, struct pbuf *out);
  * Applies one modification reply (ADDHEADER ... QUARANTINE). leadspc: the
  * filter negotiated SMFIP_HDR_LEADSPC (values are taken as written, else
  * one space is put after the colon). Returns 0, or -1 with err when the
- * reply is not acceptable (bad header name or value, body too big).
+ * reply is not acceptable (bad header name or value; headers or body
+ * growing past message_size_limit; more than MILTER_ADDRCPT_MAX
+ * recipients).
  */
 int milter_msg_apply(struct milter_msg *m, const struct milter_reply *r, int leadspc,
     char *err, size_t errlen);

@@ -313,11 +313,13 @@ mm_add(struct milter_msg *m, size_t at, const char *name, size_t nlen, const cha
 	m->hdr[at].name = xstrndup(name, nlen);
 	m->hdr[at].value = xstrndup(value, vlen);
 	m->nhdr++;
+	m->hdr_bytes += nlen + vlen;
 }
 
 static void
 mm_del(struct milter_msg *m, size_t at)
 {
+	m->hdr_bytes -= strlen(m->hdr[at].name) + strlen(m->hdr[at].value);
 	free(m->hdr[at].name);
 	free(m->hdr[at].value);
 	memmove(&m->hdr[at], &m->hdr[at + 1], (m->nhdr - at - 1) * sizeof(*m->hdr));
@@ -525,6 +527,17 @@ milter_msg_apply(struct milter_msg *m, const struct milter_reply *r, int leadspc
 	size_t i, seen;
 	int rc = -1;
 
+	if ((r->code == MILTER_R_ADDHEADER || r->code == MILTER_R_INSHEADER
+	    || r->code == MILTER_R_CHGHEADER) && m->size_limit > 0
+	    && m->hdr_bytes + strlen(r->s1) + strlen(r->s2) > m->size_limit) {
+		mp_err(err, errlen, "headers grow over message_size_limit %zu", m->size_limit);
+		return -1;
+	}
+	if ((r->code == MILTER_R_ADDRCPT || r->code == MILTER_R_ADDRCPT_PAR)
+	    && m->added_rcpts >= MILTER_ADDRCPT_MAX) {
+		mp_err(err, errlen, "more than %d recipients added", MILTER_ADDRCPT_MAX);
+		return -1;
+	}
 	switch (r->code) {
 	case MILTER_R_ADDHEADER:
 	case MILTER_R_INSHEADER:
@@ -547,6 +560,7 @@ milter_msg_apply(struct milter_msg *m, const struct milter_reply *r, int leadspc
 		if (i < m->nhdr && *r->s2 == '\0') {
 			mm_del(m, i);
 		} else if (i < m->nhdr) {
+			m->hdr_bytes += v.len - strlen(m->hdr[i].value);
 			free(m->hdr[i].value);
 			m->hdr[i].value = xstrndup(pbuf_str(&v), v.len);
 		} else if (*r->s2 != '\0') {
@@ -567,6 +581,7 @@ milter_msg_apply(struct milter_msg *m, const struct milter_reply *r, int leadspc
 		if (i == m->env->nrcpt) {
 			mm_rcpt_args(r->s2, &notify, &orcpt);
 			qenv_add_rcpt(m->env, pbuf_str(&v), notify, orcpt);
+			m->added_rcpts++;
 			free(orcpt);
 		}
 		rc = 0;

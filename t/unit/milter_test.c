@@ -235,6 +235,40 @@ test_apply(void)
 	pbuf_free(&out);
 }
 
+/* Filters cannot grow the headers past message_size_limit, nor add recipients without end. */
+static void
+test_bounds(void)
+{
+	struct qenv env;
+	struct milter_msg m;
+	struct milter_reply r;
+	char buf[80];
+	int i, rc = 0;
+
+	qenv_init(&env);
+	milter_msg_init(&m, &env, msg_text, sizeof(msg_text) - 1, 100);
+	memset(buf, 'v', sizeof(buf));
+	memcpy(buf, "X-Big\0", 6);
+	buf[sizeof(buf) - 1] = '\0';
+	mk('h', buf, sizeof(buf));
+	dec(&r);
+	is_int(milter_msg_apply(&m, &r, 0, err, sizeof(err)), -1, "a header past message_size_limit is refused");
+	is_str(err, "headers grow over message_size_limit 100", "... saying so");
+	milter_msg_free(&m);
+	milter_msg_init(&m, &env, msg_text, sizeof(msg_text) - 1, 0);
+	for (i = 0; i <= MILTER_ADDRCPT_MAX && rc == 0; i++) {
+		int n = snprintf(buf, sizeof(buf), "r%d@example.org", i);
+
+		mk('+', buf, (size_t)n + 1);
+		dec(&r);
+		rc = milter_msg_apply(&m, &r, 0, err, sizeof(err));
+	}
+	is_int(env.nrcpt, MILTER_ADDRCPT_MAX, "MILTER_ADDRCPT_MAX recipients may be added");
+	is_int(rc, -1, "... one more is refused");
+	milter_msg_free(&m);
+	qenv_free(&env);
+}
+
 int
 main(void)
 {
@@ -243,6 +277,7 @@ main(void)
 	test_framing();
 	test_decode();
 	test_apply();
+	test_bounds();
 	pbuf_free(&pkt);
 	return done_testing();
 }
