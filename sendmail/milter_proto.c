@@ -141,19 +141,38 @@ mp_strings(const char *name, const char *data, size_t len, int min, int max, con
 	return n;
 }
 
-/* A reply text must start with a 4xx or 5xx code followed by a space, a dash or nothing. */
+/*
+ * A reply text: one line, or several joined by CRLF (libmilter's
+ * smfi_setmlreply), each starting with the same 4xx or 5xx code, followed
+ * by '-' on all but the last line; no other control bytes than TAB.
+ */
 static int
 mp_reply_text_ok(const char *s)
 {
+	const char *line = s;
 	int i;
 
 	if (s[0] != '4' && s[0] != '5')
 		return 0;
-	for (i = 1; i < MILTER_SMTP_CODE_LEN; i++)
-		if (!isdigit((unsigned char)s[i]))
+	for (;;) {
+		const char *end = strstr(line, "\r\n");
+		const char *p;
+
+		for (i = 0; i < MILTER_SMTP_CODE_LEN; i++)
+			if (!isdigit((unsigned char)line[i]) || line[i] != s[i])
+				return 0;
+		if (end != NULL && line[MILTER_SMTP_CODE_LEN] != '-')
 			return 0;
-	return s[MILTER_SMTP_CODE_LEN] == '\0' || s[MILTER_SMTP_CODE_LEN] == ' '
-	    || s[MILTER_SMTP_CODE_LEN] == '-';
+		if (end == NULL && line[MILTER_SMTP_CODE_LEN] != '\0'
+		    && line[MILTER_SMTP_CODE_LEN] != ' ')
+			return 0;
+		for (p = line; *p && p != end; p++)
+			if ((unsigned char)*p < ' ' && *p != '\t')
+				return 0;
+		if (end == NULL)
+			return 1;
+		line = end + 2;
+	}
 }
 
 static int
@@ -243,8 +262,7 @@ milter_reply_decode(char code, const char *data, size_t len, struct milter_reply
 		if (mp_strings(name, data, len, 1, 1, s, err, errlen) < 0)
 			return -1;
 		if (!mp_reply_text_ok(s[0])) {
-			mp_err(err, errlen, "REPLYCODE: \"%.40s\" does not start with a 4xx or 5xx code",
-			    s[0]);
+			mp_err(err, errlen, "REPLYCODE: \"%.40s\" is not a 4xx or 5xx reply", s[0]);
 			return -1;
 		}
 		r->s1 = s[0];

@@ -92,6 +92,12 @@ test_decode(void)
 	is_str(r.s1, "550 5.7.1 go away", "... to its text");
 	mk('y', "250 ok", 7);
 	is_int(dec(&r), -1, "REPLYCODE with a 2xx code is refused");
+	mk('y', "550-5.7.1 a\r\n550 5.7.1 b", 25);
+	is_int(dec(&r), 0, "a multi-line REPLYCODE decodes");
+	mk('y', "550-5.7.1 a\r\n451 4.7.1 b", 25);
+	is_int(dec(&r), -1, "a multi-line REPLYCODE whose codes differ is refused");
+	mk('y', "550 5.7.1 a\nRSET", 17);
+	is_int(dec(&r), -1, "a REPLYCODE with a bare LF is refused");
 	mk('y', "550 no NUL", 10);
 	is_int(dec(&r), -1, "REPLYCODE without a final NUL is refused");
 	mk('h', "X-A\0v\0", 6);
