@@ -308,5 +308,39 @@ like "$got" 'Status: 5\.7\.1' "the bounce carries the milter's status"
 like "$got" 'Command rejected' "... and its reply text"
 ok "$(has_msg bob t-ns-rej; echo $((1 - $?)))" "the rejected message is not delivered"
 
+# More actions on mail from sendmail -t.
+ns_use() {
+	"$PETREL" conf -e "non_smtpd_milters = $1" >/dev/null
+	"$PETREL" reload >/dev/null 2>&1
+}
+ns_send() {	# ns_send SUBJECT: exit status of sendmail -t
+	printf 'To: alice@host.example.com\nSubject: %s\nX-Delete-Me: 1\n\noriginal body\n' "$1" |
+		"$SENDMAIL" -t -f sender@example.org
+}
+ns_use "$U/chg.sock $U/body.sock"
+ns_send t-ns-chg
+is $? 0 "sendmail -t through two milters (chgheader+insheader, replbody): exit 0"
+wait_for 10 has_msg alice "changed by chg"
+got=$(msg alice "changed by chg")
+like "$got" 'X-Inserted-chg: first' "sendmail -t: header inserted"
+like "$got" $'replaced by body\n$' "sendmail -t: body replaced by the second milter"
+unlike "$got" 'X-Delete-Me|original body' "sendmail -t: header removed, old body gone"
+ns_use "$U/quar.sock"
+before=$(queue_count hold)
+ns_send t-ns-quar
+is $? 0 "sendmail -t, quarantine: exit 0"
+is "$(queue_count hold)" $((before + 1)) "sendmail -t, quarantine: in hold/"
+ns_use "$U/dis.sock"
+ns_send t-ns-dis
+is $? 0 "sendmail -t, discard: exit 0"
+wait_for 5 log_has 'milter-discard: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]'
+ok $? "sendmail -t, discard: logged"
+ok "$(has_msg alice t-ns-dis; echo $((1 - $?)))" "sendmail -t, discard: not delivered"
+ns_use "$U/tmp.sock"
+ns_send t-ns-tmp 2>"$T/ns-tmp.err"
+is $? 75 "sendmail -t, tempfail: exit 75 (EX_TEMPFAIL), nothing queued"
+like "$(cat "$T/ns-tmp.err")" '451 4\.7\.1' "... the reason on stderr"
+ns_use ""
+
 stop_filters
 done_testing
