@@ -163,6 +163,7 @@ qid=$(printf '%s\n' "$out" | sed -n 's/.*queued as \([0-9A-F]\{14\}\).*/\1/p' | 
 is "$(queue_count hold)" 1 "quarantine: the message waits in hold/"
 like "$(cat "$MAILLOG")" "$qid: milter-hold: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: held by quar" "quarantine logged with the reason"
 like "$("$PETREL" queue list -p 2>&1)" "^$qid!" "mailq (Postfix layout) marks it with !"
+like "$("$SENDMAIL" -bp 2>&1)" "QUARANTINE: held by quar" "mailq (Sendmail layout) shows the quarantine reason"
 ok "$(has_msg alice t-quar; echo $((1 - $?)))" "a held message is not delivered"
 out=$("$PETREL" queue release "$qid" 2>&1)
 is "$out" "$qid: released from hold" "petrel queue release"
