@@ -16,9 +16,10 @@
  *     check_mailq); status '*' for active/, ' ' otherwise; hold/ gets
  *     "QUARANTINE: <reason>" (a milter's, else "held"); the status line
  *     is "Deferred: <reason>" of the first listed recipient that has a
- *     reason (else the first reason of the defer file), cut at 60 bytes (100 with -v) like Sendmail's M
- *     record; "8BITMIME" is the body type when QF_8BITMIME is set. The -v
- *     priority is Sendmail's initial one: size + 30000 per recipient.
+ *     reason (else the first reason of the defer file), cut at 60 bytes
+ *     (100 with -v) like Sendmail's M record; "8BITMIME" is the body type
+ *     when QF_8BITMIME is set. The -v priority is Sendmail's initial
+ *     one: size + 30000 per recipient.
  *   - Postfix layout: our IDs are 14 characters, so the long-ID variant
  *     (enable_long_queue_ids = yes) is used: "%-17s %8s %-19s %s".
  *   - The null sender shows as "<>" (Sendmail) and MAILER-DAEMON (Postfix
