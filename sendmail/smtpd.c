@@ -45,6 +45,7 @@
 #define SMTPD_LINGER_MS		100	/* per read while closing */
 #define SMTPD_LINGER_ROUNDS	50
 #define SMTPD_LINGER_MAX	(4 * 1024 * 1024)
+#define SMTPD_V4MAPPED		"::ffff:"	/* prefix of an IPv4 address on an IPv6 socket */
 
 enum smtpd_state {
 	ST_INIT,	/* no HELO/EHLO yet */
@@ -367,7 +368,8 @@ smtpd_milter_connect(struct session *s, int fd)
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0
 	    && getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv, sizeof(serv),
 	    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
-		const char *h = strncmp(host, "::ffff:", 7) == 0 ? host + 7 : host;
+		const char *h = strncmp(host, SMTPD_V4MAPPED, strlen(SMTPD_V4MAPPED)) == 0
+		    ? host + strlen(SMTPD_V4MAPPED) : host;
 
 		milters_macro(s->milters, "daemon_addr", h);
 		milters_macro(s->milters, "daemon_port", serv);
