@@ -14,11 +14,12 @@
  * Decisions where the models leave a choice:
  *   - Sendmail layout: the header names "<queue_directory>/mqueue" (for
  *     check_mailq); status '*' for active/, ' ' otherwise; hold/ gets
- *     "QUARANTINE: held"; the status line is "Deferred: <reason>" of the
- *     first listed recipient that has a reason (else the first reason of
- *     the defer file), cut at 60 bytes (100 with -v) like Sendmail's M
- *     record; "8BITMIME" is the body type when QF_8BITMIME is set. The -v
- *     priority is Sendmail's initial one: size + 30000 per recipient.
+ *     "QUARANTINE: <reason>" (a milter's, else "held"); the status line
+ *     is "Deferred: <reason>" of the first listed recipient that has a
+ *     reason (else the first reason of the defer file), cut at 60 bytes
+ *     (100 with -v) like Sendmail's M record; "8BITMIME" is the body type
+ *     when QF_8BITMIME is set. The -v priority is Sendmail's initial
+ *     one: size + 30000 per recipient.
  *   - Postfix layout: our IDs are 14 characters, so the long-ID variant
  *     (enable_long_queue_ids = yes) is used: "%-17s %8s %-19s %s".
  *   - The null sender shows as "<>" (Sendmail) and MAILER-DAEMON (Postfix
@@ -90,6 +91,7 @@ struct mq_msg {
 	struct strv rcpts;	/* still to do */
 	struct strv reasons;	/* parallel to rcpts; "" = none */
 	char *msg_reason;	/* Sendmail status line, or NULL */
+	char *hold_reason;	/* a milter's quarantine reason, or NULL */
 };
 
 int
@@ -307,6 +309,8 @@ mq_load(const char *queue_dir, const char *qname, const char *id)
 	m->null_sender = e.sender != NULL && e.sender[0] == '\0';
 	m->sender = e.sender ? xstrdup(e.sender) : mq_login(e.uid);
 	m->nrcpt_all = e.nrcpt;
+	if (qenv_attr(&e, "quarantine") != NULL)
+		m->hold_reason = xstrdup(qenv_attr(&e, "quarantine"));
 	strv_init(&m->rcpts);
 	strv_init(&m->reasons);
 	queue_defer_init(&d);
@@ -335,6 +339,7 @@ mq_free(struct mq_msg *m)
 {
 	free(m->sender);
 	free(m->msg_reason);
+	free(m->hold_reason);
 	strv_free(&m->rcpts);
 	strv_free(&m->reasons);
 	free(m);
@@ -389,8 +394,12 @@ mq_print_sendmail(FILE *out, const char *queue_dir, struct mq_msg **v, size_t n,
 			fprintf(out, "%8ld %.16s ", (long)m->size, ct);
 			mq_prtstr(out, pbuf_str(&tmp), MQ_SM_SENDER_MAX);
 		}
-		if (strcmp(m->qname, QDIR_HOLD) == 0)
-			fprintf(out, "\n     QUARANTINE: %.*s", msgmax, MQ_SM_HOLD_TEXT);
+		if (strcmp(m->qname, QDIR_HOLD) == 0) {
+			/* Sendmail shows the quarantine reason here. */
+			pbuf_reset(&tmp);
+			mq_printable(&tmp, m->hold_reason ? m->hold_reason : MQ_SM_HOLD_TEXT);
+			fprintf(out, "\n     QUARANTINE: %.*s", msgmax, pbuf_str(&tmp));
+		}
 		if (m->msg_reason || (m->flags & QF_8BITMIME)) {
 			fprintf(out, "\n    %10.10s",
 			    (m->flags & QF_8BITMIME) ? MQ_SM_BODY_8BIT : "");

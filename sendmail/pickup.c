@@ -16,11 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bounce.h"
 #include "cleanup.h"
 #include "conf.h"
 #include "header.h"
 #include "instance.h"
 #include "log.h"
+#include "milter.h"
 #include "pbuf.h"
 #include "pickup.h"
 #include "qmgr.h"
@@ -31,6 +33,8 @@
 
 #define PICKUP_QUEUE_FILE_MODE	0600
 #define PICKUP_POLL_MS		1000	/* the longest wait before looking at the master */
+#define PICKUP_ERR_MAX		512
+#define PICKUP_REPLY_CODE_LEN	4	/* "550 " */
 
 static void
 pickup_params(struct cleanup_params *p)
@@ -80,6 +84,150 @@ pickup_submit_allowed(const char *login)
 	}
 	strv_free(&list);
 	return allowed;
+}
+
+/*
+ * A milter rejected a message from sendmail: as Postfix does, the
+ * sender gets a bounce (DESIGN.md), queued in incoming/ with the null
+ * sender. Nothing is sent for a message from <>. Returns 0 when the
+ * notice is queued (or none is due), -1 (logged) when it could not be.
+ */
+static int
+pickup_milter_bounce(const struct qenv *env, const char *id, const char *content, size_t len,
+    const char *reply)
+{
+	struct bounce_opts o;
+	struct bounce_rcpt *br;
+	struct queue_tx tx;
+	struct qenv orig, e;
+	struct pbuf msg = PBUF_INIT, dsn = PBUF_INIT;
+	char err[PICKUP_ERR_MAX];
+	const char *p = reply + (strlen(reply) > PICKUP_REPLY_CODE_LEN ? PICKUP_REPLY_CODE_LEN : 0);
+	size_t i;
+	int rc;
+
+	if (env->sender == NULL || env->sender[0] == '\0') {
+		log_info("%s: milter rejected a message from <>: no bounce", id);
+		return 0;
+	}
+	/* The enhanced status code of the reply, when it has one. */
+	if (p != reply && (p[0] == '4' || p[0] == '5') && p[1] == '.')
+		pbuf_append(&dsn, p, strcspn(p, " "));
+	else
+		pbuf_puts(&dsn, "5.7.1");
+	if (queue_tx_begin(conf_str("queue_directory"), QDIR_INCOMING, &tx, err, sizeof(err)) < 0) {
+		log_warn("%s: cannot queue the milter bounce: %s", id, err);
+		pbuf_free(&dsn);
+		return -1;
+	}
+	qenv_init(&orig);
+	orig.arrival = env->arrival;
+	snprintf(orig.id, sizeof(orig.id), "%s", id);
+	qenv_set_sender(&orig, env->sender);
+	br = xcalloc(env->nrcpt ? env->nrcpt : 1, sizeof(*br));
+	for (i = 0; i < env->nrcpt; i++) {
+		qenv_add_rcpt(&orig, env->rcpt[i].addr, env->rcpt[i].notify, env->rcpt[i].orcpt);
+		br[i].addr = env->rcpt[i].addr;
+		/* A rejection is final here, whatever class the filter gave. */
+		br[i].dsn = pbuf_str(&dsn)[0] == '5' ? pbuf_str(&dsn) : "5.7.1";
+		br[i].reason = reply;
+	}
+	memset(&o, 0, sizeof(o));
+	o.kind = BOUNCE_FAILED;
+	o.notice_id = tx.id;
+	o.now = time(NULL);
+	bounce_build_opts(&o, &orig, id, content, len, br, env->nrcpt, &msg);
+	qenv_init(&e);
+	gettimeofday(&e.arrival, NULL);
+	qenv_set_sender(&e, "");
+	qenv_set_attr(&e, "origin", "bounce");
+	qenv_add_rcpt(&e, env->sender, 0, NULL);
+	for (i = 0; i < msg.len; i++)
+		if ((unsigned char)msg.data[i] & 0x80) {
+			e.flags |= QF_8BITMIME;
+			break;
+		}
+	rc = queue_tx_commit(&tx, &e, msg.data, msg.len, PICKUP_QUEUE_FILE_MODE, err, sizeof(err));
+	if (rc < 0)
+		log_warn("%s: cannot queue the milter bounce: %s", id, err);
+	else {
+		log_info("%s: sender non-delivery notification: %s", id, e.id);
+		qmgr_wake('W');
+	}
+	qenv_free(&e);
+	qenv_free(&orig);
+	free(br);
+	pbuf_free(&msg);
+	pbuf_free(&dsn);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * non_smtpd_milters on a cleaned-up message, as Postfix runs them: a
+ * connection from localhost [127.0.0.1], no HELO, the envelope, the
+ * message. Their changes land in env and content. Returns 0 to queue (tx
+ * redirected to hold/ for a quarantine), 1 when the message was taken
+ * but is not to be queued (a discard, or a rejection turned into a
+ * bounce; tx aborted), or EX_TEMPFAIL with err (tx aborted, the caller
+ * may retry; also when the bounce cannot be queued).
+ */
+static int
+pickup_milters(struct qenv *env, struct pbuf *content, struct queue_tx *tx, char *err,
+    size_t errlen)
+{
+	struct milters *ms = milters_create("non_smtpd_milters");
+	struct milter_msg m;
+	char reply[MILTER_REPLY_MAX];
+	enum milter_verdict v;
+	size_t i;
+	int rc = 0;
+
+	if (ms == NULL)
+		return 0;
+	milters_macro(ms, "_", "localhost [127.0.0.1]");
+	milters_macro(ms, "client_addr", "127.0.0.1");
+	milters_macro(ms, "client_name", "localhost");
+	milters_macro(ms, "i", tx->id);
+	v = milters_connect(ms, "localhost", '4', "127.0.0.1", 0, reply, sizeof(reply));
+	if (v == MILTER_CONTINUE || v == MILTER_ACCEPT)
+		v = milters_mail(ms, env->sender, NULL, reply, sizeof(reply));
+	for (i = 0; i < env->nrcpt && (v == MILTER_CONTINUE || v == MILTER_ACCEPT); i++)
+		v = milters_rcpt(ms, env->rcpt[i].addr, NULL, reply, sizeof(reply));
+	if (v == MILTER_CONTINUE || v == MILTER_ACCEPT)
+		v = milters_data(ms, reply, sizeof(reply));
+	milter_msg_init(&m, env, content->data ? content->data : "", content->len,
+	    (size_t)conf_int("message_size_limit"));
+	if (v == MILTER_CONTINUE || v == MILTER_ACCEPT)
+		v = milters_message(ms, &m, reply, sizeof(reply));
+	if (v == MILTER_REJECT || v == MILTER_TEMPFAIL) {
+		log_info("%s: milter-reject: END-OF-MESSAGE from localhost[127.0.0.1]: %s; from=<%s>",
+		    tx->id, reply, env->sender);
+		snprintf(err, errlen, "message refused by a milter: %s", reply);
+		rc = EX_TEMPFAIL;
+		if (v == MILTER_REJECT && pickup_milter_bounce(env, tx->id, content->data ?
+		    content->data : "", content->len, reply) == 0)
+			rc = 1;
+	} else if (v == MILTER_DISCARD || env->nrcpt == 0) {
+		log_info("%s: milter-discard: END-OF-MESSAGE from localhost[127.0.0.1]: %s; from=<%s>",
+		    tx->id, env->nrcpt == 0 ? "no recipients left" : "milter triggers DISCARD action",
+		    env->sender);
+		rc = 1;
+	} else {
+		pbuf_reset(content);
+		milter_msg_content(&m, content);
+		if (m.quarantine) {
+			log_info("%s: milter-hold: END-OF-MESSAGE from localhost[127.0.0.1]: %s;"
+			    " from=<%s>", tx->id, m.quarantine, env->sender);
+			qenv_set_attr(env, "quarantine", m.quarantine);
+			queue_tx_set_dir(tx, conf_str("queue_directory"), QDIR_HOLD);
+		}
+	}
+	if (rc != 0)
+		queue_tx_abort(tx);
+	milter_msg_free(&m);
+	milters_abort(ms);
+	milters_free(ms);
+	return rc;
 }
 
 int
@@ -146,6 +294,15 @@ pickup_message(const struct qenv *raw, const char *content, size_t len,
 	qenv_set_attr(&env, "origin", how);
 	for (i = 0; i < out.rcpts.n; i++)
 		qenv_add_rcpt(&env, out.rcpts.v[i], notify, NULL);
+	status = pickup_milters(&env, &out.content, &txn, err, errlen);
+	if (status != 0) {
+		if (status == 1) {	/* discarded or bounced: taken, as far as the caller knows */
+			snprintf(qid, QID_LEN + 1, "%s", txn.id);
+			status = 0;
+		}
+		qenv_free(&env);
+		goto done;
+	}
 	if (queue_tx_commit(&txn, &env, out.content.data, out.content.len,
 	    PICKUP_QUEUE_FILE_MODE, err, errlen) < 0) {
 		status = EX_TEMPFAIL;
@@ -155,8 +312,9 @@ pickup_message(const struct qenv *raw, const char *content, size_t len,
 		pickup_message_id(&out.content, &msgid);
 		log_info("%s: uid=%ld from=<%s>", env.id, uid, out.sender);
 		log_info("%s: message-id=%s", env.id, pbuf_str(&msgid));
-		log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue incoming)", env.id,
-		    out.sender, out.content.len, out.rcpts.n);
+		log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue %s)", env.id,
+		    env.sender, out.content.len, env.nrcpt,
+		    qenv_attr(&env, "quarantine") ? QDIR_HOLD : QDIR_INCOMING);
 		qmgr_wake('W');
 	}
 	qenv_free(&env);

@@ -6,6 +6,10 @@
  * maildrop/ (the caller's uid is the file's owner, since the front end is
  * only set-gid). pickup_message runs cleanup and commits the result to
  * incoming/ durably; it is the only path from raw to queued.
+ * non_smtpd_milters (milter.h) run there, on the cleaned-up message,
+ * after a fake connection from localhost [127.0.0.1] as Postfix does; a
+ * rejection becomes a bounce to the sender, a quarantine commits the
+ * message into hold/, a milter's temporary failure is EX_TEMPFAIL.
  *
  * A maildrop file that does not parse goes to corrupt/; one that cleanup
  * refuses for good (no recipients, too big) is logged and removed, since

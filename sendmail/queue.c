@@ -283,6 +283,13 @@ queue_tx_commit(struct queue_tx *tx, struct qenv *e, const char *content,
 	return rc;
 }
 
+void
+queue_tx_set_dir(struct queue_tx *tx, const char *queue_dir, const char *subdir)
+{
+	free(tx->dir);
+	tx->dir = xasprintf("%s/%s", queue_dir, subdir);
+}
+
 int
 queue_write(const char *queue_dir, const char *subdir, struct qenv *e,
     const char *content, size_t len, mode_t mode, char *err, size_t errlen)

@@ -147,6 +147,12 @@ int queue_tx_begin(const char *queue_dir, const char *subdir, struct queue_tx *t
 int queue_tx_commit(struct queue_tx *tx, struct qenv *e, const char *content,
     size_t len, mode_t mode, char *err, size_t errlen);
 void queue_tx_abort(struct queue_tx *tx);
+/*
+ * Makes queue_tx_commit rename the file into queue_dir/subdir instead
+ * (same file system, same ID): a message a milter quarantines goes to
+ * hold/ although its transaction began in incoming/.
+ */
+void queue_tx_set_dir(struct queue_tx *tx, const char *queue_dir, const char *subdir);
 
 /* One line of a defer file: address, DSN status, reason. */
 struct queue_defer_entry {

@@ -1,5 +1,5 @@
 /*
- * queue_cmd - "petrel queue show|list|help"; see queue_cmd.h.
+ * queue_cmd - "petrel queue show|list|release|help"; see queue_cmd.h.
  *
  * show reads the file read-only wherever it is (the live state
  * directories, then corrupt/) and never changes it. Envelope values are
@@ -23,6 +23,7 @@
 #include "mailq.h"
 #include "pbuf.h"
 #include "qfile.h"
+#include "qmgr.h"
 #include "queue.h"
 #include "queue_cmd.h"
 
@@ -49,6 +50,7 @@ qc_usage(FILE *out)
 	fprintf(out,
 	    "usage: petrel queue show ID\n"
 	    "       petrel queue list [-p | -j] [-v]\n"
+	    "       petrel queue release ID\n"
 	    "       petrel queue help\n");
 }
 
@@ -272,6 +274,34 @@ qc_list(int argc, char **argv, const char *queue_dir)
 	return 0;
 }
 
+/* Moves a held message (hold/) to incoming/ and wakes the queue manager. */
+static int
+qc_release(const char *queue_dir, const char *id)
+{
+	const char *where;
+
+	if (!queue_id_valid(id)) {
+		fprintf(stderr, "%s: fatal: \"", QC_PROG);
+		qc_put_max(stderr, id, QC_ARG_SHOW_MAX);
+		fputs("\" is not a queue ID\n", stderr);
+		return 1;
+	}
+	where = queue_locate(queue_dir, id);
+	if (where == NULL || strcmp(where, QDIR_HOLD) != 0) {
+		fprintf(stderr, "%s: fatal: %s: %s\n", QC_PROG, id,
+		    where ? "not in the hold queue" : "no such message");
+		return 1;
+	}
+	if (queue_move(queue_dir, QDIR_HOLD, QDIR_INCOMING, id) < 0) {
+		fprintf(stderr, "%s: fatal: %s: cannot move to %s: %s\n", QC_PROG, id,
+		    QDIR_INCOMING, strerror(errno));
+		return 1;
+	}
+	qmgr_wake('W');
+	printf("%s: released from hold\n", id);
+	return 0;
+}
+
 int
 queue_cmd_main(int argc, char **argv, const char *queue_dir)
 {
@@ -292,6 +322,13 @@ queue_cmd_main(int argc, char **argv, const char *queue_dir)
 	}
 	if (strcmp(argv[1], "list") == 0)
 		return qc_list(argc, argv, queue_dir);
+	if (strcmp(argv[1], "release") == 0) {
+		if (argc != 3) {
+			qc_usage(stderr);
+			return EX_USAGE;
+		}
+		return qc_release(queue_dir, argv[2]);
+	}
 	fprintf(stderr, "%s: fatal: unknown command \"", QC_PROG);
 	qc_put_max(stderr, argv[1], QC_ARG_SHOW_MAX);
 	fputs("\"\n", stderr);

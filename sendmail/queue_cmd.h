@@ -10,6 +10,9 @@
  *                              the mailq listing: Sendmail's layout, or
  *                              Postfix's (-p), or JSON lines (-j); -v is
  *                              Sendmail's verbose layout.
+ *   petrel queue release ID    moves a message held in hold/ (by a milter's
+ *                              quarantine) to incoming/ for delivery; exit 1
+ *                              when it is not held.
  *   petrel queue help          usage on stdout, exit 0.
  *
  * argv[0] is "queue". Returns the exit status (64 for a usage error).

@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "log.h"
 #include "local.h"
+#include "milter.h"
 #include "pbuf.h"
 #include "qfile.h"
 #include "qmgr.h"
@@ -52,6 +53,7 @@
 
 /* smtpd_tls_security_level */
 enum smtpd_tls_level { TLS_LEVEL_NONE, TLS_LEVEL_MAY, TLS_LEVEL_ENCRYPT };
+#define SMTPD_V4MAPPED		"::ffff:"	/* prefix of an IPv4 address on an IPv6 socket */
 
 enum smtpd_state {
 	ST_INIT,	/* no HELO/EHLO yet */
@@ -83,6 +85,10 @@ struct session {
 	size_t size_limit;
 	long rcpt_limit;
 	long nrcpt;		/* RCPTs accepted in the transaction, duplicates too */
+
+	struct milters *milters;	/* smtpd_milters, NULL when none */
+	char *milter_deny;	/* a milter's reply to the connection, given to MAIL */
+	int milter_discard;	/* a milter discards this message */
 
 	long errors, soft_limit, hard_limit;
 	long long error_sleep;
@@ -426,6 +432,8 @@ static void
 smtpd_enter(struct session *s, enum smtpd_state st)
 {
 	if (st == ST_INIT || st == ST_GREETED) {
+		milters_abort(s->milters);
+		s->milter_discard = 0;
 		qenv_free(&s->env);
 		qenv_init(&s->env);
 		pbuf_free(&s->msg);
@@ -434,6 +442,97 @@ smtpd_enter(struct session *s, enum smtpd_state st)
 		s->nrcpt = 0;
 	}
 	s->state = st;
+}
+
+static const char *smtpd_proto(const struct session *s);
+
+/*
+ * Answers a milter's verdict at a command. Returns 1 when the command is
+ * refused (the reply is given and logged), 0 when it goes on.
+ */
+static int
+smtpd_milter_verdict(struct session *s, enum milter_verdict v, const char *reply,
+    const char *where)
+{
+	if (v == MILTER_DISCARD) {
+		s->milter_discard = 1;
+		return 0;
+	}
+	if (v != MILTER_REJECT && v != MILTER_TEMPFAIL)
+		return 0;
+	log_info("NOQUEUE: milter-reject: %s from %s[%s]: %s; from=<%s> proto=%s helo=<%s>",
+	    where, s->c->name, s->c->addr, reply, s->env.sender ? s->env.sender : "",
+	    smtpd_proto(s), s->helo ? s->helo : "");
+	smtpd_reply(s, "%s", reply);
+	return 1;
+}
+
+/* An unknown command to the milters; 1 when one of them answered it. */
+static int
+smtpd_milter_unknown(struct session *s, const char *verb, const char *args)
+{
+	char reply[MILTER_REPLY_MAX];
+	char *whole = *args ? xasprintf("%s %s", verb, args) : xstrdup(verb);
+	int answered = smtpd_milter_verdict(s, milters_unknown(s->milters, whole, reply,
+	    sizeof(reply)), reply, "UNKNOWN");
+
+	free(whole);
+	return answered;
+}
+
+/* {tls_version}, {cipher}, {cipher_bits} for the milters, once TLS is up. */
+static void
+smtpd_milter_tls_macros(struct session *s)
+{
+	char bits[16];
+
+	if (s->milters == NULL || s->tls == NULL)
+		return;
+	snprintf(bits, sizeof(bits), "%d", tls_cipher_bits(s->tls));
+	milters_macro(s->milters, "tls_version", tls_version(s->tls));
+	milters_macro(s->milters, "cipher", tls_cipher(s->tls));
+	milters_macro(s->milters, "cipher_bits", bits);
+}
+
+/* Connect event and the macros of the client; a refusal is kept for MAIL. */
+static void
+smtpd_milter_connect(struct session *s, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char reply[MILTER_REPLY_MAX], host[SMTPD_NAME_MAX], serv[SMTPD_NAME_MAX / 8];
+	char *underscore;
+	unsigned port = (unsigned)strtoul(s->c->port, NULL, 10);
+	char family = strchr(s->c->addr, ':') ? '6' : '4';
+	enum milter_verdict v;
+
+	if (s->c->addr[0] == '\0')
+		family = 'U';
+	underscore = xasprintf("%s [%s]", s->c->name, s->c->addr);
+	milters_macro(s->milters, "_", underscore);
+	free(underscore);
+	smtpd_milter_tls_macros(s);
+	milters_macro(s->milters, "client_addr", s->c->addr);
+	milters_macro(s->milters, "client_name", s->c->name);
+	milters_macro(s->milters, "client_ptr", s->c->name);
+	milters_macro(s->milters, "client_port", s->c->port);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0
+	    && getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv, sizeof(serv),
+	    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+		const char *h = strncmp(host, SMTPD_V4MAPPED, strlen(SMTPD_V4MAPPED)) == 0
+		    ? host + strlen(SMTPD_V4MAPPED) : host;
+
+		milters_macro(s->milters, "daemon_addr", h);
+		milters_macro(s->milters, "daemon_port", serv);
+		milters_macro(s->milters, "if_addr", h);
+		milters_macro(s->milters, "if_name", conf_str("myhostname"));
+	}
+	v = milters_connect(s->milters, s->c->name, family, s->c->addr, port, reply, sizeof(reply));
+	if (v == MILTER_REJECT || v == MILTER_TEMPFAIL) {
+		log_info("NOQUEUE: milter-reject: CONNECT from %s[%s]: %s", s->c->name, s->c->addr,
+		    reply);
+		s->milter_deny = xstrdup(reply);
+	}
 }
 
 /* ---- parsing ---- */
@@ -604,6 +703,13 @@ smtpd_greet(struct session *s, char *args, int esmtp)
 		smtpd_reply(s, "501 Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
 		return CMD_GO_ON;
 	}
+	if (s->milters) {
+		char reply[MILTER_REPLY_MAX];
+
+		if (smtpd_milter_verdict(s, milters_helo(s->milters, args, reply, sizeof(reply)),
+		    reply, esmtp ? "EHLO" : "HELO"))
+			return CMD_GO_ON;
+	}
 	free(s->helo);
 	s->helo = xstrdup(args);
 	s->esmtp = esmtp;
@@ -667,6 +773,13 @@ cmd_mail(struct session *s, char *args)
 		return CMD_GO_ON;
 	}
 	smtpd_enter(s, s->state == ST_INIT ? ST_INIT : ST_GREETED);
+	if (s->milter_deny) {
+		log_info("NOQUEUE: milter-reject: MAIL from %s[%s]: %s; from=<%s>", s->c->name,
+		    s->c->addr, s->milter_deny, addr);
+		smtpd_reply(s, "%s", s->milter_deny);
+		free(addr);
+		return CMD_GO_ON;
+	}
 	strv_split(&params, rest, " ");
 	for (i = 0; i < params.n && !bad; i++) {
 		char *p = params.v[i], *eq = strchr(p, '=');
@@ -732,6 +845,19 @@ cmd_mail(struct session *s, char *args)
 		return CMD_GO_ON;
 	}
 	qenv_set_sender(&s->env, addr);
+	if (s->milters) {
+		char reply[MILTER_REPLY_MAX];
+
+		strv_split(&params, rest, " ");
+		if (smtpd_milter_verdict(s, milters_mail(s->milters, addr, params.v, reply,
+		    sizeof(reply)), reply, "MAIL")) {
+			strv_free(&params);
+			free(addr);
+			smtpd_enter(s, ST_GREETED);
+			return CMD_GO_ON;
+		}
+		strv_free(&params);
+	}
 	free(addr);
 	smtpd_enter(s, ST_MAIL);
 	smtpd_reply(s, "250 2.1.0 Ok");
@@ -852,6 +978,14 @@ cmd_rcpt(struct session *s, char *args)
 		smtpd_reply(s, "%s", reply);
 		bad = 1;
 	}
+	if (!bad && s->milters) {
+		char mreply[MILTER_REPLY_MAX];
+
+		strv_split(&params, rest, " ");
+		bad = smtpd_milter_verdict(s, milters_rcpt(s->milters, addr, params.v, mreply,
+		    sizeof(mreply)), mreply, "RCPT");
+		strv_free(&params);
+	}
 	if (!bad) {
 		int dup = 0;
 
@@ -867,6 +1001,52 @@ cmd_rcpt(struct session *s, char *args)
 	free(orcpt);
 	free(addr);
 	return CMD_GO_ON;
+}
+
+/*
+ * The milters at the end of the message: content (with our Received:
+ * header, as it will be queued) and envelope take their changes. Returns
+ * 0 to queue, -1 when the message was answered and must not be queued
+ * (the transaction is aborted).
+ */
+static int
+smtpd_milter_message(struct session *s, struct queue_tx *tx, struct pbuf *content)
+{
+	struct milter_msg m;
+	char reply[MILTER_REPLY_MAX];
+	enum milter_verdict v;
+	int rc = 0;
+
+	milters_macro(s->milters, "i", tx->id);
+	milter_msg_init(&m, &s->env, content->data ? content->data : "", content->len,
+	    s->size_limit);
+	v = milters_message(s->milters, &m, reply, sizeof(reply));
+	if (v == MILTER_REJECT || v == MILTER_TEMPFAIL) {
+		log_info("%s: milter-reject: END-OF-MESSAGE from %s[%s]: %s; from=<%s> proto=%s"
+		    " helo=<%s>", tx->id, s->c->name, s->c->addr, reply, s->env.sender,
+		    smtpd_proto(s), s->helo ? s->helo : "");
+		smtpd_reply(s, "%s", reply);
+		rc = -1;
+	} else if (v == MILTER_DISCARD || s->milter_discard || s->env.nrcpt == 0) {
+		log_info("%s: milter-discard: END-OF-MESSAGE from %s[%s]: %s; from=<%s>", tx->id,
+		    s->c->name, s->c->addr, s->env.nrcpt == 0 ? "no recipients left" : "milter triggers"
+		    " DISCARD action", s->env.sender);
+		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", tx->id);
+		rc = -1;
+	} else {
+		pbuf_reset(content);
+		milter_msg_content(&m, content);
+		if (m.quarantine) {
+			log_info("%s: milter-hold: END-OF-MESSAGE from %s[%s]: %s; from=<%s>", tx->id,
+			    s->c->name, s->c->addr, m.quarantine, s->env.sender);
+			qenv_set_attr(&s->env, "quarantine", m.quarantine);
+			queue_tx_set_dir(tx, conf_str("queue_directory"), QDIR_HOLD);
+		}
+	}
+	if (rc < 0)
+		queue_tx_abort(tx);
+	milter_msg_free(&m);
+	return rc;
 }
 
 /*
@@ -919,6 +1099,11 @@ smtpd_queue(struct session *s)
 	info.rcpt = s->env.nrcpt == 1 ? s->env.rcpt[0].addr : NULL;
 	info.arrival = s->env.arrival.tv_sec;
 	cleanup_smtp_message(&info, s->msg.data ? s->msg.data : "", s->msg.len, &content);
+	if (s->milters && smtpd_milter_message(s, &tx, &content) < 0) {
+		pbuf_free(&content);
+		smtpd_enter(s, ST_GREETED);
+		return;
+	}
 	s->env.uid = (long)getuid();
 	qenv_set_attr(&s->env, "origin", "smtpd");
 	qenv_set_attr(&s->env, "client_name", s->c->name);
@@ -940,8 +1125,9 @@ smtpd_queue(struct session *s)
 			    s->c->name, s->c->addr, s->sasl_method, s->sasl_user);
 		else
 			log_info("%s: client=%s[%s]", s->env.id, s->c->name, s->c->addr);
-		log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue incoming)", s->env.id,
-		    s->env.sender, content.len, s->env.nrcpt);
+		log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue %s)", s->env.id,
+		    s->env.sender, content.len, s->env.nrcpt,
+		    qenv_attr(&s->env, "quarantine") ? QDIR_HOLD : QDIR_INCOMING);
 		qmgr_wake('W');
 		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", s->env.id);
 	}
@@ -986,6 +1172,15 @@ cmd_data(struct session *s, char *args)
 	if (*args) {
 		smtpd_reply(s, "501 5.5.4 Syntax: DATA");
 		return CMD_GO_ON;
+	}
+	if (s->milters) {
+		char reply[MILTER_REPLY_MAX];
+
+		if (smtpd_milter_verdict(s, milters_data(s->milters, reply, sizeof(reply)), reply,
+		    "DATA")) {
+			smtpd_enter(s, ST_GREETED);
+			return CMD_GO_ON;
+		}
 	}
 	smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 	s->where = "DATA";
@@ -1196,6 +1391,7 @@ smtpd_tls_start(struct session *s)
 	if (atoi(conf_str("smtpd_tls_loglevel")) >= 1)
 		log_info("Anonymous TLS connection established from %s[%s]: %s",
 		    s->c->name, s->c->addr, s->tls_info);
+	smtpd_milter_tls_macros(s);
 	return 0;
 }
 
@@ -1344,6 +1540,8 @@ cmd_auth(struct session *s, char *args)
 	if (st == SMTPD_SASL_OK) {
 		s->sasl_user = xstrdup(out);
 		s->sasl_method = xstrdup(mech);
+		milters_macro(s->milters, "auth_type", mech);
+		milters_macro(s->milters, "auth_authen", out);
 		smtpd_reply(s, "235 2.7.0 Authentication successful");
 		goto done;
 	}
@@ -1515,6 +1713,9 @@ smtpd_session(int in_fd, int out_fd, const struct smtpd_client *c)
 			s->close_after = 1;
 		}
 	}
+	if (!s->close_after && smtpd_queue_hook == NULL
+	    && (s->milters = milters_create("smtpd_milters")) != NULL)
+		smtpd_milter_connect(s, in_fd);
 	if (!s->close_after)
 		smtpd_reply(s, "220 %s", conf_str("smtpd_banner"));
 
@@ -1560,6 +1761,8 @@ smtpd_session(int in_fd, int out_fd, const struct smtpd_client *c)
 		cmd = smtpd_lookup(line.data);
 		if (cmd == NULL) {
 			unknown++;
+			if (s->milters && smtpd_milter_unknown(s, line.data, args))
+				continue;
 			smtpd_reply(s, "500 5.5.2 Error: command not recognized");
 			continue;
 		}
@@ -1596,6 +1799,9 @@ smtpd_session(int in_fd, int out_fd, const struct smtpd_client *c)
 	pbuf_free(&s->obuf);
 	pbuf_free(&s->msg);
 	qenv_free(&s->env);
+	milters_abort(s->milters);
+	milters_free(s->milters);
+	free(s->milter_deny);
 	free(s->helo);
 	free(s);
 	return 0;

@@ -15,6 +15,11 @@
  * prepended (cleanup_smtp_message), and only then answered 250; a queue
  * that cannot be written is answered 452 4.3.1. The queue manager is
  * woken at once.
+ * smtpd_milters (milter.h) see the connection, HELO, MAIL, RCPT, DATA,
+ * unknown commands and, before the queue file is committed, the message
+ * with its Received: header: their rejections are answered to the client,
+ * their changes land in the queued message, a quarantine commits it into
+ * hold/. Not for sendmail -bs (its mail goes through non_smtpd_milters).
  * Limits, each answered and logged: smtpd_timeout (421 4.4.2),
  * smtpd_recipient_limit (452 4.5.3), message_size_limit (552 5.3.4),
  * header_size_limit (552 5.3.4), smtpd_soft_error_limit (replies slowed
