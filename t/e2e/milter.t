@@ -233,41 +233,54 @@ like "$out" "\(500, b'5\.5\.2 Error: command not recognized'\)" "without milters
 # --- bad packets from a broken filter (Python, raw protocol) ---
 cat >"$T/badmilter.py" <<'PY'
 import socket, struct, sys
-mode = sys.argv[1]
+mode, ready = sys.argv[1], sys.argv[2]
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(('127.0.0.1', 7702)); srv.listen(8); srv.settimeout(60)
+open(ready, 'w').close()
 def pkt(code, data=b''):
     return struct.pack('>I', len(data) + 1) + code + data
 def readpkt(f):
-    h = f.read(4)
-    if len(h) < 4: return None, None
-    n = struct.unpack('>I', h)[0]; d = f.read(n)
+    try:
+        h = f.read(4)
+        if len(h) < 4: return None, None
+        n = struct.unpack('>I', h)[0]; d = f.read(n)
+    except OSError:
+        return None, None
     return d[:1], d[1:]
 for _ in range(20):
     try: c, _ = srv.accept()
     except socket.timeout: break
     f = c.makefile('rb')
-    while True:
-        code, data = readpkt(f)
-        if code is None: break
-        if code == b'O':
-            c.sendall(pkt(b'O', struct.pack('>III', 6, 0x1ff, 0)))
-        elif code == b'E':
-            if mode == 'oversized': c.sendall(struct.pack('>I', 0x7fffffff) + b'h')
-            elif mode == 'unknown': c.sendall(pkt(b'Z'))
-            elif mode == 'nul': c.sendall(pkt(b'h', b'X-Bad\0va\0lue\0'))
-            elif mode == 'bigbody': c.sendall(pkt(b'b', b'x' * 60000) * 3)
-            c.sendall(pkt(b'c'))
-        elif code in (b'A', b'D', b'Q'):
-            if code == b'Q': break
-        else:
-            c.sendall(pkt(b'c'))
+    try:
+        while True:
+            code, data = readpkt(f)
+            if code is None: break
+            if code == b'O':
+                c.sendall(pkt(b'O', struct.pack('>III', 6, 0x1ff, 0)))
+            elif code == b'E':
+                if mode == 'oversized': c.sendall(struct.pack('>I', 0x7fffffff) + b'h')
+                elif mode == 'unknown': c.sendall(pkt(b'Z'))
+                elif mode == 'nul': c.sendall(pkt(b'h', b'X-Bad\0va\0lue\0'))
+                elif mode == 'bigbody': c.sendall(pkt(b'b', b'x' * 60000) * 3)
+                c.sendall(pkt(b'c'))
+            elif code in (b'A', b'D', b'Q'):
+                if code == b'Q': break
+            else:
+                c.sendall(pkt(b'c'))
+    except OSError:
+        pass
     c.close()
 PY
-for mode in oversized unknown nul bigbody; do
-	$PY "$T/badmilter.py" $mode &
+# The filter says it listens by creating a file (a probe connection would
+# use up one of its turns).
+start_badmilter() {
+	rm -f "$T/bad.ready"
+	$PY "$T/badmilter.py" "$1" "$T/bad.ready" &
 	bad=$!
-	wait_for 10 sock_ready inet 7702
+	wait_for 20 test -e "$T/bad.ready" || diag "the bad filter ($1) did not start"
+}
+for mode in oversized unknown nul bigbody; do
+	start_badmilter $mode
 	out=$(timeout 30 swaks --server 127.0.0.1:2522 --from s@example.org --to alice@host.example.com \
 		--header "Subject: t-bad-$mode" --body "kept $mode" 2>&1)
 	like "$out" '250 2\.0\.0 Ok: queued as' "bad packet ($mode), default accept: message queued"
@@ -280,9 +293,7 @@ like "$(cat "$MAILLOG")" "milter inet:127\.0\.0\.1:7702: END-OF-MESSAGE: unknown
 like "$(cat "$MAILLOG")" 'milter inet:127\.0\.0\.1:7702: END-OF-MESSAGE: ADDHEADER: more than 2 strings' "header with a NUL logged"
 like "$(cat "$MAILLOG")" 'milter inet:127\.0\.0\.1:7702: END-OF-MESSAGE: body replacement over message_size_limit' "body replacement over the limit logged"
 unlike "$(msg alice t-bad-nul)" 'X-Bad' "the bad header is not added"
-$PY "$T/badmilter.py" unknown &
-bad=$!
-wait_for 10 sock_ready inet 7702
+start_badmilter unknown
 out=$(timeout 30 swaks --server 127.0.0.1:2523 --from s@example.org --to alice@host.example.com \
 	--header "Subject: t-bad-tempfail" 2>&1)
 like "$out" '<\*\* +451 4\.7\.1' "bad packet under default tempfail: 451"
