@@ -37,6 +37,7 @@ ok $? "petrel start with inet listeners"
 # A connection the server closed reads as "EOF".
 cat >"$T/smtpc.py" <<'PY'
 import socket, sys, ast, time
+sys.stdout.reconfigure(line_buffering=True)	# a watcher reads the replies as they come
 port = int(sys.argv[1]); src = sys.argv[2] if len(sys.argv) > 2 else None
 host = '::1' if port == 2527 else '127.0.0.1'
 s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET)
@@ -356,7 +357,9 @@ ok $? "and is delivered"
 
 # --- shutdown: an open session is told 421 ---
 (printf 'EHLO x\n!wait\n' | smtpc 25 >"$T/shut.out") &
-sleep 0.5
+# The session is open once the EHLO is answered (banner and EHLO lines out).
+ehlo_answered() { [ "$(wc -l <"$T/shut.out")" -ge 2 ]; }
+wait_for 20 ehlo_answered || diag "the session did not get its EHLO answer"
 timeout 20 "$PETREL" stop >/dev/null 2>&1
 wait
 mapfile -t r <"$T/shut.out"
