@@ -435,6 +435,9 @@ pfns_setup() {
 	} >"$d/etc/main.cf"
 	[ $# = 0 ] || /usr/sbin/postconf -c "$d/etc" -e "$@" || bench_die "postconf -e $* failed"
 	chown postfix "$d/lib"
+	# postsuper and friends write the log themselves, as postfix, when the
+	# master (and its postlogd) is down
+	install -o postfix -m 0600 /dev/null "$d/maillog"
 	mount --bind "$d/etc" /etc/postfix
 	mount --bind "$d/spool" /var/spool/postfix
 	mount --bind "$d/lib" /var/lib/postfix
