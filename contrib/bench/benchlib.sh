@@ -1,5 +1,7 @@
 # contrib/bench/benchlib.sh - shared code of the Petrel-against-Postfix
-# benchmarks (bash, sourced by submit-rate.sh and local-rate.sh).
+# benchmarks (bash, sourced by submit-rate.sh, local-rate.sh, smtp-rate.sh
+# and relay-rate.sh; the last two use only the namespace part, see
+# "SMTP benchmarks" below: they change nothing on the machine).
 #
 # Benchmarks, never tests: they time things on a live machine and change
 # it for their duration (Postfix is started and stopped, a real user
