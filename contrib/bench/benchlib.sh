@@ -1,5 +1,7 @@
 # contrib/bench/benchlib.sh - shared code of the Petrel-against-Postfix
-# benchmarks (bash, sourced by submit-rate.sh and local-rate.sh).
+# benchmarks (bash, sourced by submit-rate.sh, local-rate.sh, smtp-rate.sh
+# and relay-rate.sh; the last two use only the namespace part, see
+# "SMTP benchmarks" below: they change nothing on the machine).
 #
 # Benchmarks, never tests: they time things on a live machine and change
 # it for their duration (Postfix is started and stopped, a real user
@@ -351,6 +353,12 @@ bench_cleanup() {
 	set +e
 	if [ -n "${BENCH_IN_NS:-}" ]; then
 		[ -n "${P_PETREL:-}" ] && "$P_PETREL" stop >/dev/null 2>&1
+		[ -n "${PFNS_UP:-}" ] && /usr/sbin/postfix stop >/dev/null 2>&1
+		local pid
+		for pid in ${BENCH_NS_PIDS[@]+"${BENCH_NS_PIDS[@]}"}; do
+			kill "$pid" 2>/dev/null
+		done
+		wait 2>/dev/null
 		return
 	fi
 	if [ -n "${PF_STATE_SAVED:-}" ]; then
@@ -378,4 +386,81 @@ bench_cleanup() {
 		fi
 	fi
 	rm -rf "$W"
+}
+
+# ------------------------------------------- SMTP benchmarks (private Postfix)
+# smtp-rate.sh and relay-rate.sh run Petrel AND Postfix inside the one
+# `unshare -m -n` child (bench_petrel_block): both listen on 127.0.0.1 of
+# that namespace only, and Postfix there is a private instance: its
+# /etc/postfix, /var/spool/postfix and /var/lib/postfix are bind mounts of
+# directories under $W, visible to that namespace alone. Nothing on the
+# machine changes (no user, no main.cf edit, no port on the host's lo).
+
+# bench_smtp_tools: smtp-source and smtp-sink from the Postfix package in
+# apt's cache, unpacked (dpkg -x, never installed) under $W/pfdeb.
+bench_smtp_tools() {
+	local deb
+	deb=$(ls /var/cache/apt/archives/postfix_*.deb 2>/dev/null | tail -n 1)
+	[ -n "$deb" ] || bench_die "no /var/cache/apt/archives/postfix_*.deb (apt-get download postfix)"
+	[ -x "$W/pfdeb/usr/sbin/smtp-source" ] || dpkg -x "$deb" "$W/pfdeb" || bench_die "dpkg -x $deb failed"
+	SMTP_SOURCE=$W/pfdeb/usr/sbin/smtp-source
+	SMTP_SINK=$W/pfdeb/usr/sbin/smtp-sink
+}
+
+# pfns_setup SMTPD_ADDR ["NAME = VALUE"...]: the private Postfix instance
+# (inside the namespace), its smtpd on SMTPD_ADDR (host:port), stopped.
+# Its master.cf is Debian's with chroot off (the private spool has no
+# chroot copy of /etc); nothing is delivered locally (mydestination empty,
+# default_transport = relay_transport = error).
+pfns_setup() {
+	local addr=$1 d=$W/pfns; shift
+	[ -x /usr/sbin/postfix ] || return 1
+	mkdir -p "$d/etc" "$d/spool" "$d/lib"
+	cp -a /etc/postfix/. "$d/etc/"
+	sed -i -e 's/^\([-a-z]*  *\(inet\|unix\|unix-dgram\|fifo\|pass\)  *[-yn]  *[-yn]  *\)y /\1n /' \
+		-e "s/^smtp  *inet /$addr inet /" "$d/etc/master.cf"
+	grep -q "^$addr inet" "$d/etc/master.cf" || bench_die "no smtp inet line in /etc/postfix/master.cf"
+	{
+		echo "compatibility_level = 3.6"
+		echo "myhostname = pf.bench.example"
+		echo "mydomain = bench.example"
+		echo "mydestination ="
+		echo "inet_interfaces = loopback-only"
+		echo "inet_protocols = ipv4"
+		echo "mynetworks = 127.0.0.0/8"
+		echo "maillog_file = $d/maillog"
+		echo "maillog_file_prefixes = $W"
+		echo "alias_maps ="
+		echo "alias_database ="
+		echo "default_transport = error"
+		echo "relay_transport = error"
+	} >"$d/etc/main.cf"
+	[ $# = 0 ] || /usr/sbin/postconf -c "$d/etc" -e "$@" || bench_die "postconf -e $* failed"
+	chown postfix "$d/lib"
+	# postsuper and friends write the log themselves, as postfix, when the
+	# master (and its postlogd) is down
+	install -o postfix -m 0600 /dev/null "$d/maillog"
+	mount --bind "$d/etc" /etc/postfix
+	mount --bind "$d/spool" /var/spool/postfix
+	mount --bind "$d/lib" /var/lib/postfix
+	PFNS_LOG=$d/maillog
+	PFNS_CONF=$d/etc
+	/usr/sbin/postfix check >/dev/null 2>&1 || bench_die "postfix check failed in the private instance"
+}
+
+pfns_start() { PFNS_UP=1; pf_start_quick >/dev/null 2>&1 || bench_die "private postfix start failed (see $PFNS_LOG)"; }
+pfns_stop() { pf_stop; PFNS_UP=; }
+
+# qcount DIR: queue files under DIR (any depth: Postfix hashes some queues).
+qcount() { find "$1" -type f 2>/dev/null | wc -l; }
+
+# smtp_source_rate N ARGS...: runs smtp-source (bounded by BENCH_LIMIT
+# seconds, 600 by default), prints messages per second over its wall time.
+smtp_source_rate() {
+	local n=$1 start end; shift
+	start=$EPOCHREALTIME
+	timeout "${BENCH_LIMIT:-600}" "$SMTP_SOURCE" "$@" >"$W/source.out" 2>&1 ||
+		{ echo "smtp-source failed: $(tail -n 3 "$W/source.out")" >&2; return 1; }
+	end=$EPOCHREALTIME
+	awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", n / (e - s) }'
 }
