@@ -305,14 +305,14 @@ for k in kids:
 print("seen", n)
 EOF2
 
-# 50 sendmails start at once; their input ends over 5 seconds.
+# 50 sendmails start at once; their input ends over 10 seconds.
 N=50
 mkdir -p "$T/c"
 { head -c 100000 /dev/zero | tr '\0' 'c' | fold -w 76; echo; } >"$T/c-body"
 BEFORE_IDS=$(post_files | xargs -r -n1 basename; echo NO-SUCH-ID)
 for ((i = 1; i <= N; i++)); do
 	(
-		{ printf 'Subject: crash-c-%d\n\n' "$i"; sleep "$((i / 10)).$((i % 10))"; cat "$T/c-body"; echo "$MARK"; } |
+		{ printf 'Subject: crash-c-%d\n\n' "$i"; sleep "$((i / 5)).$((i % 5 * 2))"; cat "$T/c-body"; echo "$MARK"; } |
 			timeout 40 "$SENDMAIL" "$RCPT" >/dev/null 2>"$T/c/$i.err"
 		echo $? >"$T/c/$i.rc"
 	) &
@@ -330,7 +330,9 @@ wait_for 60 finished_at_least "$N"
 ok $? "(c) all $N submissions finished"
 wait
 diag "(c) worker processes killed: $KILLS in $ROUNDS rounds (after $SECONDS s)"
-ok "$([ "$ROUNDS" -ge 2 ]; echo $?)" "(c) workers were killed mid-request at least twice"
+# At least one round must have caught a request in flight (on a quiet
+# machine most of them do; a loaded one may finish the submissions first).
+ok "$([ "$ROUNDS" -ge 1 ]; echo $?)" "(c) workers were killed mid-request"
 
 OK0=0
 for ((i = 1; i <= N; i++)); do
