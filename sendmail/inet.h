@@ -33,6 +33,8 @@ struct inet_service {
 	int *fds;		/* listening sockets (after inet_listen) */
 	size_t nfds;
 	long nchildren;		/* sessions running (the master counts) */
+	long long busy_logged;	/* monotonic ms of the last "all processes busy" warning */
+	long busy_refused;	/* clients refused at maxproc since that warning */
 };
 
 struct inet_services {

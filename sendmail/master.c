@@ -9,7 +9,12 @@
  * connection gets its own child (smtpd.h) that drops to mail_owner and
  * applies the service's -o overrides; when the service's maxproc
  * (default_process_limit) or the client's smtpd_client_connection_count_limit
- * is reached, the master itself answers 421 4.7.0 and closes.
+ * is reached, the master itself answers 421 4.7.0 and closes. The
+ * process limit is logged at most once per MASTER_BUSY_LOG_SECONDS per
+ * service, with the count of clients refused since the previous warning
+ * (a flood of 1,000 connections gives one line, not 1,000; Postfix's
+ * master warns at most once per 1,000 seconds); a refusal for the
+ * per-client limit is logged every time, with the client's address.
  */
 #include "config.h"
 
@@ -51,6 +56,7 @@
 #define MASTER_LISTEN_BACKLOG	128
 #define MASTER_SOCKET_MODE	0666
 #define MASTER_PID_MODE		0644
+#define MASTER_BUSY_LOG_SECONDS	60	/* "all processes busy" at most this often per service */
 
 enum worker_role { ROLE_PICKUP, ROLE_SUBMIT, ROLE_QMGR, ROLE_LOCAL, ROLE_SMTP };
 
@@ -582,14 +588,15 @@ master_reload(void)
 			kill(workers[i].pid, SIGTERM);
 }
 
-/* Answers and closes a connection the master will not serve. */
+/* Answers and closes a connection the master will not serve; logs it when log is set. */
 static void
-master_refuse(int fd, const char *why, const char *addr)
+master_refuse(int fd, const char *why, const char *addr, int log)
 {
 	char line[512];
 	int n;
 
-	log_warn("%s from [%s]: answered 421", why, addr);
+	if (log)
+		log_warn("%s from [%s]: answered 421", why, addr);
 	n = snprintf(line, sizeof(line), "421 4.7.0 %s Error: %s\r\n", conf_str("myhostname"), why);
 	if (n > 0)
 		(void)send(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1,
@@ -671,22 +678,37 @@ master_accept(size_t svc_idx, int lfd)
 		}
 		master_peer_addr(fd, addr, sizeof(addr));
 		if (svc->maxproc > 0 && svc->nchildren >= svc->maxproc) {
-			log_warn("service %s: all %ld processes busy (default_process_limit "
-			    "or master.cf maxproc)", svc->name, svc->maxproc);
-			master_refuse(fd, "too many connections", addr);
+			long long now = master_now_ms();
+
+			svc->busy_refused++;
+			if (svc->busy_logged == 0
+			    || now - svc->busy_logged >= MASTER_BUSY_LOG_SECONDS * 1000LL) {
+				if (svc->busy_logged == 0)
+					log_warn("service %s: all %ld processes busy (default_process_limit"
+					    " or master.cf maxproc): new clients are answered 421 4.7.0",
+					    svc->name, svc->maxproc);
+				else
+					log_warn("service %s: all %ld processes busy (default_process_limit"
+					    " or master.cf maxproc): %ld client%s answered 421 4.7.0 since"
+					    " the previous warning", svc->name, svc->maxproc,
+					    svc->busy_refused, svc->busy_refused == 1 ? "" : "s");
+				svc->busy_logged = now;
+				svc->busy_refused = 0;
+			}
+			master_refuse(fd, "too many connections", addr, 0);
 			continue;
 		}
 		for (k = 0; k < nsessions; k++)
 			if (strcmp(sessions[k].addr, addr) == 0)
 				same++;
 		if (client_limit > 0 && same >= client_limit && !smtpd_check_mynetworks(addr)) {
-			master_refuse(fd, "too many connections from this client", addr);
+			master_refuse(fd, "too many connections from this client", addr, 1);
 			continue;
 		}
 		pid = fork();
 		if (pid < 0) {
 			log_warn("fork smtpd: %m");
-			master_refuse(fd, "server busy", addr);
+			master_refuse(fd, "server busy", addr, 1);
 			continue;
 		}
 		if (pid == 0)

@@ -191,6 +191,12 @@ const struct conf_param conf_params[] = {
 	{ "proxy_interfaces", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },
 	/* [Petrel] Postfix: /var/spool/postfix */
 	{ "queue_directory", PETREL_QUEUE_DIR_DEFAULT, CONF_STR, 0, 0 },
+	/*
+	 * smtpd refuses MAIL with 452 4.3.1 when the queue file system has
+	 * less free space than this, or less than 1.5 * message_size_limit
+	 * (Postfix's smtpd_check_queue); see smtpd.c (smtpd_check_queue).
+	 */
+	{ "queue_minfree", "0", CONF_SIZE, 0, 0 },
 	{ "queue_run_delay", "300s", CONF_TIME, 's', 0 },
 	{ "readme_directory", "no", CONF_STR, 0, 0 },
 	{ "recipient_bcc_maps", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },

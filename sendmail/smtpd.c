@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,9 @@
 #define SMTPD_SASL_RESP_MAX	12288	/* Postfix's smtpd_sasl_resp_limit */
 #define SMTPD_SASL_OUT_MAX	16384	/* a challenge, user name or reason from Dovecot */
 #define SMTPD_TLS_INFO_MAX	256
+/* Free queue space wanted per byte of message: Postfix's smtpd_space_multf (1.5). */
+#define SMTPD_SPACE_MULT_NUM	3
+#define SMTPD_SPACE_MULT_DEN	2
 
 /* smtpd_tls_security_level */
 enum smtpd_tls_level { TLS_LEVEL_NONE, TLS_LEVEL_MAY, TLS_LEVEL_ENCRYPT };
@@ -752,11 +756,59 @@ cmd_ehlo(struct session *s, char *args)
 	return smtpd_greet(s, args, 1);
 }
 
+/*
+ * Postfix's smtpd_check_queue: 0 when the queue file system has room for
+ * a message of size bytes (0: not announced), else -1 after a warning and
+ * a 452 4.3.1 reply. The room is what statvfs() gives unprivileged users
+ * (f_bavail): less than the root reserve, as for Postfix. Comparisons are
+ * in bytes with 1.5 as 3/2, in unsigned long long; a size is multiplied
+ * only once it is known to be below the free space, so nothing overflows
+ * for any file system smaller than 2^62 bytes. A
+ * statvfs() failure is logged and lets the mail in: the commit still
+ * catches a full disk.
+ */
+static int
+smtpd_check_queue(struct session *s, unsigned long long size)
+{
+	const char *qdir = conf_str("queue_directory");
+	unsigned long long minfree = (unsigned long long)conf_int("queue_minfree");
+	unsigned long long limit = (unsigned long long)conf_int("message_size_limit");
+	unsigned long long avail;
+	struct statvfs fs;
+	char why[SMTPD_REPLY_MAX];
+
+	if (smtpd_queue_hook != NULL)
+		return 0;	/* sendmail -bs: its mail goes to maildrop/, as Postfix's stand-alone mode */
+	if (statvfs(qdir, &fs) < 0) {
+		log_warn("cannot get the free space of %s: %m", qdir);
+		return 0;
+	}
+	avail = (unsigned long long)fs.f_bavail * (unsigned long long)fs.f_frsize;
+	if (avail <= minfree)
+		snprintf(why, sizeof(why), "%llu bytes <= queue_minfree %llu", avail, minfree);
+	else if (limit > 0 && (limit >= avail
+	    || limit * SMTPD_SPACE_MULT_NUM >= avail * SMTPD_SPACE_MULT_DEN))
+		snprintf(why, sizeof(why), "%llu bytes <= 1.5 * message_size_limit %llu",
+		    avail, limit);
+	else if (size > 0 && (size >= avail - minfree
+	    || size * SMTPD_SPACE_MULT_NUM >= (avail - minfree) * SMTPD_SPACE_MULT_DEN))
+		snprintf(why, sizeof(why), "%llu bytes less queue_minfree %llu <= 1.5 * SIZE %llu",
+		    avail, minfree, size);
+	else
+		return 0;
+	log_warn("not enough free space in mail queue %s: %s", qdir, why);
+	log_info("NOQUEUE: reject: MAIL from %s[%s]: 452 4.3.1 Insufficient system storage",
+	    s->c->name, s->c->addr);
+	smtpd_reply(s, "452 4.3.1 Insufficient system storage");
+	return -1;
+}
+
 static enum cmd_result
 cmd_mail(struct session *s, char *args)
 {
 	struct strv params = STRV_INIT;
 	char *addr = NULL, *rest;
+	unsigned long long size = 0;
 	size_t i;
 	int bad = 0;
 
@@ -797,6 +849,8 @@ cmd_mail(struct session *s, char *args)
 			} else if (s->size_limit > 0 && n > s->size_limit) {
 				smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
 				bad = 1;
+			} else {
+				size = n;
 			}
 		} else if (strcasecmp(p, "BODY") == 0) {
 			if (strcasecmp(v, "8BITMIME") == 0)
@@ -839,6 +893,8 @@ cmd_mail(struct session *s, char *args)
 		smtpd_reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
 		bad = 1;
 	}
+	if (!bad && smtpd_check_queue(s, size) < 0)
+		bad = 1;
 	if (bad) {
 		smtpd_enter(s, s->state);
 		free(addr);

@@ -15,6 +15,15 @@
  * prepended (cleanup_smtp_message), and only then answered 250; a queue
  * that cannot be written is answered 452 4.3.1. The queue manager is
  * woken at once.
+ * Queue space (daemon sessions, smtpd_check_queue as in Postfix): MAIL is
+ * answered "452 4.3.1 Insufficient system storage" (and a warning logged)
+ * when the queue file system has at most queue_minfree bytes free for
+ * unprivileged users (statvfs f_bavail), or when 1.5 * message_size_limit
+ * is not below the free space; a MAIL with SIZE=N is refused the same way
+ * when 1.5 * N is not below the free space less queue_minfree (Postfix 2.0
+ * made this SIZE comparison; Postfix 3 dropped it, which matters only with
+ * message_size_limit = 0). A message that still does not fit gets 452
+ * 4.3.1 after the dot, and nothing of it stays in the queue.
  * smtpd_milters (milter.h) see the connection, HELO, MAIL, RCPT, DATA,
  * unknown commands and, before the queue file is committed, the message
  * with its Received: header: their rejections are answered to the client,
