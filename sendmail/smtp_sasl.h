@@ -1,0 +1,46 @@
+/*
+ * smtp_sasl - AUTH for the SMTP client (RFC 4954), for relaying through a
+ * provider's smarthost, with Postfix's parameters and meaning:
+ *
+ * smtp_sasl_auth_enable = yes turns it on. The password comes from
+ * smtp_sasl_password_maps (e.g. hash:/etc/petrel/sasl_passwd, built by
+ * `petrel map`): the key is first the nexthop as written in relayhost or
+ * the transport table ("[mail.example]:587"), then the server's host name
+ * ("mail.example"); the value is "user:password" (split at the first
+ * colon). No entry, or a server that offers no AUTH: the session goes on
+ * without AUTH, as in Postfix.
+ *
+ * Mechanisms: PLAIN (preferred) and LOGIN, both plain-text ones. Outside
+ * TLS smtp_sasl_security_options decides, inside TLS
+ * smtp_sasl_tls_security_options (default: the same). Each option keeps
+ * its Cyrus SASL meaning: noplaintext, noactive, nodictionary,
+ * mutual_auth and forward_secrecy each forbid PLAIN and LOGIN;
+ * noanonymous forbids only ANONYMOUS. So Postfix's default "noplaintext,
+ * noanonymous" refuses PLAIN and LOGIN even inside TLS (the classic
+ * first-day trap): the delivery is deferred (4.7.0) with "SASL
+ * authentication failed; cannot authenticate to server X: no mechanism
+ * available" and a warning names the option to change. A non-empty
+ * smtp_sasl_mechanism_filter keeps only the mechanisms it lists.
+ *
+ * The server's refusal: "SASL authentication failed; server X said: 535
+ * 5.7.8 ..." deferred (4.7.x) for 535 while smtp_sasl_auth_soft_bounce =
+ * yes (Postfix's default), otherwise with the reply's own class (another
+ * 5xx bounces if no other server takes the mail). An unreadable map
+ * defers (4.3.0); an unknown security option defers (4.3.5) naming it.
+ *
+ * API: smtp_sasl_auth().
+ */
+#ifndef PETREL_SMTP_SASL_H
+#define PETREL_SMTP_SASL_H
+
+#include "smtp_client.h"
+
+/*
+ * After EHLO (and STARTTLS): AUTH when enabled, offered and a password is
+ * known for nexthop or host. 0: go on with the transaction; -1: this
+ * server cannot be used, fail is set.
+ */
+int smtp_sasl_auth(struct smtp_client *c, const char *nexthop, const char *host,
+    struct smtp_result *fail);
+
+#endif
