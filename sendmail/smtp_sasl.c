@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -259,4 +260,28 @@ out:
 	explicit_bzero(value, vlen);
 	free(value);
 	return rc;
+}
+
+void
+smtp_sasl_preopen(void)
+{
+	char err[SMTP_SASL_ERR_MAX];
+	char *value = NULL;
+
+	if (!conf_bool("smtp_sasl_auth_enable"))
+		return;
+	/* Any key opens every map of the list; errors show at the real lookup. */
+	if (maps_lookup_list("smtp_sasl_password_maps", "[petrel-preopen]", &value, err,
+	    sizeof(err)) > 0)
+		free(value);
+}
+
+int
+smtp_sasl_maps_changed(void)
+{
+	if (!conf_bool("smtp_sasl_auth_enable") || geteuid() == 0 ||
+	    !maps_changed_list("smtp_sasl_password_maps"))
+		return 0;
+	log_info("smtp_sasl_password_maps has changed -- restarting");
+	return 1;
 }

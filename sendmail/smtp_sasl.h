@@ -28,7 +28,16 @@
  * 5xx bounces if no other server takes the mail). An unreadable map
  * defers (4.3.0); an unknown security option defers (4.3.5) naming it.
  *
- * API: smtp_sasl_auth().
+ * The password maps are opened once before the worker drops its
+ * privileges (smtp_sasl_preopen(), as Postfix's smtp opens them as root),
+ * so a root-owned 0600 sasl_passwd.db works. A map rebuilt later is
+ * noticed by the idle worker within a second (smtp_sasl_maps_changed(),
+ * its localsvc idle check): it logs "smtp_sasl_password_maps has changed
+ * -- restarting" and ends, and the next one opens the new map as root
+ * (Postfix's processes do the same). A delivery that meets the new file
+ * before that defers (4.3.0, the open error) and is tried again later.
+ *
+ * API: smtp_sasl_auth(), smtp_sasl_preopen(), smtp_sasl_maps_changed().
  */
 #ifndef PETREL_SMTP_SASL_H
 #define PETREL_SMTP_SASL_H
@@ -42,5 +51,11 @@
  */
 int smtp_sasl_auth(struct smtp_client *c, const char *nexthop, const char *host,
     struct smtp_result *fail);
+
+/* Opens smtp_sasl_password_maps while still root (when AUTH is enabled). */
+void smtp_sasl_preopen(void);
+
+/* 1 when an unprivileged worker should restart for a rebuilt password map. */
+int smtp_sasl_maps_changed(void);
 
 #endif

@@ -158,9 +158,10 @@ cat >"$CONF/sasl_passwd" <<EOF
 [127.0.0.1]:$SINKPORT    user@example.com:s3cret pass
 EOF
 chmod 0600 "$CONF/sasl_passwd"
-chown 990:990 "$CONF/sasl_passwd"
+# root-owned 0600, as Postfix's SASL_README says: the smtp worker opens it before it drops privileges
 "$PETREL" map "hash:$CONF/sasl_passwd"
 ok $? "petrel map hash:sasl_passwd"
+is "$(stat -c '%a %U' "$CONF/sasl_passwd.db")" "600 root" "sasl_passwd.db: root's alone (the worker opened it before dropping privileges)"
 is "$("$PETREL" map -q "[127.0.0.1]:$SINKPORT" "hash:$CONF/sasl_passwd")" "user@example.com:s3cret pass" \
 	"petrel map -q finds the nexthop key"
 sink_conf "{$TLSCONF, \"auth\": {\"user\": \"user@example.com\", \"password\": \"s3cret pass\"}}"
@@ -189,8 +190,17 @@ settle "$ID" sent
 ok $? "AUTH LOGIN (smtp_sasl_mechanism_filter = login): delivered"
 is "$(sink_get 6 "' '.join(r['auth'])")" "LOGIN user@example.com s3cret pass" "AUTH LOGIN: the server saw them"
 
+# rebuild: the map again; the idle smtp worker (unprivileged now) restarts to open it as root.
+restarts() { grep -c 'smtp_sasl_password_maps has changed -- restarting' "$MAILLOG"; }
+rebuild() {
+	local before
+	before=$(restarts)
+	"$PETREL" map "hash:$CONF/sasl_passwd" &&
+		wait_for 10 eval '[ "$(restarts)" -gt "$before" ]'
+}
 sed -i 's/s3cret pass/wrong/' "$CONF/sasl_passwd"
-"$PETREL" map "hash:$CONF/sasl_passwd"
+rebuild
+ok $? "a rebuilt sasl_passwd.db: the smtp worker restarts (logged)"
 ID=$(send "auth-wrong")
 settle "$ID" deferred
 ok $? "AUTH, a wrong password: deferred"
@@ -199,7 +209,7 @@ is "$(reason "$ID")" "SASL authentication failed; server 127.0.0.1[127.0.0.1] sa
 	"AUTH, a wrong password: the server's 535 in mailq -j"
 is "$(sink_count)" 6 "AUTH, a wrong password: nothing delivered"
 sed -i 's/wrong/s3cret pass/' "$CONF/sasl_passwd"
-"$PETREL" map "hash:$CONF/sasl_passwd"
+rebuild
 "$PETREL" flush >/dev/null
 settle "$ID" sent
 ok $? "AUTH: the right password again, delivered after petrel flush"
