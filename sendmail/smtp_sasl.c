@@ -25,7 +25,6 @@
 
 #define SMTP_SASL_OK		235
 #define SMTP_SASL_MORE		334
-#define SMTP_SASL_BAD_CREDS	535
 #define SMTP_CODE_CLASS(c)	((c) / 100)
 #define SMTP_SASL_ERR_MAX	512
 #define SMTP_SASL_MECH_PLAIN	(1u << 0)
@@ -243,11 +242,14 @@ smtp_sasl_auth(struct smtp_client *c, const char *nexthop, const char *host,
 			goto out;
 	}
 	{
-		int soft = SMTP_CODE_CLASS(rp.code) != 5 ||
-		    (rp.code == SMTP_SASL_BAD_CREDS && conf_bool("smtp_sasl_auth_soft_bounce"));
+		/* As Postfix's smtp_sasl_glue.c: every 5xx is softened, not only 535. */
+		int soft = SMTP_CODE_CLASS(rp.code) != 5 || conf_bool("smtp_sasl_auth_soft_bounce");
 		char dsn[SMTP_REPLY_DSN_MAX];
 
-		snprintf(dsn, sizeof(dsn), "%s", rp.dsn[0] ? rp.dsn : soft ? "4.7.0" : "5.7.0");
+		if (rp.dsn[0])
+			snprintf(dsn, sizeof(dsn), "%s", rp.dsn);
+		else
+			snprintf(dsn, sizeof(dsn), "%d.0.0", SMTP_CODE_CLASS(rp.code) == 5 ? 5 : 4);
 		dsn[0] = soft ? '4' : '5';
 		smtp_sasl_fail(fail, soft ? 4 : 5, dsn, "SASL authentication failed; server %s "
 		    "said: %s", c->io.peer, pbuf_str(&rp.text));

@@ -23,10 +23,12 @@
  * smtp_sasl_mechanism_filter keeps only the mechanisms it lists.
  *
  * The server's refusal: "SASL authentication failed; server X said: 535
- * 5.7.8 ..." deferred (4.7.x) for 535 while smtp_sasl_auth_soft_bounce =
- * yes (Postfix's default), otherwise with the reply's own class (another
- * 5xx bounces if no other server takes the mail). An unreadable map
- * defers (4.3.0); an unknown security option defers (4.3.5) naming it.
+ * 5.7.8 ..." is deferred (4.7.8) while smtp_sasl_auth_soft_bounce = yes
+ * (Postfix's default; Postfix documents it for 535, and its code softens
+ * every 5xx AUTH reply, as Petrel does); with "no" a 5xx bounces when no
+ * other server takes the mail. The next MX address is tried in either
+ * case. An unreadable map defers (4.3.0); an unknown security option
+ * defers (4.3.5) naming it.
  *
  * The password maps are opened once before the worker drops its
  * privileges (smtp_sasl_preopen(), as Postfix's smtp opens them as root),

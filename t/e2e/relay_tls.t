@@ -14,8 +14,10 @@
 # PLAIN and LOGIN even inside TLS (deferred, the warning says why),
 # smtp_sasl_security_options = noanonymous delivers with AUTH PLAIN over
 # TLS (the server saw the user and password), LOGIN by
-# smtp_sasl_mechanism_filter, and a wrong password is deferred with the
-# server's 535 in mailq. Every wait is bounded.
+# smtp_sasl_mechanism_filter, a wrong password is deferred with the
+# server's 535 in mailq (bounced with smtp_sasl_auth_soft_bounce = no),
+# and a root-only 0600 sasl_passwd.db works and is picked up when rebuilt.
+# Every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
 SINKPORT=10025
@@ -88,7 +90,12 @@ for l in sys.stdin:
 status_of() { grep -E "$1: to=<bob@remote\.test>.*status=" "$MAILLOG" | tail -n 1 | sed -E 's/.*dsn=([0-9.]+), status=([a-z]+) .*/\2 \1/'; }
 # settle ID WHAT: waits until the message has a status= line of kind WHAT.
 settle() { wait_for 20 eval "grep -Eq '$1: to=<bob@remote\.test>.*status=$2' \"\$MAILLOG\""; }
-setconf() { "$PETREL" conf -e "$@" >/dev/null && "$PETREL" reload >/dev/null 2>&1; }
+# setconf NAME=VALUE...: main.cf changed, then a restart (a reload reaches
+# the smtp workers later, and a flush right after it could meet an old one).
+setconf() {
+	"$PETREL" conf -e "$@" >/dev/null && "$PETREL" stop >/dev/null 2>&1 &&
+		"$PETREL" start >/dev/null 2>&1
+}
 MAILQ=$T/mailq
 ln -s "$SENDMAIL" "$MAILQ"
 
@@ -208,10 +215,18 @@ is "$(status_of "$ID")" "deferred 4.7.8" "AUTH, a wrong password: dsn 4.7.8 (535
 is "$(reason "$ID")" "SASL authentication failed; server 127.0.0.1[127.0.0.1] said: 535 5.7.8 Authentication credentials invalid" \
 	"AUTH, a wrong password: the server's 535 in mailq -j"
 is "$(sink_count)" 6 "AUTH, a wrong password: nothing delivered"
+setconf "smtp_sasl_auth_soft_bounce = no"
+"$PETREL" flush >/dev/null
+settle "$ID" bounced
+ok $? "AUTH, a wrong password, smtp_sasl_auth_soft_bounce = no: bounced"
+is "$(status_of "$ID")" "bounced 5.7.8" "AUTH, smtp_sasl_auth_soft_bounce = no: dsn 5.7.8"
+setconf "smtp_sasl_auth_soft_bounce = yes"
 sed -i 's/wrong/s3cret pass/' "$CONF/sasl_passwd"
 rebuild
-"$PETREL" flush >/dev/null
+ok $? "the password mended, sasl_passwd.db rebuilt: the worker restarts"
+ID=$(send "auth-again")
 settle "$ID" sent
-ok $? "AUTH: the right password again, delivered after petrel flush"
+ok $? "AUTH: the right password again, delivered"
+is "$(sink_get 7 "' '.join(r['auth'])")" "LOGIN user@example.com s3cret pass" "AUTH: the new map's password"
 
 done_testing
