@@ -363,8 +363,12 @@ tls_connect(struct tls_ctx *ctx, int fd, const char *peer_name, int verify, int 
 	if (peer_name && *peer_name) {
 		if (!tls_is_ip(peer_name))
 			(void)SSL_set_tlsext_host_name(ssl, peer_name);
-		/* The name check counts towards tls_peer_verified() in any case. */
-		if (SSL_set1_host(ssl, peer_name) != 1) {
+		/*
+		 * The name check counts towards tls_peer_verified() in any case;
+		 * an address literal is matched against the IP address entries.
+		 */
+		if (tls_is_ip(peer_name) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+		    peer_name) != 1 : SSL_set1_host(ssl, peer_name) != 1) {
 			tls_err(err, errlen, "cannot set the peer name to check");
 			SSL_free(ssl);
 			return NULL;

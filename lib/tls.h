@@ -44,7 +44,12 @@ struct tls_ctx *tls_client_ctx(const char *ca_file, const char *ca_path,
 void tls_ctx_free(struct tls_ctx *ctx);
 void tls_ctx_loglevel(struct tls_ctx *ctx, int level);
 
-/* Handshakes on fd as server / as client (SNI and name check with peer_name). */
+/*
+ * Handshakes on fd as server / as client (SNI and name check with
+ * peer_name; an IPv4/IPv6 literal gets no SNI and is matched against the
+ * certificate's IP addresses). With verify = 0 the chain and the name are
+ * still checked, and tls_peer_verified() tells the outcome.
+ */
 struct tls_conn *tls_accept(struct tls_ctx *ctx, int fd, int timeout,
     char *err, size_t errlen);
 struct tls_conn *tls_connect(struct tls_ctx *ctx, int fd, const char *peer_name,

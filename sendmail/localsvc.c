@@ -46,6 +46,13 @@
 #define LOCALSVC_INDEX_MAX	1000000000UL
 
 static volatile sig_atomic_t localsvc_stop;
+static int (*localsvc_idle_check)(void);
+
+void
+localsvc_set_idle_check(int (*check)(void))
+{
+	localsvc_idle_check = check;
+}
 
 static void
 localsvc_on_term(int sig)
@@ -362,6 +369,8 @@ localsvc_loop(int listen_fd, long max_use, localsvc_agent agent)
 		struct pollfd p = { listen_fd, POLLIN, 0 };
 		int fd, n;
 
+		if (localsvc_idle_check != NULL && localsvc_idle_check())
+			break;
 		n = poll(&p, 1, LOCALSVC_POLL_MS);
 		if (n < 0 && errno != EINTR)
 			log_fatal("poll: %m");

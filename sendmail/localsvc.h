@@ -115,6 +115,13 @@ size_t localsvc_workers(const char *service);
 int localsvc_loop(int listen_fd, long max_use, localsvc_agent agent);
 
 /*
+ * check is called by localsvc_loop between requests, at least once a
+ * second while idle; when it returns 1 the loop returns (the master starts
+ * a fresh worker on demand). NULL: no check.
+ */
+void localsvc_set_idle_check(int (*check)(void));
+
+/*
  * Serves the requests on one connection until the client closes it.
  * Returns 0, or -1 after a refusal or an I/O error.
  */

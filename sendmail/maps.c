@@ -314,6 +314,23 @@ maps_lookup_list(const char *param, const char *key, char **value, char *err, si
 	return rc;
 }
 
+int
+maps_changed_list(const char *param)
+{
+	struct strv list = STRV_INIT;
+	size_t i, j;
+	int changed = 0;
+
+	conf_list(param, &list);
+	for (i = 0; i < list.n && !changed; i++)
+		for (j = 0; j < maps_ncache; j++)
+			if (strcmp(maps_cache[j].spec, list.v[i]) == 0 && maps_cache[j].db != NULL &&
+			    dict_db_changed(maps_cache[j].db))
+				changed = 1;
+	strv_free(&list);
+	return changed;
+}
+
 void
 maps_close_all(void)
 {

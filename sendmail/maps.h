@@ -70,6 +70,13 @@ int maps_query(const char *spec, const char *key, int fold, char **value,
 int maps_lookup_list(const char *param, const char *key, char **value,
     char *err, size_t errlen);
 
+/*
+ * 1 when a database of the list parameter param that this process has
+ * open was replaced on disk since (a worker that opened it with privileges
+ * it has dropped must then restart), else 0.
+ */
+int maps_changed_list(const char *param);
+
 /* Closes every cached database. */
 void maps_close_all(void);
 

@@ -42,6 +42,7 @@
 #include "instance.h"
 #include "localsvc.h"
 #include "smtp_deliver.h"
+#include "smtp_sasl.h"
 #include "log.h"
 #include "master.h"
 #include "queue.h"
@@ -282,6 +283,8 @@ master_worker_main(struct worker *w, pid_t master_pid)
 		close(smtp_fd);
 		exit(localsvc_loop(local_fd, (long)conf_int("max_use"), localsvc_local_agent));
 	}
+	if (w->role == ROLE_SMTP)
+		smtp_sasl_preopen();
 	instance_drop_privileges();
 	close(local_fd);
 	if (w->role == ROLE_SMTP) {
@@ -289,6 +292,7 @@ master_worker_main(struct worker *w, pid_t master_pid)
 		close(submit_fd);
 		close(showq_fd);
 		close(qmgr_fd);
+		localsvc_set_idle_check(smtp_sasl_maps_changed);
 		exit(localsvc_loop(smtp_fd, (long)conf_int("max_use"), smtp_deliver_agent));
 	}
 	close(smtp_fd);

@@ -232,6 +232,7 @@ const struct conf_param conf_params[] = {
 	{ "smtp_rcpt_timeout", "300s", CONF_TIME, 's', 0 },
 	{ "smtp_rset_timeout", "20s", CONF_TIME, 's', 0 },
 	{ "smtp_sasl_auth_enable", "no", CONF_BOOL, 0, 0 },
+	{ "smtp_sasl_auth_soft_bounce", "yes", CONF_BOOL, 0, 0 },
 	{ "smtp_sasl_mechanism_filter", "", CONF_LIST, 0, 0 },
 	{ "smtp_sasl_password_maps", "", CONF_LIST, 0, 0 },
 	{ "smtp_sasl_path", "", CONF_STR, 0, 0 },

@@ -122,6 +122,7 @@
 #include "queue.h"
 #include "resolve.h"
 #include "smtp_deliver.h"
+#include "smtp_sasl.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -1467,6 +1468,7 @@ qmgr_fg_fork(void)
 			signal(SIGPIPE, SIG_IGN);
 			log_init(qmgr_tr_name[qm.slot[i].tr]);
 			if (qm.slot[i].tr == QT_SMTP) {
+				smtp_sasl_preopen();
 				instance_drop_privileges();
 				_exit(localsvc_serve(sv[1], smtp_deliver_agent) < 0 ? 1 : 0);
 			}

@@ -41,8 +41,7 @@ smtp_result_free(struct smtp_result *r)
 	r->text = NULL;
 }
 
-/* A result from a reply: status by its class, its enhanced code or "c.0.0". */
-static void
+void
 smtp_result_reply(struct smtp_result *r, const struct smtp_reply *rp, const char *cmd)
 {
 	int cls = SMTP_CODE_CLASS(rp->code);
@@ -73,6 +72,7 @@ smtp_client_ehlo_ext(struct smtp_client *c, const struct smtp_reply *rp)
 
 	c->ext = 0;
 	c->size_max = 0;
+	c->auth_mechs[0] = '\0';
 	for (i = 1; i < rp->lines.n; i++) {
 		const char *l = rp->lines.v[i];
 		size_t kl = strcspn(l, " =");
@@ -87,8 +87,13 @@ smtp_client_ehlo_ext(struct smtp_client *c, const struct smtp_reply *rp)
 			c->ext |= SMTP_EXT_SMTPUTF8;
 		else if (kl == 8 && strncasecmp(l, "STARTTLS", kl) == 0)
 			c->ext |= SMTP_EXT_STARTTLS;
-		else if (kl == 4 && strncasecmp(l, "AUTH", kl) == 0)
+		else if (kl == 4 && strncasecmp(l, "AUTH", kl) == 0) {
+			/* "AUTH PLAIN LOGIN" (and the old "AUTH=PLAIN LOGIN"): the first one wins. */
+			if (!(c->ext & SMTP_EXT_AUTH))
+				snprintf(c->auth_mechs, sizeof(c->auth_mechs), "%s",
+				    l[kl] ? l + kl + 1 : "");
 			c->ext |= SMTP_EXT_AUTH;
+		}
 		else if (kl == 4 && strncasecmp(l, "SIZE", kl) == 0) {
 			c->ext |= SMTP_EXT_SIZE;
 			if (l[kl] == ' ' && isdigit((unsigned char)l[kl + 1]))
@@ -97,8 +102,7 @@ smtp_client_ehlo_ext(struct smtp_client *c, const struct smtp_reply *rp)
 	}
 }
 
-/* Sends cmd (CRLF added) and reads its reply. 0, or -1 with fail set. */
-static int
+int
 smtp_client_command(struct smtp_client *c, const char *cmd, struct smtp_reply *rp,
     long long timeout, const char *stage, struct smtp_result *fail)
 {
@@ -397,6 +401,33 @@ out:
 	smtp_result_free(&fail);
 	smtp_reply_free(&rp);
 	pbuf_free(&b);
+}
+
+int
+smtp_client_ehlo(struct smtp_client *c, struct smtp_result *fail)
+{
+	const char *helo = conf_str("smtp_helo_name");
+	struct smtp_reply rp;
+	struct pbuf cmd = PBUF_INIT;
+	int rc = -1;
+
+	smtp_reply_init(&rp);
+	if (*helo == '\0')
+		helo = conf_str("myhostname");
+	pbuf_printf(&cmd, "EHLO %s", helo);
+	if (smtp_client_command(c, cmd.data, &rp, conf_time("smtp_helo_timeout"), "sending EHLO",
+	    fail) < 0)
+		goto out;
+	if (SMTP_CODE_CLASS(rp.code) != 2) {
+		smtp_result_reply(fail, &rp, "EHLO");
+		goto out;
+	}
+	smtp_client_ehlo_ext(c, &rp);
+	rc = 0;
+out:
+	pbuf_free(&cmd);
+	smtp_reply_free(&rp);
+	return rc;
 }
 
 void

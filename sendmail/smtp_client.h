@@ -21,8 +21,8 @@
  *
  * Not done: 8-bit MIME content for a server without 8BITMIME is sent as
  * it is, never converted to quoted-printable (Postfix converts MIME parts
- * declared 8bit); STARTTLS and AUTH (the I/O layer smtp_io.h is where
- * TLS will sit).
+ * declared 8bit). STARTTLS is smtp_tls.h's, AUTH smtp_sasl.h's; both
+ * run between smtp_client_hello() and the transaction.
  *
  * Results: per recipient a status 0/4/5, an enhanced status code and a
  * text; remote = 1 when the text is the server's own reply. A time-out or
@@ -47,10 +47,14 @@
 
 #define SMTP_RESULT_NONE	(-1)
 
+#define SMTP_AUTH_MECHS_MAX	512
+
 struct smtp_client {
 	struct smtp_io io;
 	unsigned ext;			/* SMTP_EXT_* offered by the server */
 	unsigned long long size_max;	/* SIZE announced, 0 = no limit given */
+	char auth_mechs[SMTP_AUTH_MECHS_MAX];	/* the AUTH keyword's mechanisms, "" */
+	int tls;			/* the session runs over TLS (smtp_tls.h) */
 };
 
 struct smtp_result {
@@ -70,6 +74,22 @@ void smtp_result_free(struct smtp_result *r);
  * mail; -1 when not, with fail filled (4 or 5, the reason).
  */
 int smtp_client_hello(struct smtp_client *c, struct smtp_result *fail);
+
+/*
+ * EHLO again (after STARTTLS, RFC 3207 §4.2: the server's extensions are
+ * learnt anew). 0, or -1 with fail filled.
+ */
+int smtp_client_ehlo(struct smtp_client *c, struct smtp_result *fail);
+
+/*
+ * Sends cmd (CRLF added) and reads its reply into rp within timeout; stage
+ * ("sending AUTH") names it in a reason. 0, or -1 with fail set (4.4.2).
+ */
+int smtp_client_command(struct smtp_client *c, const char *cmd, struct smtp_reply *rp,
+    long long timeout, const char *stage, struct smtp_result *fail);
+
+/* A result from a reply: status by its class, its enhanced code or "c.0.0". */
+void smtp_result_reply(struct smtp_result *r, const struct smtp_reply *rp, const char *cmd);
 
 /* One mail transaction for env's recipients idx[0..n); res[i] for idx[i]. */
 void smtp_client_transaction(struct smtp_client *c, const struct qenv *env,

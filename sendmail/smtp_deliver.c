@@ -23,6 +23,8 @@
 #include "pbuf.h"
 #include "smtp_client.h"
 #include "smtp_deliver.h"
+#include "smtp_sasl.h"
+#include "smtp_tls.h"
 #include "xalloc.h"
 
 #define SMTP_PORT_MAX	65535
@@ -91,6 +93,7 @@ struct smtp_run {
 	char relay[SMTP_IO_NAME_MAX + 8];	/* "name[addr]:port" or "none" */
 	char mta[SMTP_IO_NAME_MAX];		/* "name[addr]" of the server that answered */
 	int dsn_offered;			/* that server offered DSN */
+	enum smtp_tls_level tls_level;		/* smtp_tls_security_level */
 };
 
 /* Logs and answers recipient idx with r. */
@@ -201,7 +204,9 @@ smtp_try_addr(struct smtp_run *run, const char *host, struct dns_addr *a,
 	struct smtp_result *res;
 	char peer[SMTP_IO_NAME_MAX], why[SMTP_IO_WHY_MAX];
 	size_t i;
+	int plain = 0;
 
+again:
 	memset(&c, 0, sizeof(c));
 	snprintf(peer, sizeof(peer), "%s[%s]", host, a->text);
 	smtp_set_port(a, run->nh.port);
@@ -219,6 +224,26 @@ smtp_try_addr(struct smtp_run *run, const char *host, struct dns_addr *a,
 			smtp_result_set(last, last->status, last->dsn, t, 0, NULL);
 			free(t);
 		}
+		smtp_client_quit(&c);
+		return 0;
+	}
+	/* STARTTLS (once: plain text after a failed handshake under "may"), then AUTH. */
+	switch (smtp_tls_start(&c, plain ? SMTP_TLS_NONE : run->tls_level,
+	    host, run->nh.port, last)) {
+	case SMTP_TLS_GO:
+		break;
+	case SMTP_TLS_RETRY_PLAIN:
+		log_info("%s: %s:%u: %s; trying again without TLS", job->id, peer, run->nh.port,
+		    last->text);
+		smtp_io_close(&c.io);
+		plain = 1;
+		goto again;
+	case SMTP_TLS_FAIL:
+	default:
+		smtp_client_quit(&c);
+		return 0;
+	}
+	if (smtp_sasl_auth(&c, job->nexthop, host, last) < 0) {
 		smtp_client_quit(&c);
 		return 0;
 	}
@@ -258,6 +283,12 @@ smtp_deliver_agent(struct localsvc_job *job)
 	    sizeof(why)) < 0) {
 		smtp_result_set(&last, 4, "4.3.5", job->nexthop ? why : "no nexthop in the request",
 		    0, NULL);
+		smtp_settle_all(&run, &last);
+		goto out;
+	}
+	if (smtp_tls_level(&run.tls_level, why, sizeof(why)) < 0) {
+		log_warn("%s", why);
+		smtp_result_set(&last, 4, "4.3.5", why, 0, NULL);
 		smtp_settle_all(&run, &last);
 		goto out;
 	}

@@ -33,7 +33,9 @@ smtp_io_plain_write(struct smtp_io *io, const void *buf, size_t len)
 	return send(io->fd, buf, len, MSG_NOSIGNAL);
 }
 
-static const struct smtp_io_ops smtp_io_plain = { smtp_io_plain_read, smtp_io_plain_write };
+static const struct smtp_io_ops smtp_io_plain = {
+	smtp_io_plain_read, smtp_io_plain_write, NULL
+};
 
 static long long
 smtp_io_now_ms(void)
@@ -116,6 +118,7 @@ smtp_io_write(struct smtp_io *io, const void *buf, size_t len, long long timeout
 {
 	const char *p = buf;
 
+	io->timeout = timeout;
 	while (len > 0) {
 		ssize_t n = io->ops->write(io, p, len);
 
@@ -150,6 +153,7 @@ smtp_io_reply(struct smtp_io *io, struct smtp_reply *r, long long timeout, char 
 	long long deadline = smtp_io_now_ms() + timeout * SMTP_IO_MS;
 	char buf[SMTP_IO_READ_CHUNK];
 
+	io->timeout = timeout;
 	for (;;) {
 		char bad[128];
 		size_t used = 0;
@@ -201,6 +205,10 @@ smtp_io_reply(struct smtp_io *io, struct smtp_reply *r, long long timeout, char 
 void
 smtp_io_close(struct smtp_io *io)
 {
+	if (io->ops != NULL && io->ops->close != NULL)
+		io->ops->close(io);
+	io->ops = &smtp_io_plain;
+	io->ctx = NULL;
 	if (io->fd >= 0)
 		close(io->fd);
 	io->fd = -1;

@@ -45,6 +45,7 @@ struct smtp_io;
 struct smtp_io_ops {
 	ssize_t (*read)(struct smtp_io *io, void *buf, size_t len);
 	ssize_t (*write)(struct smtp_io *io, const void *buf, size_t len);
+	void (*close)(struct smtp_io *io);	/* ends the layer (not the socket); may be NULL */
 };
 
 struct smtp_io {
@@ -52,6 +53,7 @@ struct smtp_io {
 	struct pbuf in;			/* received, not yet parsed */
 	const struct smtp_io_ops *ops;
 	void *ctx;			/* the layer's state (TLS), NULL for plain */
+	long long timeout;		/* seconds: the time-out of the current read or write */
 	char peer[SMTP_IO_NAME_MAX];	/* "name[address]", for reasons and logs */
 };
 

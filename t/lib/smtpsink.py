@@ -10,11 +10,21 @@
 #   greeting: TEXT           answer the connection with TEXT, then hang up
 #   data_reply: TEXT         the answer to the dot
 #   no_ehlo: true            EHLO is refused (502): the client must say HELO
+#   tls: {cert: F, key: F}   offer STARTTLS with that certificate and key
+#   tls_max: "TLSv1_1"       the highest TLS version it takes (a handshake
+#                            with a TLS 1.2+ client then fails)
+#   auth: {user: U, password: P}
+#                            offer AUTH PLAIN and LOGIN (after STARTTLS only)
+#                            and require it before MAIL (530); other
+#                            credentials get "535 5.7.8 Authentication
+#                            credentials invalid"
+# Each record also says whether the transaction ran over TLS ("tls") and
+# which AUTH succeeded ("auth": [mechanism, user, password] or null).
 # A rcpt reply that starts with "!close " sends the rest (no final line)
 # and hangs up.
 # Writes STATE_DIR/ready when it listens.
-import asyncio, base64, json, os, sys
-from aiosmtpd.smtp import SMTP, Envelope
+import asyncio, base64, json, os, ssl, sys
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope
 
 host, port, state = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
@@ -75,6 +85,8 @@ class Handler:
             'rcpt_tos': envelope.rcpt_tos,
             'rcpt_dsn': session.rcpt_dsn,
             'data': base64.b64encode(envelope.original_content).decode(),
+            'tls': session.ssl is not None,
+            'auth': getattr(session, 'auth_rec', None),
         }
         with open(os.path.join(state, 'mail.jsonl'), 'a') as f:
             f.write(json.dumps(rec) + '\n')
@@ -103,7 +115,8 @@ class Sink(SMTP):
 
     async def push(self, status):
         greeting = conf().get('greeting')
-        if status.startswith('220 ') and greeting and not getattr(self, 'greeted', False):
+        if (isinstance(status, str) and status.startswith('220 ') and greeting
+                and not getattr(self, 'greeted', False)):
             self.greeted = True
             await super().push(greeting)
             self.transport.close()
@@ -111,10 +124,30 @@ class Sink(SMTP):
         self.greeted = True
         await super().push(status)
 
+def authenticator(want):
+    def check(server, session, envelope, mechanism, auth_data):
+        got = [auth_data.login.decode(), auth_data.password.decode()]
+        ok = got == [want['user'], want['password']]
+        if ok:
+            session.auth_rec = [mechanism] + got
+        return AuthResult(success=ok, handled=False)
+    return check
+
 def factory():
     c = conf()
     lack = c.get('lack', [])
-    return Sink(Handler(), hostname='sink.test', decode_data=False,
+    extra = {}
+    if c.get('tls'):
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(c['tls']['cert'], c['tls']['key'])
+        if c.get('tls_max'):
+            ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+            ctx.maximum_version = getattr(ssl.TLSVersion, c['tls_max'])
+        extra['tls_context'] = ctx
+    if c.get('auth'):
+        extra.update(authenticator=authenticator(c['auth']), auth_required=True,
+                     auth_require_tls=True)
+    return Sink(Handler(), hostname='sink.test', decode_data=False, **extra,
                 enable_SMTPUTF8='SMTPUTF8' not in lack,
                 data_size_limit=c.get('size', 33554432) if 'SIZE' not in lack else None,
                 timeout=60)

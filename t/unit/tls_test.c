@@ -69,7 +69,7 @@ make_cert(EVP_PKEY *key, const char *path)
 	    (const unsigned char *)"tls-test.example", -1, -1, 0);
 	X509_set_issuer_name(x, name);
 	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "DNS:tls-test.example");
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "DNS:tls-test.example, IP:127.0.0.1");
 	X509_add_ext(x, ext, -1);
 	X509_EXTENSION_free(ext);
 	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
@@ -185,6 +185,37 @@ static void
 client_verify_bad(int fd, FILE *out)
 {
 	client_verify(fd, out, "other.example");
+}
+
+/* An address literal is matched against the certificate's IP addresses. */
+static void
+client_verify_ip_good(int fd, FILE *out)
+{
+	client_verify(fd, out, "127.0.0.1");
+}
+
+static void
+client_verify_ip_bad(int fd, FILE *out)
+{
+	client_verify(fd, out, "127.0.0.2");
+}
+
+/* verify = 0 with a wrong name: the handshake goes on, not verified (smtp_tls.c). */
+static void
+client_noverify_badname(int fd, FILE *out)
+{
+	char err[TLS_ERR_MAX];
+	struct tls_ctx *ctx = tls_client_ctx(cert_path, NULL, err, sizeof(err));
+	struct tls_conn *c = ctx ? tls_connect(ctx, fd, "other.example", 0, TEST_TIMEOUT, err,
+	    sizeof(err)) : NULL;
+
+	if (c == NULL) {
+		fprintf(out, "connect failed: %s\n", err);
+	} else {
+		fprintf(out, "verified=%d\n", tls_peer_verified(c));
+		tls_close(c);
+	}
+	tls_ctx_free(ctx);
 }
 
 /* A raw OpenSSL client limited to one protocol version. */
@@ -362,6 +393,23 @@ main(void)
 	rep = finish(&ch);
 	ok(strstr(rep, "connect failed: TLS handshake (client)") && strstr(rep, "certificate verify failed"),
 	    "client with a wrong name: certificate verify failed (%s)", rep);
+
+	ch = spawn(client_verify_ip_good);
+	c = tls_accept(srv, ch.fd, TEST_TIMEOUT, err, sizeof(err));
+	tls_close(c);
+	rep = finish(&ch);
+	is_str(rep, "verified=1\n", "client with the CA and the right IP address: verified");
+	ch = spawn(client_verify_ip_bad);
+	c = tls_accept(srv, ch.fd, TEST_TIMEOUT, err, sizeof(err));
+	tls_close(c);
+	rep = finish(&ch);
+	ok(strstr(rep, "certificate verify failed") != NULL,
+	    "client with a wrong IP address: certificate verify failed (%s)", rep);
+	ch = spawn(client_noverify_badname);
+	c = tls_accept(srv, ch.fd, TEST_TIMEOUT, err, sizeof(err));
+	tls_close(c);
+	rep = finish(&ch);
+	is_str(rep, "verified=0\n", "no verification asked, wrong name: connected, not verified");
 
 	/* --- protocol versions --- */
 	ch = spawn(client_tls11);
