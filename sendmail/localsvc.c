@@ -46,6 +46,13 @@
 #define LOCALSVC_INDEX_MAX	1000000000UL
 
 static volatile sig_atomic_t localsvc_stop;
+static void (*localsvc_idle)(int final);
+
+void
+localsvc_set_idle(void (*idle)(int final))
+{
+	localsvc_idle = idle;
+}
 
 static void
 localsvc_on_term(int sig)
@@ -91,6 +98,8 @@ localsvc_getline(struct localsvc_conn *c, struct pbuf *line)
 		n = poll(&p, 1, LOCALSVC_POLL_MS);
 		if (n < 0 && errno != EINTR)
 			return -1;
+		if (n == 0 && c->in.len == 0 && localsvc_idle != NULL)
+			localsvc_idle(0);
 		if (n <= 0)
 			continue;
 		n = read(c->fd, buf, sizeof(buf));
@@ -341,6 +350,8 @@ localsvc_serve(int fd, localsvc_agent agent)
 	}
 	if (rc < 0 && errno == EMSGSIZE)
 		(void)localsvc_refuse(fd, "request line too long");
+	if (localsvc_idle != NULL)
+		localsvc_idle(1);
 	pbuf_free(&line);
 	pbuf_free(&c.in);
 	return rc < 0 ? -1 : 0;

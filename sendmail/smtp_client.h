@@ -51,6 +51,7 @@ struct smtp_client {
 	struct smtp_io io;
 	unsigned ext;			/* SMTP_EXT_* offered by the server */
 	unsigned long long size_max;	/* SIZE announced, 0 = no limit given */
+	int broken;			/* the last transaction lost the line or got 421 */
 };
 
 struct smtp_result {
@@ -71,9 +72,20 @@ void smtp_result_free(struct smtp_result *r);
  */
 int smtp_client_hello(struct smtp_client *c, struct smtp_result *fail);
 
-/* One mail transaction for env's recipients idx[0..n); res[i] for idx[i]. */
+/*
+ * One mail transaction for env's recipients idx[0..n); res[i] for idx[i].
+ * Sets c->broken when the session cannot carry another one (an I/O
+ * failure or time-out, a 421 reply).
+ */
 void smtp_client_transaction(struct smtp_client *c, const struct qenv *env,
     const char *content, size_t len, const size_t *idx, size_t n, struct smtp_result *res);
+
+/*
+ * RSET on a session kept from an earlier transaction (smtp_rset_timeout):
+ * 0 when the server answered 2xx and the session can carry another
+ * transaction, -1 when not (the caller closes it).
+ */
+int smtp_client_rset(struct smtp_client *c);
 
 /* QUIT (its answer is not needed), then closes the connection. */
 void smtp_client_quit(struct smtp_client *c);
