@@ -98,6 +98,7 @@ const struct conf_param conf_params[] = {
 	{ "delay_notice_recipient", "postmaster", CONF_STR, 0, 0 },
 	{ "delay_warning_time", "0h", CONF_TIME, 'h', 0 },
 	{ "disable_dns_lookups", "no", CONF_BOOL, 0, CONF_F_UNSUPPORTED },
+	{ "disable_mime_output_conversion", "no", CONF_BOOL, 0, 0 },
 	{ "disable_vrfy_command", "no", CONF_BOOL, 0, 0 },
 	/* [Petrel] Petrel only: name servers that replace those of /etc/resolv.conf
 	 * (a.b.c.d[:port], IPv6 or [IPv6][:port], at most 3; sendmail/dns.c) */

@@ -7,8 +7,8 @@
  * than the server's SIZE fails with 5.3.4); an envelope that needs
  * SMTPUTF8 (a non-ASCII address) fails with 5.6.7 when the server lacks
  * it; MAIL FROM with SIZE=, BODY=8BITMIME (only when the message is
- * declared 8BITMIME and the server offers it; otherwise the content is
- * sent as it is, see below), SMTPUTF8, and with DSN offered RET= and
+ * declared 8BITMIME and the server offers it; otherwise the caller has
+ * converted 8bit MIME parts, see below), SMTPUTF8, and with DSN offered RET= and
  * ENVID=; RCPT TO with NOTIFY= and ORCPT= when the server offers DSN.
  * With PIPELINING, MAIL and every RCPT go out in one write and the
  * replies are read after it; without, one command at a time. DATA only
@@ -19,10 +19,11 @@
  * wait for progress while sending the content), smtp_data_done_timeout,
  * smtp_quit_timeout.
  *
- * Not done: 8-bit MIME content for a server without 8BITMIME is sent as
- * it is, never converted to quoted-printable (Postfix converts MIME parts
- * declared 8bit); STARTTLS and AUTH (the I/O layer smtp_io.h is where
- * TLS will sit).
+ * 8-bit MIME content for a server without 8BITMIME is converted by the
+ * caller (smtp_deliver.c, mime_qp.h) before it comes here.
+ *
+ * Not done: STARTTLS and AUTH (the I/O layer smtp_io.h is where TLS will
+ * sit).
  *
  * Results: per recipient a status 0/4/5, an enhanced status code and a
  * text; remote = 1 when the text is the server's own reply. A time-out or

@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "dns.h"
 #include "log.h"
+#include "mime_qp.h"
 #include "pbuf.h"
 #include "smtp_client.h"
 #include "smtp_deliver.h"
@@ -230,11 +231,22 @@ smtp_transact(struct smtp_run *run, struct smtp_client *c)
 	struct smtp_result *res = xcalloc(job->n, sizeof(*res));
 	size_t i;
 
+	struct pbuf conv = PBUF_INIT;
+	const char *content = job->content;
+	size_t len = job->len;
+
 	run->dsn_offered = (c->ext & SMTP_EXT_DSN) != 0;
 	run->conn_use = ++smtp_cache.uses;
 	for (i = 0; i < job->n; i++)
 		res[i].status = SMTP_RESULT_NONE;
-	smtp_client_transaction(c, job->env, job->content, job->len, job->idx, job->n, res);
+	/* No 8BITMIME: parts declared 8bit go as quoted-printable (mime_qp.h). */
+	if (!(c->ext & SMTP_EXT_8BITMIME) && !conf_bool("disable_mime_output_conversion")
+	    && mime_qp_convert(content, len, &conv)) {
+		content = conv.data;
+		len = conv.len;
+	}
+	smtp_client_transaction(c, job->env, content, len, job->idx, job->n, res);
+	pbuf_free(&conv);
 	for (i = 0; i < job->n; i++) {
 		if (res[i].status == SMTP_RESULT_NONE)
 			smtp_result_set(&res[i], 4, "4.3.0", "no result for this recipient", 0, NULL);

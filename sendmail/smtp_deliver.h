@@ -25,6 +25,10 @@
  * §6.2.2), plain delivered otherwise (the queue manager's success notice
  * then says Action: relayed).
  *
+ * To a server that does not offer 8BITMIME, MIME parts declared 8bit are
+ * sent as quoted-printable (mime_qp.h; other 8-bit content as it is),
+ * unless disable_mime_output_conversion = yes.
+ *
  * DNS failures: DNS_TEMPFAIL defers (4.4.3), the others bounce with
  * dns_status_dsn() (5.1.2 NXDOMAIN, 5.1.10 null MX, 5.4.6 loop).
  *
