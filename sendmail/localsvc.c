@@ -47,11 +47,18 @@
 
 static volatile sig_atomic_t localsvc_stop;
 static int (*localsvc_idle_check)(void);
+static void (*localsvc_idle)(int final);
 
 void
 localsvc_set_idle_check(int (*check)(void))
 {
 	localsvc_idle_check = check;
+}
+
+void
+localsvc_set_idle(void (*idle)(int final))
+{
+	localsvc_idle = idle;
 }
 
 static void
@@ -98,6 +105,8 @@ localsvc_getline(struct localsvc_conn *c, struct pbuf *line)
 		n = poll(&p, 1, LOCALSVC_POLL_MS);
 		if (n < 0 && errno != EINTR)
 			return -1;
+		if (n == 0 && c->in.len == 0 && localsvc_idle != NULL)
+			localsvc_idle(0);
 		if (n <= 0)
 			continue;
 		n = read(c->fd, buf, sizeof(buf));
@@ -348,6 +357,8 @@ localsvc_serve(int fd, localsvc_agent agent)
 	}
 	if (rc < 0 && errno == EMSGSIZE)
 		(void)localsvc_refuse(fd, "request line too long");
+	if (localsvc_idle != NULL)
+		localsvc_idle(1);
 	pbuf_free(&line);
 	pbuf_free(&c.in);
 	return rc < 0 ? -1 : 0;

@@ -122,6 +122,13 @@ int localsvc_loop(int listen_fd, long max_use, localsvc_agent agent);
 void localsvc_set_idle_check(int (*check)(void));
 
 /*
+ * A function the server calls while it waits for the next request (final
+ * = 0, about every second) and after each connection ends (final = 1):
+ * the smtp agent ends cached SMTP sessions there. NULL for none.
+ */
+void localsvc_set_idle(void (*idle)(int final));
+
+/*
  * Serves the requests on one connection until the client closes it.
  * Returns 0, or -1 after a refusal or an I/O error.
  */

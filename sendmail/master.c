@@ -293,6 +293,7 @@ master_worker_main(struct worker *w, pid_t master_pid)
 		close(showq_fd);
 		close(qmgr_fd);
 		localsvc_set_idle_check(smtp_sasl_maps_changed);
+		localsvc_set_idle(smtp_deliver_idle);
 		exit(localsvc_loop(smtp_fd, (long)conf_int("max_use"), smtp_deliver_agent));
 	}
 	close(smtp_fd);

@@ -61,15 +61,44 @@
  * are localsvc_workers("local") local slots (local_destination_
  * concurrency_limit) and localsvc_workers("smtp") smtp slots
  * (smtp_destination_concurrency_limit), each capped by
- * default_process_limit; one nexthop has at most
- * smtp_destination_concurrency_limit smtp slots at once. Waiting groups
- * get slots in the order they came (a group whose destination is at its
- * limit lets later ones pass); new messages are loaded only while fewer
- * groups wait than there are slots. In the daemon each group goes over
- * its own connection to private/local or private/smtp (the master's
- * workers); a delivery process that dies defers its unanswered recipients
- * (at least once: they are tried again). Remote delivery never blocks
- * this loop: the SMTP conversation runs in the smtp processes.
+ * default_process_limit. Waiting groups get slots in the order they came
+ * (a group whose destination is at its limit lets later ones pass); new
+ * messages are loaded while a slot is free and fewer than QMGR_WAIT_MAX
+ * groups wait, and a new message's groups are placed at once. In the
+ * daemon each group goes over a connection to private/local or
+ * private/smtp (the master's workers); a delivery process that dies
+ * defers its unanswered recipients (at least once: they are tried
+ * again). Remote delivery never blocks this loop: the SMTP conversation
+ * runs in the smtp processes.
+ *
+ * Destinations (smtp, one per nexthop, Postfix's scheduler cut down):
+ * each has a concurrency window, starting at
+ * smtp_initial_destination_concurrency and kept within
+ * [1, smtp_destination_concurrency_limit]; a request answered with a
+ * success widens it by 1/window, a site failure (every recipient of the
+ * request deferred with no server's reply: connection refused or timed
+ * out, greeting or EHLO timed out, DNS failure) narrows it by 1/window
+ * and counts 1/window of a failed cohort. After
+ * smtp_destination_concurrency_failed_cohort_limit failed cohorts with
+ * no success between them the destination is dead for
+ * minimal_backoff_time (logged "NEXTHOP: delivery temporarily suspended:
+ * REASON (for Ns)"): its waiting groups and every new one are deferred at
+ * once, without a connection, with "delivery temporarily suspended:
+ * REASON" (logged relay=none) and the DSN of that failure. When its time
+ * is over, or on petrel flush, it lives again with the initial window.
+ * So a destination that never answers holds a few slots for a few
+ * time-outs, and the mail for every other destination goes on.
+ *
+ * Connection reuse: a line to private/smtp whose request ended is kept
+ * open when a group for the same destination waits
+ * (smtp_connection_cache_on_demand), and the smtp process keeps its SMTP
+ * session (smtp_deliver.h); a group prefers the slot whose last request
+ * went to its nexthop, then a slot with no line, then one kept for
+ * another nexthop (that line is closed first). A kept line idle for
+ * smtp_connection_cache_time_limit is closed; the process then ends its
+ * session. In a foreground run the lines are the workers' socketpairs:
+ * the preference is the same, and each process ends an idle session
+ * itself.
  *
  * Only one queue manager owns active/: it holds an flock on the active/
  * directory. A foreground run that finds it held (sendmail -qf while the
@@ -141,6 +170,9 @@
 #define QMGR_READ_CHUNK		4096
 #define QMGR_TRIGGER_MODE	0666
 #define QMGR_TRIGGER_DRAIN	64
+#define QMGR_WAIT_MAX		500	/* groups waiting for a slot: load no more beyond */
+#define QMGR_DEST_BUCKETS	1024	/* hash table of the smtp destinations */
+#define QMGR_SUSPENDED		"delivery temporarily suspended: "
 
 /* The delivery services (localsvc.h), indexes of qmgr_tr_name[]. */
 enum qmgr_tr { QT_LOCAL = 0, QT_SMTP };
@@ -168,11 +200,28 @@ struct qmgr_result {
 
 struct qmgr_msg;
 
+/*
+ * One smtp destination (a nexthop, without case): its concurrency
+ * window and whether it is dead (see "Destinations" at the top).
+ */
+struct qmgr_dest {
+	struct qmgr_dest *next;		/* hash chain */
+	char *name;
+	size_t ref;			/* groups that point here */
+	size_t busy;			/* requests in flight */
+	double window;			/* requests allowed at once */
+	double failed;			/* failed cohorts since the last success */
+	time_t dead_until;		/* 0: alive */
+	char dsn[LOCALSVC_DSN_MAX];	/* of the failure that made it dead */
+	char *reason;			/* "delivery temporarily suspended: ..." */
+};
+
 /* The recipients of one message that go one way: a transport and a nexthop. */
 struct qmgr_group {
 	struct qmgr_msg *msg;
 	enum qmgr_tr tr;
 	char *nexthop;			/* QT_SMTP: where to (resolve.h); NULL for local */
+	struct qmgr_dest *dest;		/* QT_SMTP: its destination */
 	size_t *idx;			/* recipient indexes */
 	size_t n;
 	size_t next;			/* idx[next...] not yet sent */
@@ -197,6 +246,11 @@ struct qmgr_slot {
 	pid_t pid;			/* foreground child */
 	struct qmgr_group *grp;		/* in flight, or NULL */
 	struct pbuf in;
+	char *last;			/* QT_SMTP: the nexthop of its last request, or NULL */
+	struct timeval idle_since;	/* when its last request ended */
+	size_t answers, site_fail;	/* of the request at hand: answers, site failures */
+	char fail_dsn[LOCALSVC_DSN_MAX];	/* the last site failure's */
+	char *fail_text;
 };
 
 struct qmgr_runq {
@@ -220,6 +274,7 @@ static struct {
 	int more_incoming, more_deferred, more_deferred_all;	/* scans cut at the limit */
 } qm = { NULL, 0, NULL, 0, NULL, 0, 0, 0, { NULL, 0, 0, 0 }, 0, -1, -1, 0, 0, 0, 0 };
 
+static struct qmgr_dest *qmgr_dests[QMGR_DEST_BUCKETS];
 static int qmgr_preset_trigger = -1;
 static volatile sig_atomic_t qmgr_stop;
 
@@ -279,6 +334,143 @@ qmgr_lifetime(const struct qenv *e)
 
 	return conf_time(*s == '\0' || qmgr_is_double_bounce(s) ? "bounce_queue_lifetime"
 	    : "maximal_queue_lifetime");
+}
+
+/* ---- smtp destinations: concurrency windows, dead destinations ---- */
+
+static size_t
+qmgr_dest_hash(const char *name)
+{
+	size_t h = 5381;
+
+	for (; *name; name++)
+		h = h * 33 + (unsigned char)(*name >= 'A' && *name <= 'Z' ? *name + 32 : *name);
+	return h % QMGR_DEST_BUCKETS;
+}
+
+/* The most requests a destination may have at once (never 0). */
+static size_t
+qmgr_dest_limit(const struct qmgr_dest *d)
+{
+	long long limit = conf_int("smtp_destination_concurrency_limit");
+	size_t w = d->window < 1 ? 1 : (size_t)d->window;
+
+	if (limit > 0 && (long long)w > limit)
+		w = (size_t)limit;
+	return w;
+}
+
+static void
+qmgr_dest_revive(struct qmgr_dest *d)
+{
+	long long init = conf_int("smtp_initial_destination_concurrency");
+
+	d->dead_until = 0;
+	d->failed = 0;
+	d->window = init < 1 ? 1 : (double)init;
+	free(d->reason);
+	d->reason = NULL;
+}
+
+/* The destination named name, made when missing; one more reference. */
+static struct qmgr_dest *
+qmgr_dest_get(const char *name)
+{
+	struct qmgr_dest **b = &qmgr_dests[qmgr_dest_hash(name)], *d;
+
+	for (d = *b; d != NULL; d = d->next)
+		if (strcasecmp(d->name, name) == 0)
+			break;
+	if (d == NULL) {
+		d = xcalloc(1, sizeof(*d));
+		d->name = xstrdup(name);
+		qmgr_dest_revive(d);
+		d->next = *b;
+		*b = d;
+	}
+	d->ref++;
+	return d;
+}
+
+/* Frees d when nothing needs it: no group, no request, not dead. */
+static void
+qmgr_dest_gc(struct qmgr_dest *d)
+{
+	struct qmgr_dest **p;
+
+	if (d->ref > 0 || d->busy > 0 || d->dead_until != 0)
+		return;
+	for (p = &qmgr_dests[qmgr_dest_hash(d->name)]; *p != NULL; p = &(*p)->next) {
+		if (*p == d) {
+			*p = d->next;
+			break;
+		}
+	}
+	free(d->name);
+	free(d->reason);
+	free(d);
+}
+
+static void
+qmgr_dest_put(struct qmgr_dest *d)
+{
+	if (d == NULL)
+		return;
+	d->ref--;
+	qmgr_dest_gc(d);
+}
+
+/* A dead destination whose time is over lives again (also all of them: flush). */
+static void
+qmgr_dest_expire(int all)
+{
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < QMGR_DEST_BUCKETS; i++) {
+		struct qmgr_dest *d = qmgr_dests[i], *next;
+
+		for (; d != NULL; d = next) {
+			next = d->next;
+			if (d->dead_until != 0 && (all || now >= d->dead_until)) {
+				qmgr_dest_revive(d);
+				qmgr_dest_gc(d);
+			}
+		}
+	}
+}
+
+/*
+ * The feedback of one request to d (Postfix's, in units of 1/window): a
+ * success widens the window and forgets failures; a site failure (no
+ * server took a session) narrows it and counts 1/window of a failed
+ * cohort; at smtp_destination_concurrency_failed_cohort_limit cohorts
+ * the destination is dead for minimal_backoff_time.
+ */
+static void
+qmgr_dest_feedback(struct qmgr_dest *d, int failed, const char *dsn, const char *why)
+{
+	long long limit = conf_int("smtp_destination_concurrency_limit");
+	long long cohorts = conf_int("smtp_destination_concurrency_failed_cohort_limit");
+	double w = d->window < 1 ? 1 : d->window;
+
+	if (!failed) {
+		d->failed = 0;
+		d->window = w + 1 / w;
+		if (limit > 0 && d->window > (double)limit)
+			d->window = (double)limit;
+		return;
+	}
+	d->failed += 1 / w;
+	d->window = w - 1 / w < 1 ? 1 : w - 1 / w;
+	if (d->dead_until != 0 || cohorts <= 0 || d->failed + 1e-9 < (double)cohorts)
+		return;
+	d->dead_until = time(NULL) + (time_t)conf_time("minimal_backoff_time");
+	snprintf(d->dsn, sizeof(d->dsn), "%s", dsn && *dsn ? dsn : "4.4.1");
+	free(d->reason);
+	d->reason = xasprintf(QMGR_SUSPENDED "%s", why && *why ? why : "no server answered");
+	log_info("%s: %s (for %llds)", d->name, d->reason,
+	    conf_time("minimal_backoff_time"));
 }
 
 /* ---- the run queue: IDs in active/, in arrival order of the scans ---- */
@@ -587,6 +779,7 @@ qmgr_msg_free(struct qmgr_msg *m)
 	for (i = 0; i < m->ngrp; i++) {
 		free(m->grp[i].idx);
 		free(m->grp[i].nexthop);
+		qmgr_dest_put(m->grp[i].dest);
 	}
 	free(m->grp);
 	if (m->fd >= 0)
@@ -892,6 +1085,7 @@ qmgr_group_for(struct qmgr_msg *m, enum qmgr_tr tr, const char *nexthop)
 	g->msg = m;
 	g->tr = tr;
 	g->nexthop = tr == QT_SMTP ? xstrdup(nexthop) : NULL;
+	g->dest = tr == QT_SMTP ? qmgr_dest_get(nexthop) : NULL;
 	g->idx = xcalloc(m->env.nrcpt + 1, sizeof(*g->idx));
 	return g;
 }
@@ -995,6 +1189,8 @@ qmgr_slot_close(struct qmgr_slot *s)
 		close(s->fd);
 	s->fd = -1;
 	pbuf_reset(&s->in);
+	free(s->last);
+	s->last = NULL;
 	if (s->persistent)
 		s->dead = 1;
 }
@@ -1022,6 +1218,7 @@ qmgr_slot_send(struct qmgr_slot *s)
 		n = chunk;
 	if (localsvc_send(s->fd, m->id, QDIR_ACTIVE, g->nexthop, g->idx + g->next, n) < 0)
 		return -1;
+	s->answers = s->site_fail = 0;
 	for (i = 0; i < n; i++)
 		m->res[g->idx[g->next + i]].state = RS_PENDING;
 	g->next += n;
@@ -1040,18 +1237,56 @@ qmgr_group_done(struct qmgr_group *g)
 	}
 }
 
-/* The group on s is over (answered, or the line broke). */
+/*
+ * The request at hand on s was answered: feedback to its destination (a
+ * site failure when every recipient was deferred with no server's reply).
+ */
+static void
+qmgr_slot_feedback(struct qmgr_slot *s)
+{
+	struct qmgr_dest *d = s->grp->dest;
+
+	if (d == NULL || s->answers == 0)
+		return;
+	qmgr_dest_feedback(d, s->site_fail == s->answers, s->fail_dsn, s->fail_text);
+}
+
+/* 1 when a group for destination d waits for a slot (Postfix's "on demand"). */
+static int
+qmgr_backlog(const struct qmgr_dest *d)
+{
+	size_t i;
+
+	for (i = 0; i < qm.nwait; i++)
+		if (qm.wait[i]->dest == d)
+			return 1;
+	return 0;
+}
+
+/*
+ * The group on s is over (answered, or the line broke). A line to the
+ * smtp service stays open when more mail for the same nexthop waits
+ * (smtp_connection_cache_on_demand): the process keeps its SMTP session
+ * and the next request for that nexthop goes to it (connection reuse,
+ * smtp_deliver.h); an idle line is ended after
+ * smtp_connection_cache_time_limit.
+ */
 static void
 qmgr_slot_done(struct qmgr_slot *s, const char *why)
 {
 	struct qmgr_group *g = s->grp;
 
+	if (g->dest != NULL && g->dest->busy > 0)
+		g->dest->busy--;
 	if (why != NULL) {
 		qmgr_abandon(g, why);
 		qmgr_slot_close(s);
-	} else if (!s->persistent) {
+	} else if (!s->persistent && (s->tr != QT_SMTP
+	    || conf_time("smtp_connection_cache_time_limit") <= 0
+	    || !conf_bool("smtp_connection_cache_on_demand") || !qmgr_backlog(g->dest))) {
 		qmgr_slot_close(s);
 	}
+	gettimeofday(&s->idle_since, NULL);
 	s->grp = NULL;
 	qmgr_group_done(g);
 }
@@ -1060,7 +1295,17 @@ static void
 qmgr_slot_start(struct qmgr_slot *s, struct qmgr_group *g)
 {
 	s->grp = g;
-	if (!s->persistent) {
+	if (g->dest != NULL)
+		g->dest->busy++;
+	if (s->tr == QT_SMTP) {
+		/* A line kept for another nexthop is ended; the process ends its session. */
+		if (!s->persistent && s->fd >= 0 && (s->last == NULL
+		    || strcasecmp(s->last, g->nexthop) != 0))
+			qmgr_slot_close(s);
+		free(s->last);
+		s->last = xstrdup(g->nexthop);
+	}
+	if (!s->persistent && s->fd < 0) {
 		s->fd = localsvc_connect(qmgr_tr_socket[s->tr]);
 		if (s->fd < 0) {
 			char why[256];
@@ -1085,7 +1330,8 @@ qmgr_slot_input(struct qmgr_slot *s)
 	n = read(s->fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
-	if (n <= 0) {
+	if (n <= 0 || s->grp == NULL) {
+		/* Closed, or talking out of turn while idle: the line is ended. */
 		if (s->grp)
 			qmgr_slot_done(s, QMGR_DIED_REASON);
 		else
@@ -1113,9 +1359,17 @@ qmgr_slot_input(struct qmgr_slot *s)
 		pbuf_truncate(&s->in, rest);
 		switch (t) {
 		case LOCALSVC_REPLY:
+			s->answers++;
+			if (rp.status == LOCAL_DEFER && rp.mta[0] == '\0') {
+				s->site_fail++;
+				snprintf(s->fail_dsn, sizeof(s->fail_dsn), "%s", rp.dsn);
+				free(s->fail_text);
+				s->fail_text = xstrdup(rp.text);
+			}
 			qmgr_record(g->msg, &rp);
 			break;
 		case LOCALSVC_END:
+			qmgr_slot_feedback(s);
 			if (g->next < g->n) {
 				if (qmgr_slot_send(s) < 0)
 					qmgr_slot_done(s, QMGR_DIED_REASON);
@@ -1137,28 +1391,69 @@ qmgr_slot_input(struct qmgr_slot *s)
 	}
 }
 
-/* A free slot for g, or NULL (none free, or g's destination is at its limit). */
+/*
+ * A free slot for g, or NULL (none free, or g's destination is at its
+ * limit). For smtp the best is a slot whose last request went to g's
+ * nexthop (its process may still hold the session), then one with no
+ * line open, then one kept for another nexthop.
+ */
 static struct qmgr_slot *
 qmgr_free_slot(const struct qmgr_group *g)
 {
-	struct qmgr_slot *free_slot = NULL;
-	long long limit = conf_int("smtp_destination_concurrency_limit");
-	long long busy = 0;
+	struct qmgr_slot *best = NULL;
+	int best_rank = 0;
 	size_t i;
 
+	if (g->dest != NULL && g->dest->busy >= qmgr_dest_limit(g->dest))
+		return NULL;
 	for (i = 0; i < qm.nslot; i++) {
 		struct qmgr_slot *s = &qm.slot[i];
+		int rank;
 
-		if (s->tr != g->tr)
+		if (s->tr != g->tr || s->grp != NULL || s->dead)
 			continue;
-		if (s->grp == NULL && !s->dead && free_slot == NULL)
-			free_slot = s;
-		if (g->tr == QT_SMTP && s->grp && strcasecmp(s->grp->nexthop, g->nexthop) == 0)
-			busy++;
+		if (g->tr != QT_SMTP)
+			return s;
+		if (s->last != NULL && strcasecmp(s->last, g->nexthop) == 0)
+			return s;
+		rank = s->last == NULL || (!s->persistent && s->fd < 0) ? 2 : 1;
+		if (rank > best_rank) {
+			best = s;
+			best_rank = rank;
+		}
 	}
-	if (g->tr == QT_SMTP && limit > 0 && busy >= limit)
-		return NULL;
-	return free_slot;
+	return best;
+}
+
+/* 1 when some slot of any service is free. */
+static int
+qmgr_any_free_slot(void)
+{
+	size_t i;
+
+	for (i = 0; i < qm.nslot; i++)
+		if (qm.slot[i].grp == NULL && !qm.slot[i].dead)
+			return 1;
+	return 0;
+}
+
+/* Defers g at once: its destination is dead (Postfix's "temporarily suspended"). */
+static void
+qmgr_suspend(struct qmgr_group *g)
+{
+	struct qmgr_msg *m = g->msg;
+	size_t i;
+
+	for (i = g->next; i < g->n; i++) {
+		size_t k = g->idx[i];
+
+		if (m->res[k].state != RS_NONE)
+			continue;
+		qmgr_set_result(m, k, RS_DEFER, g->dest->dsn, g->dest->reason);
+		qmgr_log_routed(m, k, "deferred");
+	}
+	g->next = g->n;
+	qmgr_group_done(g);
 }
 
 static int
@@ -1172,24 +1467,37 @@ qmgr_all_dead(enum qmgr_tr tr)
 	return 1;
 }
 
-/* Hands waiting groups to free slots, in the order they came. */
+/*
+ * Hands waiting groups from wait[from] on to free slots, in the order
+ * they came; a group for a dead destination is deferred at once.
+ */
 static void
-qmgr_assign(void)
+qmgr_assign_from(size_t from)
 {
-	size_t i = 0;
+	size_t i = from;
+	time_t now = time(NULL);
 
 	while (i < qm.nwait) {
 		struct qmgr_group *g = qm.wait[i];
-		struct qmgr_slot *s = qmgr_free_slot(g);
-		int dead = s == NULL && qmgr_all_dead(g->tr);
+		int suspended = g->dest != NULL && g->dest->dead_until != 0;
+		struct qmgr_slot *s;
+		int dead;
 
-		if (s == NULL && !dead) {
+		if (suspended && now >= g->dest->dead_until) {
+			qmgr_dest_revive(g->dest);
+			suspended = 0;
+		}
+		s = suspended ? NULL : qmgr_free_slot(g);
+		dead = s == NULL && !suspended && qmgr_all_dead(g->tr);
+		if (s == NULL && !dead && !suspended) {
 			i++;
 			continue;
 		}
 		memmove(qm.wait + i, qm.wait + i + 1, (qm.nwait - i - 1) * sizeof(*qm.wait));
 		qm.nwait--;
-		if (dead) {
+		if (suspended) {
+			qmgr_suspend(g);
+		} else if (dead) {
 			/* Foreground with every process of that service gone. */
 			qmgr_abandon(g, QMGR_DIED_REASON);
 			qmgr_group_done(g);
@@ -1199,16 +1507,28 @@ qmgr_assign(void)
 	}
 }
 
+static void
+qmgr_assign(void)
+{
+	qmgr_assign_from(0);
+}
+
 /* Loads messages and hands out their groups while there is room. */
 static void
 qmgr_dispatch(void)
 {
+	qmgr_assign();
 	for (;;) {
 		char id[QID_LEN + 1];
+		size_t from = qm.nwait;
 
-		qmgr_assign();
-		/* Enough waiting to keep every slot busy: load no more for now. */
-		if (qm.nwait >= qm.nslot)
+		/*
+		 * Every slot busy, or enough waiting: load no more for now. (The
+		 * groups that wait are those whose destination is at its limit:
+		 * the messages behind them may go elsewhere, so loading goes on
+		 * while a slot is free, up to QMGR_WAIT_MAX.)
+		 */
+		if (!qmgr_any_free_slot() || qm.nwait >= QMGR_WAIT_MAX)
 			return;
 		if (qmgr_runq_len() == 0) {
 			if (qm.more_incoming)
@@ -1219,8 +1539,33 @@ qmgr_dispatch(void)
 				return;
 		}
 		snprintf(id, sizeof(id), "%s", qm.runq.id[qm.runq.head++]);
-		(void)qmgr_load(id);
+		/* Only the new groups can be placed: the older ones were tried. */
+		if (qmgr_load(id) != NULL)
+			qmgr_assign_from(from);
 	}
+}
+
+/*
+ * Ends lines to the smtp service idle for longer than
+ * smtp_connection_cache_time_limit; revives dead destinations whose time
+ * is over.
+ */
+static void
+qmgr_slots_expire(void)
+{
+	double limit = (double)conf_time("smtp_connection_cache_time_limit");
+	struct timeval now;
+	size_t i;
+
+	gettimeofday(&now, NULL);
+	for (i = 0; i < qm.nslot; i++) {
+		struct qmgr_slot *s = &qm.slot[i];
+
+		if (s->grp == NULL && !s->persistent && s->fd >= 0
+		    && qmgr_tv_diff(&now, &s->idle_since) >= limit)
+			qmgr_slot_close(s);
+	}
+	qmgr_dest_expire(0);
 }
 
 /* Waits up to ms for answers or a trigger; returns the trigger bytes seen. */
@@ -1237,7 +1582,8 @@ qmgr_wait(int ms, int *wake, int *flush)
 		who[n++] = NULL;
 	}
 	for (i = 0; i < qm.nslot; i++) {
-		if (qm.slot[i].grp && qm.slot[i].fd >= 0) {
+		/* Idle kept lines too: a process that ends one is noticed. */
+		if ((qm.slot[i].grp || !qm.slot[i].persistent) && qm.slot[i].fd >= 0) {
 			p[n].fd = qm.slot[i].fd;
 			p[n].events = POLLIN;
 			who[n++] = &qm.slot[i];
@@ -1261,6 +1607,7 @@ qmgr_wait(int ms, int *wake, int *flush)
 	}
 	free(p);
 	free(who);
+	qmgr_slots_expire();
 }
 
 /* ---- setup shared by the daemon and the foreground run ---- */
@@ -1289,6 +1636,8 @@ qmgr_slots_free(void)
 		if (qm.slot[i].fd >= 0)
 			close(qm.slot[i].fd);
 		pbuf_free(&qm.slot[i].in);
+		free(qm.slot[i].last);
+		free(qm.slot[i].fail_text);
 	}
 	free(qm.slot);
 	qm.slot = NULL;
@@ -1417,6 +1766,7 @@ qmgr_loop(void)
 		}
 		if (flush) {
 			log_info("flush: retrying all deferred mail");
+			qmgr_dest_expire(1);
 			qmgr_scan(QDIR_DEFERRED, 1);
 		}
 		if (time(NULL) >= next_scan) {
@@ -1470,6 +1820,7 @@ qmgr_fg_fork(void)
 			if (qm.slot[i].tr == QT_SMTP) {
 				smtp_sasl_preopen();
 				instance_drop_privileges();
+				localsvc_set_idle(smtp_deliver_idle);
 				_exit(localsvc_serve(sv[1], smtp_deliver_agent) < 0 ? 1 : 0);
 			}
 			_exit(localsvc_serve(sv[1], localsvc_local_agent) < 0 ? 1 : 0);

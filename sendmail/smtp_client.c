@@ -21,6 +21,7 @@
 #define SMTP_CODE_CLASS(c)	((c) / 100)
 #define SMTP_DATA_GO		354
 #define SMTP_CLOSING		421
+#define SMTP_IO_FAIL_DSN	"4.4.2"
 
 void
 smtp_result_set(struct smtp_result *r, int status, const char *dsn, const char *text,
@@ -61,7 +62,7 @@ smtp_result_io(struct smtp_result *r, const char *why, const char *stage)
 	char text[SMTP_IO_WHY_MAX + 64];
 
 	snprintf(text, sizeof(text), "%s%s%s", why, stage ? " while " : "", stage ? stage : "");
-	smtp_result_set(r, 4, "4.4.2", text, 0, NULL);
+	smtp_result_set(r, 4, SMTP_IO_FAIL_DSN, text, 0, NULL);
 }
 
 /* The EHLO keywords that matter. */
@@ -170,6 +171,20 @@ out:
 	pbuf_free(&cmd);
 	smtp_reply_free(&rp);
 	return rc;
+}
+
+/* 1 when result r means the session is over (lost line, time-out, 421). */
+static int
+smtp_client_ends(const struct smtp_result *r)
+{
+	char code[8];
+
+	if (r->status == SMTP_RESULT_NONE || r->text == NULL)
+		return 0;
+	if (!r->remote)
+		return r->status == 4 && strcmp(r->dsn, SMTP_IO_FAIL_DSN) == 0;
+	snprintf(code, sizeof(code), "%d", SMTP_CLOSING);
+	return strncmp(r->text, code, 3) == 0;
 }
 
 static int
@@ -398,6 +413,10 @@ settle:
 			res[i].status = SMTP_RESULT_NONE;
 	smtp_client_rest(res, n, &fail);
 out:
+	/* An I/O failure (4.4.2 of our own) or a 421 anywhere ends the session. */
+	c->broken |= smtp_client_ends(&fail);
+	for (i = 0; i < n; i++)
+		c->broken |= smtp_client_ends(&res[i]);
 	smtp_result_free(&fail);
 	smtp_reply_free(&rp);
 	pbuf_free(&b);
@@ -426,6 +445,25 @@ smtp_client_ehlo(struct smtp_client *c, struct smtp_result *fail)
 	rc = 0;
 out:
 	pbuf_free(&cmd);
+	smtp_reply_free(&rp);
+	return rc;
+}
+
+int
+smtp_client_rset(struct smtp_client *c)
+{
+	struct smtp_result fail = { SMTP_RESULT_NONE, "", NULL, 0, NULL };
+	struct smtp_reply rp;
+	int rc = -1;
+
+	smtp_reply_init(&rp);
+	if (!c->broken && c->io.fd >= 0 && smtp_client_command(c, "RSET", &rp,
+	    conf_time("smtp_rset_timeout"), "sending RSET", &fail) == 0
+	    && SMTP_CODE_CLASS(rp.code) == 2)
+		rc = 0;
+	if (rc < 0)
+		c->broken = 1;
+	smtp_result_free(&fail);
 	smtp_reply_free(&rp);
 	return rc;
 }

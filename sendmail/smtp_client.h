@@ -7,8 +7,8 @@
  * than the server's SIZE fails with 5.3.4); an envelope that needs
  * SMTPUTF8 (a non-ASCII address) fails with 5.6.7 when the server lacks
  * it; MAIL FROM with SIZE=, BODY=8BITMIME (only when the message is
- * declared 8BITMIME and the server offers it; otherwise the content is
- * sent as it is, see below), SMTPUTF8, and with DSN offered RET= and
+ * declared 8BITMIME and the server offers it; otherwise the caller has
+ * converted 8bit MIME parts, see below), SMTPUTF8, and with DSN offered RET= and
  * ENVID=; RCPT TO with NOTIFY= and ORCPT= when the server offers DSN.
  * With PIPELINING, MAIL and every RCPT go out in one write and the
  * replies are read after it; without, one command at a time. DATA only
@@ -19,10 +19,10 @@
  * wait for progress while sending the content), smtp_data_done_timeout,
  * smtp_quit_timeout.
  *
- * Not done: 8-bit MIME content for a server without 8BITMIME is sent as
- * it is, never converted to quoted-printable (Postfix converts MIME parts
- * declared 8bit). STARTTLS is smtp_tls.h's, AUTH smtp_sasl.h's; both
- * run between smtp_client_hello() and the transaction.
+ * 8-bit MIME content for a server without 8BITMIME is converted by the
+ * caller (smtp_deliver.c, mime_qp.h) before it comes here. STARTTLS is
+ * smtp_tls.h's, AUTH smtp_sasl.h's; both run between smtp_client_hello()
+ * and the transaction.
  *
  * Results: per recipient a status 0/4/5, an enhanced status code and a
  * text; remote = 1 when the text is the server's own reply. A time-out or
@@ -55,6 +55,7 @@ struct smtp_client {
 	unsigned long long size_max;	/* SIZE announced, 0 = no limit given */
 	char auth_mechs[SMTP_AUTH_MECHS_MAX];	/* the AUTH keyword's mechanisms, "" */
 	int tls;			/* the session runs over TLS (smtp_tls.h) */
+	int broken;			/* the last transaction lost the line or got 421 */
 };
 
 struct smtp_result {
@@ -91,9 +92,20 @@ int smtp_client_command(struct smtp_client *c, const char *cmd, struct smtp_repl
 /* A result from a reply: status by its class, its enhanced code or "c.0.0". */
 void smtp_result_reply(struct smtp_result *r, const struct smtp_reply *rp, const char *cmd);
 
-/* One mail transaction for env's recipients idx[0..n); res[i] for idx[i]. */
+/*
+ * One mail transaction for env's recipients idx[0..n); res[i] for idx[i].
+ * Sets c->broken when the session cannot carry another one (an I/O
+ * failure or time-out, a 421 reply).
+ */
 void smtp_client_transaction(struct smtp_client *c, const struct qenv *env,
     const char *content, size_t len, const size_t *idx, size_t n, struct smtp_result *res);
+
+/*
+ * RSET on a session kept from an earlier transaction (smtp_rset_timeout):
+ * 0 when the server answered 2xx and the session can carry another
+ * transaction, -1 when not (the caller closes it).
+ */
+int smtp_client_rset(struct smtp_client *c);
 
 /* QUIT (its answer is not needed), then closes the connection. */
 void smtp_client_quit(struct smtp_client *c);

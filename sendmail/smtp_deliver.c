@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "dns.h"
 #include "log.h"
+#include "mime_qp.h"
 #include "pbuf.h"
 #include "smtp_client.h"
 #include "smtp_deliver.h"
@@ -28,6 +29,22 @@
 #include "xalloc.h"
 
 #define SMTP_PORT_MAX	65535
+
+/*
+ * The connection cache: one session per process, kept after a
+ * transaction for the next request to the same nexthop (see
+ * smtp_deliver.h). Postfix's smtp_connection_cache_time_limit and
+ * smtp_connection_reuse_time_limit bound it.
+ */
+static struct {
+	int open;
+	struct smtp_client c;
+	char nexthop[LOCALSVC_NEXTHOP_MAX + 1];
+	char relay[SMTP_IO_NAME_MAX + 8];	/* as logged: "name[addr]:port" */
+	char mta[SMTP_IO_NAME_MAX];
+	struct timeval born, used;
+	unsigned long uses;			/* transactions so far */
+} smtp_cache;
 
 int
 smtp_nexthop_parse(const char *s, struct smtp_nexthop *nh, char *why, size_t whylen)
@@ -94,6 +111,7 @@ struct smtp_run {
 	char mta[SMTP_IO_NAME_MAX];		/* "name[addr]" of the server that answered */
 	int dsn_offered;			/* that server offered DSN */
 	enum smtp_tls_level tls_level;		/* smtp_tls_security_level */
+	unsigned long conn_use;			/* 2 and up: a cached session's Nth transaction */
 };
 
 /* Logs and answers recipient idx with r. */
@@ -121,8 +139,11 @@ smtp_settle(struct smtp_run *run, size_t idx, const struct smtp_result *r)
 	} else {
 		pbuf_puts(&text, r->text ? r->text : "");
 	}
-	pbuf_printf(&line, "%s: to=<%s>, relay=%s, delay=", job->id, job->env->rcpt[idx].addr,
+	pbuf_printf(&line, "%s: to=<%s>, relay=%s, ", job->id, job->env->rcpt[idx].addr,
 	    run->relay);
+	if (run->conn_use > 1)
+		pbuf_printf(&line, "conn_use=%lu, ", run->conn_use);
+	pbuf_puts(&line, "delay=");
 	log_fmt_delay(&line, smtp_elapsed(&job->env->arrival, &now));
 	pbuf_puts(&line, ", delays=");
 	log_fmt_delay(&line, smtp_elapsed(&job->env->arrival, &run->got));
@@ -191,6 +212,109 @@ smtp_set_port(struct dns_addr *a, unsigned port)
 		((struct sockaddr_in6 *)&a->sa)->sin6_port = htons((uint16_t)port);
 }
 
+/* Closes the cached session, if any (QUIT first). */
+static void
+smtp_cache_drop(void)
+{
+	if (!smtp_cache.open)
+		return;
+	smtp_client_quit(&smtp_cache.c);
+	smtp_cache.open = 0;
+}
+
+/*
+ * One transaction on c, an open session (smtp_cache.born set): settles
+ * every recipient of the job, then keeps the session in the cache when
+ * it still works and caching is on, or ends it.
+ */
+static void
+smtp_transact(struct smtp_run *run, struct smtp_client *c)
+{
+	struct localsvc_job *job = run->job;
+	struct smtp_result *res = xcalloc(job->n, sizeof(*res));
+	size_t i;
+
+	struct pbuf conv = PBUF_INIT;
+	const char *content = job->content;
+	size_t len = job->len;
+
+	run->dsn_offered = (c->ext & SMTP_EXT_DSN) != 0;
+	run->conn_use = ++smtp_cache.uses;
+	for (i = 0; i < job->n; i++)
+		res[i].status = SMTP_RESULT_NONE;
+	/* No 8BITMIME: parts declared 8bit go as quoted-printable (mime_qp.h). */
+	if (!(c->ext & SMTP_EXT_8BITMIME) && !conf_bool("disable_mime_output_conversion")
+	    && mime_qp_convert(content, len, &conv)) {
+		content = conv.data;
+		len = conv.len;
+	}
+	smtp_client_transaction(c, job->env, content, len, job->idx, job->n, res);
+	pbuf_free(&conv);
+	for (i = 0; i < job->n; i++) {
+		if (res[i].status == SMTP_RESULT_NONE)
+			smtp_result_set(&res[i], 4, "4.3.0", "no result for this recipient", 0, NULL);
+		smtp_settle(run, job->idx[i], &res[i]);
+		smtp_result_free(&res[i]);
+	}
+	free(res);
+	if (c->broken || conf_time("smtp_connection_cache_time_limit") <= 0
+	    || !conf_bool("smtp_connection_cache_on_demand")
+	    || strlen(job->nexthop) >= sizeof(smtp_cache.nexthop)) {
+		smtp_client_quit(c);
+		return;
+	}
+	if (c != &smtp_cache.c)
+		smtp_cache.c = *c;
+	smtp_cache.open = 1;
+	snprintf(smtp_cache.nexthop, sizeof(smtp_cache.nexthop), "%s", job->nexthop);
+	snprintf(smtp_cache.relay, sizeof(smtp_cache.relay), "%s", run->relay);
+	snprintf(smtp_cache.mta, sizeof(smtp_cache.mta), "%s", run->mta);
+	gettimeofday(&smtp_cache.used, NULL);
+}
+
+/*
+ * The cached session for the job's nexthop, checked with RSET: 1 when
+ * it carried the job, 0 when there is none fit (a cached session for
+ * another nexthop, or past its time limits, is closed).
+ */
+static int
+smtp_cache_use(struct smtp_run *run)
+{
+	struct timeval now;
+
+	if (!smtp_cache.open)
+		return 0;
+	gettimeofday(&now, NULL);
+	if (strcasecmp(smtp_cache.nexthop, run->job->nexthop) != 0
+	    || smtp_elapsed(&smtp_cache.used, &now)
+	    > (double)conf_time("smtp_connection_cache_time_limit")
+	    || smtp_elapsed(&smtp_cache.born, &now)
+	    > (double)conf_time("smtp_connection_reuse_time_limit")
+	    || smtp_client_rset(&smtp_cache.c) < 0) {
+		smtp_cache_drop();
+		return 0;
+	}
+	smtp_cache.open = 0;		/* in use; smtp_transact puts it back */
+	snprintf(run->relay, sizeof(run->relay), "%s", smtp_cache.relay);
+	snprintf(run->mta, sizeof(run->mta), "%s", smtp_cache.mta);
+	gettimeofday(&run->connected, NULL);
+	smtp_transact(run, &smtp_cache.c);
+	return 1;
+}
+
+void
+smtp_deliver_idle(int final)
+{
+	struct timeval now;
+
+	if (!smtp_cache.open)
+		return;
+	gettimeofday(&now, NULL);
+	if (final || smtp_elapsed(&smtp_cache.used, &now)
+	    > (double)conf_time("smtp_connection_cache_time_limit"))
+		smtp_cache_drop();
+}
+
 /*
  * Tries one address: 1 when this server settled every recipient, 0 when
  * the next one should be tried (last holds why).
@@ -199,11 +323,9 @@ static int
 smtp_try_addr(struct smtp_run *run, const char *host, struct dns_addr *a,
     struct smtp_result *last)
 {
-	struct localsvc_job *job = run->job;
 	struct smtp_client c;
-	struct smtp_result *res;
 	char peer[SMTP_IO_NAME_MAX], why[SMTP_IO_WHY_MAX];
-	size_t i;
+	struct localsvc_job *job = run->job;
 	int plain = 0;
 
 again:
@@ -217,6 +339,11 @@ again:
 	}
 	snprintf(run->mta, sizeof(run->mta), "%s", peer);
 	if (smtp_client_hello(&c, last) < 0) {
+		if (!last->remote) {
+			/* Timed out or lost: no QUIT to wait smtp_quit_timeout for. */
+			smtp_io_close(&c.io);
+			return 0;
+		}
 		if (last->remote) {
 			/* The server's words, with its name: this is only the last try's. */
 			char *t = xasprintf("host %s said: %s", peer, last->text);
@@ -248,20 +375,10 @@ again:
 		return 0;
 	}
 	gettimeofday(&run->connected, NULL);
-	run->dsn_offered = (c.ext & SMTP_EXT_DSN) != 0;
 	snprintf(run->relay, sizeof(run->relay), "%s:%u", peer, run->nh.port);
-	res = xcalloc(job->n, sizeof(*res));
-	for (i = 0; i < job->n; i++)
-		res[i].status = SMTP_RESULT_NONE;
-	smtp_client_transaction(&c, job->env, job->content, job->len, job->idx, job->n, res);
-	for (i = 0; i < job->n; i++) {
-		if (res[i].status == SMTP_RESULT_NONE)
-			smtp_result_set(&res[i], 4, "4.3.0", "no result for this recipient", 0, NULL);
-		smtp_settle(run, job->idx[i], &res[i]);
-		smtp_result_free(&res[i]);
-	}
-	free(res);
-	smtp_client_quit(&c);
+	smtp_cache.born = run->connected;
+	smtp_cache.uses = 0;
+	smtp_transact(run, &c);
 	return 1;
 }
 
@@ -292,6 +409,8 @@ smtp_deliver_agent(struct localsvc_job *job)
 		smtp_settle_all(&run, &last);
 		goto out;
 	}
+	if (smtp_cache_use(&run))
+		goto out;
 	if (run.nh.no_mx) {
 		mx.v = xcalloc(1, sizeof(*mx.v));
 		mx.n = 1;

@@ -25,10 +25,29 @@
  * §6.2.2), plain delivered otherwise (the queue manager's success notice
  * then says Action: relayed).
  *
+ * To a server that does not offer 8BITMIME, MIME parts declared 8bit are
+ * sent as quoted-printable (mime_qp.h; other 8-bit content as it is),
+ * unless disable_mime_output_conversion = yes.
+ *
  * DNS failures: DNS_TEMPFAIL defers (4.4.3), the others bounce with
  * dns_status_dsn() (5.1.2 NXDOMAIN, 5.1.10 null MX, 5.4.6 loop).
  *
- * API: smtp_deliver_agent() (a localsvc_agent), smtp_nexthop_parse().
+ * Connection reuse (Postfix's connection cache, kept inside the process):
+ * after a transaction the session stays open, unless it broke (lost
+ * line, time-out, 421) or smtp_connection_cache_time_limit is 0. The next
+ * request of this process for the same nexthop (compared without case)
+ * reuses it after an RSET answered 2xx (smtp_rset_timeout), when it was
+ * idle at most smtp_connection_cache_time_limit and is at most
+ * smtp_connection_reuse_time_limit old; otherwise it is ended with QUIT
+ * and a new one is made. The queue manager sends a process the requests
+ * for the nexthop it last served (qmgr.c). A reused session's lines say
+ * "conn_use=N" after relay= (N = its Nth transaction), as Postfix logs
+ * them. smtp_deliver_idle() (the localsvc idle hook) ends an idle session
+ * past its time, and every session when the line to the queue manager
+ * closes.
+ *
+ * API: smtp_deliver_agent() (a localsvc_agent), smtp_deliver_idle(),
+ * smtp_nexthop_parse().
  */
 #ifndef PETREL_SMTP_DELIVER_H
 #define PETREL_SMTP_DELIVER_H
@@ -51,5 +70,12 @@ struct smtp_nexthop {
 int smtp_nexthop_parse(const char *s, struct smtp_nexthop *nh, char *why, size_t whylen);
 
 void smtp_deliver_agent(struct localsvc_job *job);
+
+/*
+ * The idle hook (localsvc_set_idle): final = 0 while waiting for a
+ * request (ends a cached session idle too long), 1 when the connection
+ * of requests ended (ends any cached session).
+ */
+void smtp_deliver_idle(int final);
 
 #endif

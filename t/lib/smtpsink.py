@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # smtpsink.py HOST PORT STATE_DIR: an aiosmtpd server for the relay tests.
-# Records every transaction as one JSON line in STATE_DIR/mail.jsonl and
+# Records every transaction as one JSON line in STATE_DIR/mail.jsonl (with
+# "conn": the number of its connection, 1 = the first this server took) and
 # reads STATE_DIR/conf.json at every connection and command:
 #   rcpt: {address: reply}   a reply for that RCPT (any text, sent as is)
 #   lack: [EXT...]           EHLO keywords not offered (PIPELINING, 8BITMIME,
@@ -87,12 +88,21 @@ class Handler:
             'data': base64.b64encode(envelope.original_content).decode(),
             'tls': session.ssl is not None,
             'auth': getattr(session, 'auth_rec', None),
+            'conn': server.conn_no,
         }
         with open(os.path.join(state, 'mail.jsonl'), 'a') as f:
             f.write(json.dumps(rec) + '\n')
         return c.get('data_reply', '250 2.0.0 Ok: queued as SINK%d' % os.getpid())
 
+connections = 0
+
 class Sink(SMTP):
+    def connection_made(self, transport):
+        global connections
+        connections += 1
+        self.conn_no = connections
+        super().connection_made(transport)
+
     async def smtp_EHLO(self, arg):
         if conf().get('no_ehlo'):
             await self.push('502 5.5.1 EHLO not implemented')
