@@ -139,6 +139,13 @@ diag "delivered but not acknowledged (cut before the answer): $unknown"
 # manager's lock and the sockets a new master's workers need): even those
 # that changed ids, which makes the kernel forget their parent-death signal.
 mp=$(master_pid)
+# Who runs as whom (issue 7): the master root, local delivery root (it
+# becomes each recipient), every other worker mail_owner.
+ps -o user=,comm= --ppid "$mp" >"$T/ps"
+is "$(ps -o user= -p "$mp" | tr -d ' ')" root "the master runs as root"
+is "$(awk '$2 == "qmgr" { print $1 }' "$T/ps" | sort -u)" petrel "the queue manager runs as petrel"
+is "$(awk '$2 == "local" { print $1 }' "$T/ps" | sort -u)" root "local delivery runs as root"
+is "$(awk '$2 != "local" { print $1 }' "$T/ps" | sort -u)" petrel "every other worker runs as petrel"
 mapfile -t kids < <(pgrep -P "$mp")
 kill -9 "$mp"
 kids_gone() { local k; for k in "${kids[@]}"; do kill -0 "$k" 2>/dev/null && return 1; done; return 0; }

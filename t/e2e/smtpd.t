@@ -360,6 +360,8 @@ ok $? "and is delivered"
 # The session is open once the EHLO is answered (banner and EHLO lines out).
 ehlo_answered() { [ "$(wc -l <"$T/shut.out")" -ge 2 ]; }
 wait_for 20 ehlo_answered || diag "the session did not get its EHLO answer"
+is "$(ps -o user= -p "$(pgrep -x smtpd -P "$MPID" | head -n 1)" | tr -d ' ')" petrel \
+	"an smtpd session runs as mail_owner"
 timeout 20 "$PETREL" stop >/dev/null 2>&1
 wait
 mapfile -t r <"$T/shut.out"
