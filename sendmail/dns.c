@@ -54,6 +54,7 @@
 
 #include "conf.h"
 #include "dns.h"
+#include "inet.h"
 #include "log.h"
 #include "pbuf.h"
 #include "strv.h"
@@ -67,8 +68,6 @@
 #define DNS_LOCAL_MAX	64	/* local addresses compared for self-MX */
 #define DNS_CNAME_MAX	8	/* CNAME hops followed when a server does not */
 
-#define DNS_FAMILY_V4	1
-#define DNS_FAMILY_V6	2
 
 /* The name shown in reasons: printable ASCII only, bounded. */
 static void
@@ -622,34 +621,13 @@ dns_query(const char *name, int type, unsigned char **ans, size_t *anslen, int *
 	return DNS_OK;
 }
 
-/* Which of A and AAAA inet_protocols allows. */
-static int
-dns_families(void)
-{
-	struct strv list = STRV_INIT;
-	size_t i;
-	int fam = 0;
-
-	conf_list("inet_protocols", &list);
-	for (i = 0; i < list.n; i++) {
-		if (strcasecmp(list.v[i], "all") == 0)
-			fam |= DNS_FAMILY_V4 | DNS_FAMILY_V6;
-		else if (strcasecmp(list.v[i], "ipv4") == 0)
-			fam |= DNS_FAMILY_V4;
-		else if (strcasecmp(list.v[i], "ipv6") == 0)
-			fam |= DNS_FAMILY_V6;
-	}
-	strv_free(&list);
-	return fam ? fam : DNS_FAMILY_V4 | DNS_FAMILY_V6;
-}
-
 enum dns_status
 dns_host_addrs(const char *host, struct dns_addr_list *list, char *why, size_t whylen)
 {
 	unsigned char raw[sizeof(struct in6_addr)];
 	unsigned char *ans;
 	size_t anslen, k;
-	int fam = dns_families(), types[2], ntypes = 0, nodata, tempfail = 0, hop;
+	int fam = inet_protocol_families(0), types[2], ntypes = 0, nodata, tempfail = 0, hop;
 	enum dns_status st, last = DNS_NOTFOUND;
 	char name[DNS_NAME_MAX], qname[DNS_NAME_MAX], shown[DNS_NAME_SHOW + 4];
 	size_t before;
@@ -657,13 +635,13 @@ dns_host_addrs(const char *host, struct dns_addr_list *list, char *why, size_t w
 
 	dns_addr_list_free(list);
 	if (inet_pton(AF_INET, host, raw) == 1) {
-		if (!(fam & DNS_FAMILY_V4))
+		if (!(fam & INET_FAMILY_V4))
 			goto proto;
 		dns_addr_add(list, AF_INET, raw);
 		return DNS_OK;
 	}
 	if (inet_pton(AF_INET6, host, raw) == 1) {
-		if (!(fam & DNS_FAMILY_V6))
+		if (!(fam & INET_FAMILY_V6))
 			goto proto;
 		dns_addr_add(list, AF_INET6, raw);
 		return DNS_OK;
@@ -676,14 +654,14 @@ dns_host_addrs(const char *host, struct dns_addr_list *list, char *why, size_t w
 	}
 	dns_strip_dot(host, name);
 	if (strcmp(conf_str("smtp_address_preference"), "ipv6") == 0) {
-		if (fam & DNS_FAMILY_V6)
+		if (fam & INET_FAMILY_V6)
 			types[ntypes++] = ns_t_aaaa;
-		if (fam & DNS_FAMILY_V4)
+		if (fam & INET_FAMILY_V4)
 			types[ntypes++] = ns_t_a;
 	} else {
-		if (fam & DNS_FAMILY_V4)
+		if (fam & INET_FAMILY_V4)
 			types[ntypes++] = ns_t_a;
-		if (fam & DNS_FAMILY_V6)
+		if (fam & INET_FAMILY_V6)
 			types[ntypes++] = ns_t_aaaa;
 	}
 	for (k = 0; k < (size_t)ntypes; k++) {

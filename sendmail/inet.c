@@ -221,12 +221,8 @@ inet_load(const char *path, struct inet_services *out, char *err, size_t errlen)
 	return rc;
 }
 
-/* Which families inet_protocols allows: bit 0 IPv4, bit 1 IPv6. */
-#define INET_V4	1
-#define INET_V6	2
-
-static int
-inet_families(void)
+int
+inet_protocol_families(int warn)
 {
 	struct strv list = STRV_INIT;
 	size_t i;
@@ -235,16 +231,16 @@ inet_families(void)
 	conf_list("inet_protocols", &list);
 	for (i = 0; i < list.n; i++) {
 		if (strcasecmp(list.v[i], "all") == 0)
-			fam |= INET_V4 | INET_V6;
+			fam |= INET_FAMILY_V4 | INET_FAMILY_V6;
 		else if (strcasecmp(list.v[i], "ipv4") == 0)
-			fam |= INET_V4;
+			fam |= INET_FAMILY_V4;
 		else if (strcasecmp(list.v[i], "ipv6") == 0)
-			fam |= INET_V6;
-		else
+			fam |= INET_FAMILY_V6;
+		else if (warn)
 			log_warn("inet_protocols: unknown protocol \"%s\" ignored", list.v[i]);
 	}
 	strv_free(&list);
-	return fam ? fam : INET_V4 | INET_V6;
+	return fam ? fam : INET_FAMILY_V4 | INET_FAMILY_V6;
 }
 
 static int
@@ -295,8 +291,8 @@ inet_bind_host(struct inet_service *svc, const char *host, int fam, char *err, s
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
-		if ((ai->ai_family == AF_INET && !(fam & INET_V4))
-		    || (ai->ai_family == AF_INET6 && !(fam & INET_V6))
+		if ((ai->ai_family == AF_INET && !(fam & INET_FAMILY_V4))
+		    || (ai->ai_family == AF_INET6 && !(fam & INET_FAMILY_V6))
 		    || (ai->ai_family != AF_INET && ai->ai_family != AF_INET6))
 			continue;
 		if (inet_bind_one(svc, ai, err, errlen) < 0) {
@@ -311,7 +307,7 @@ inet_bind_host(struct inet_service *svc, const char *host, int fam, char *err, s
 int
 inet_listen(struct inet_services *s, char *err, size_t errlen)
 {
-	int fam = inet_families();
+	int fam = inet_protocol_families(1);
 	size_t i, j;
 
 	for (i = 0; i < s->n; i++) {
@@ -324,19 +320,19 @@ inet_listen(struct inet_services *s, char *err, size_t errlen)
 		} else {
 			conf_list("inet_interfaces", &ifs);
 			if (ifs.n == 0 || strcasecmp(ifs.v[0], "all") == 0) {
-				if (fam & INET_V4)
-					rc = inet_bind_host(svc, "0.0.0.0", INET_V4, err, errlen);
-				if (rc == 0 && (fam & INET_V6))
-					rc = inet_bind_host(svc, "::", INET_V6, err, errlen);
+				if (fam & INET_FAMILY_V4)
+					rc = inet_bind_host(svc, "0.0.0.0", INET_FAMILY_V4, err, errlen);
+				if (rc == 0 && (fam & INET_FAMILY_V6))
+					rc = inet_bind_host(svc, "::", INET_FAMILY_V6, err, errlen);
 			} else {
 				for (j = 0; j < ifs.n && rc == 0; j++) {
 					const char *h = ifs.v[j];
 
 					if (strcasecmp(h, "loopback-only") == 0 || strcasecmp(h, "localhost") == 0) {
-						if (fam & INET_V4)
-							rc = inet_bind_host(svc, "127.0.0.1", INET_V4, err, errlen);
-						if (rc == 0 && (fam & INET_V6))
-							rc = inet_bind_host(svc, "::1", INET_V6, err, errlen);
+						if (fam & INET_FAMILY_V4)
+							rc = inet_bind_host(svc, "127.0.0.1", INET_FAMILY_V4, err, errlen);
+						if (rc == 0 && (fam & INET_FAMILY_V6))
+							rc = inet_bind_host(svc, "::1", INET_FAMILY_V6, err, errlen);
 					} else {
 						char *bare = NULL;
 						size_t hl = strlen(h);

@@ -64,4 +64,13 @@ int inet_listen(struct inet_services *s, char *err, size_t errlen);
 void inet_close(struct inet_services *s);
 void inet_free(struct inet_services *s);
 
+/*
+ * Which address families inet_protocols allows (INET_FAMILY_V4 and/or
+ * INET_FAMILY_V6; none named: both). warn: log names it does not know
+ * (once, where listeners are set up; not on every DNS lookup).
+ */
+#define INET_FAMILY_V4	1
+#define INET_FAMILY_V6	2
+int inet_protocol_families(int warn);
+
 #endif
