@@ -5,10 +5,11 @@
 # 0), exit 75 for a missing source, the database read back with db_dump
 # (lowercase keys with their NUL, "@" -> "@", the YP_ entries), owner and
 # mode taken from the source, atomic replacement under concurrent runs,
-# and, when the Postfix / sendmail-bin packages can be unpacked without
-# installing them (PETREL_POSTFIX_DEB, PETREL_SENDMAIL_DEB, the apt cache,
-# or apt-get download), postalias -q and praliases reading Petrel's file.
+# and postalias -q and praliases reading Petrel's file (Debian's postfix and
+# sendmail-bin packages unpacked, never installed: t/lib/peers.sh
+# deb_unpack; the test fails when they cannot be had).
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
+. "$PETREL_SRCDIR/t/lib/peers.sh"
 
 instance_setup
 unset NAME
@@ -206,20 +207,13 @@ is "$(tmp_files)" "" "concurrent runs: no temp file left"
 [ -n "$DBDUMP" ] && is "$(value_of "$A.db" '@\00')" '@\00' "concurrent runs: a complete database"
 
 # --- Postfix's postalias reads Petrel's file (package unpacked, not installed) ----
-PFDEB=${PETREL_POSTFIX_DEB:-$(ls /var/cache/apt/archives/postfix_*.deb 2>/dev/null | head -n 1)}
-if [ -z "$PFDEB" ]; then
-	(cd "$T" && timeout 60 apt-get download postfix >/dev/null 2>&1)
-	PFDEB=$(ls "$T"/postfix_*.deb 2>/dev/null | head -n 1)
-fi
 PA=""
-if [ -n "$PFDEB" ] && dpkg -x "$PFDEB" "$T/pf" 2>/dev/null; then
-	mkdir -p "$T/pfconf"
-	printf 'mail_owner = petrel\nsetgid_group = petreldrop\ncompatibility_level = 3.6\n' \
-		>"$T/pfconf/main.cf"
-	PA="env LD_LIBRARY_PATH=$T/pf/usr/lib/postfix MAIL_CONFIG=$T/pfconf $T/pf/usr/sbin/postalias"
-	$PA -q root "hash:$A" >/dev/null 2>&1 || { diag "unpacked postalias does not run: $($PA -q root "hash:$A" 2>&1 | head -n 1)"; PA=""; }
-else
-	diag "no Postfix package available (offline; set PETREL_POSTFIX_DEB): postalias check skipped"
+postfix_unpack
+ok $? "Postfix's package unpacked (postalias; downloaded by contrib/install-test-deps, never installed)"
+if [ -n "${PF:-}" ]; then
+	PA="$PF $PF_SBIN/postalias"
+	$PA -q root "hash:$A" >/dev/null 2>&1
+	ok $? "the unpacked postalias runs" || { diag "$($PA -q root "hash:$A" 2>&1 | head -n 1)"; PA=""; }
 fi
 if [ -n "$PA" ]; then
 	is "$($PA -q root "hash:$A")" 'admin@example.com, \root' "postalias -q root reads Petrel's aliases.db"
@@ -235,18 +229,13 @@ if [ -n "$PA" ]; then
 fi
 
 # --- Sendmail's praliases reads it too (sendmail-bin unpacked, not installed) ----
-SMDEB=${PETREL_SENDMAIL_DEB:-$(ls /var/cache/apt/archives/sendmail-bin_*.deb 2>/dev/null | head -n 1)}
-if [ -z "$SMDEB" ]; then
-	(cd "$T" && timeout 60 apt-get download sendmail-bin >/dev/null 2>&1)
-	SMDEB=$(ls "$T"/sendmail-bin_*.deb 2>/dev/null | head -n 1)
-fi
 PR=""
-if [ -n "$SMDEB" ] && dpkg -x "$SMDEB" "$T/sm" 2>/dev/null; then
+deb_unpack sendmail-bin "$T/sm"
+ok $? "sendmail-bin's package unpacked (praliases; downloaded by contrib/install-test-deps, never installed)" && {
 	PR=$T/sm/usr/libexec/sendmail/praliases
-	"$PR" -f "$A" >/dev/null 2>&1 || { diag "unpacked praliases does not run: $("$PR" -f "$A" 2>&1 | head -n 1)"; PR=""; }
-else
-	diag "no sendmail-bin package available (offline; set PETREL_SENDMAIL_DEB): praliases check skipped"
-fi
+	"$PR" -f "$A" >/dev/null 2>&1
+	ok $? "the unpacked praliases runs" || { diag "$("$PR" -f "$A" 2>&1 | head -n 1)"; PR=""; }
+}
 if [ -n "$PR" ]; then
 	is "$("$PR" -f "$A" root 2>/dev/null)" 'root:admin@example.com, \root' "praliases reads Petrel's aliases.db"
 	is "$("$PR" -f "$A" 2>/dev/null | grep -c '^@:@$')" 1 "praliases sees @:@"

@@ -14,9 +14,9 @@
 # never sends those), random bytes given to the parser.
 # The test's own /etc/resolv.conf is a bind mount: the machine's is never read.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
+. "$PETREL_SRCDIR/t/lib/peers.sh"
 
 DRIVER=${DNS_DRIVER:-$PETREL_BUILDDIR/t/unit/dns_driver}
-UNBOUND=$(command -v unbound || echo /usr/sbin/unbound)
 instance_setup "inet_interfaces = all" "dns_nameservers = 127.0.0.1"
 
 # A resolv.conf whose server is dead: whatever reads it instead of
@@ -28,77 +28,58 @@ mount --bind "$T/resolv.conf" /etc/resolv.conf
 
 # --- unbound ------------------------------------------------------------------
 # [::1] too when the kernel gives loopback IPv6 (not in every container).
-HAVE6=0
-ip -6 addr show dev lo 2>/dev/null | grep -q '::1/128' && HAVE6=1
-mkdir -p "$T/unbound"
-{
-	cat <<EOF
-server:
-	interface: 127.0.0.1
-	port: 53
-	username: ""
-	chroot: ""
-	directory: "$T/unbound"
-	pidfile: "$T/unbound/unbound.pid"
-	logfile: "$T/unbound/unbound.log"
-	use-syslog: no
-	do-daemonize: no
-	module-config: "iterator"
-	access-control: 127.0.0.0/8 allow
-	access-control: ::1 allow
-	local-zone: "example.com." static
-	local-zone: "refused.test." refuse
-	local-zone: "test." static
-	local-data: "multi.test. MX 10 mx1.multi.test."
-	local-data: "multi.test. MX 10 mx2.multi.test."
-	local-data: "multi.test. MX 20 mx3.multi.test."
-	local-data: "multi.test. MX 30 mx4.multi.test."
-	local-data: "mx1.multi.test. A 127.0.0.2"
-	local-data: "mx2.multi.test. A 127.0.0.3"
-	local-data: "mx3.multi.test. A 127.0.0.4"
-	local-data: "mx4.multi.test. AAAA fd00::4"
-	local-data: "nullmx.test. MX 0 ."
-	local-data: "mixnull.test. MX 0 ."
-	local-data: "mixnull.test. MX 10 mx1.multi.test."
-	local-data: "aonly.test. A 127.0.0.5"
-	local-data: "aonly.test. AAAA fd00::5"
-	local-data: "v6only.test. AAAA fd00::6"
-	local-data: "self1.test. MX 10 host.example.com."
-	local-data: "self2.test. MX 10 a.self2.test."
-	local-data: "self2.test. MX 20 HOST.example.com."
-	local-data: "self2.test. MX 30 b.self2.test."
-	local-data: "self3.test. MX 10 a.self3.test."
-	local-data: "self3.test. MX 10 host.example.com."
-	local-data: "self3.test. MX 20 c.self3.test."
-	local-data: "selfaddr.test. MX 10 a.selfaddr.test."
-	local-data: "selfaddr.test. MX 20 me.selfaddr.test."
-	local-data: "selfaddr.test. MX 30 b.selfaddr.test."
-	local-data: "a.selfaddr.test. A 127.0.0.2"
-	local-data: "me.selfaddr.test. A 127.0.0.1"
-	local-data: "b.selfaddr.test. A 127.0.0.3"
-	local-data: "cname.test. MX 10 alias.cname.test."
-	local-data: "alias.cname.test. CNAME real.cname.test."
-	local-data: "real.cname.test. A 127.0.0.7"
-	local-data: "mxcname.test. CNAME multi.test."
-EOF
-	[ "$HAVE6" = 1 ] && echo "	interface: ::1"
-	for i in $(seq 1 100); do
-		echo "	local-data: \"many.test. MX $i mx$i.many.test.\""
-	done
-} >"$T/unbound/unbound.conf"
-"$UNBOUND" -c "$T/unbound/unbound.conf" >"$T/unbound/stdout" 2>&1 &
-UNBOUND_PID=$!
+UNBOUND_V6=0
+ip -6 addr show dev lo 2>/dev/null | grep -q '::1/128' && UNBOUND_V6=1
 stop_peers() {
-	kill "$UNBOUND_PID" 2>/dev/null
+	unbound_stop
 	[ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null
 	wait 2>/dev/null
 	umount /etc/resolv.conf 2>/dev/null
 	instance_teardown
 }
 trap stop_peers EXIT
-unbound_up() { "$DRIVER" addr aonly.test >/dev/null 2>&1; }
-wait_for 10 unbound_up
-ok $? "unbound answers on 127.0.0.1:53" || { diag "$(cat "$T/unbound/unbound.log" "$T/unbound/stdout" 2>/dev/null)"; }
+unbound_start aonly.test < <(
+	cat <<'EOF'
+local-zone: "example.com." static
+local-zone: "refused.test." refuse
+local-zone: "test." static
+local-data: "multi.test. MX 10 mx1.multi.test."
+local-data: "multi.test. MX 10 mx2.multi.test."
+local-data: "multi.test. MX 20 mx3.multi.test."
+local-data: "multi.test. MX 30 mx4.multi.test."
+local-data: "mx1.multi.test. A 127.0.0.2"
+local-data: "mx2.multi.test. A 127.0.0.3"
+local-data: "mx3.multi.test. A 127.0.0.4"
+local-data: "mx4.multi.test. AAAA fd00::4"
+local-data: "nullmx.test. MX 0 ."
+local-data: "mixnull.test. MX 0 ."
+local-data: "mixnull.test. MX 10 mx1.multi.test."
+local-data: "aonly.test. A 127.0.0.5"
+local-data: "aonly.test. AAAA fd00::5"
+local-data: "v6only.test. AAAA fd00::6"
+local-data: "self1.test. MX 10 host.example.com."
+local-data: "self2.test. MX 10 a.self2.test."
+local-data: "self2.test. MX 20 HOST.example.com."
+local-data: "self2.test. MX 30 b.self2.test."
+local-data: "self3.test. MX 10 a.self3.test."
+local-data: "self3.test. MX 10 host.example.com."
+local-data: "self3.test. MX 20 c.self3.test."
+local-data: "selfaddr.test. MX 10 a.selfaddr.test."
+local-data: "selfaddr.test. MX 20 me.selfaddr.test."
+local-data: "selfaddr.test. MX 30 b.selfaddr.test."
+local-data: "a.selfaddr.test. A 127.0.0.2"
+local-data: "me.selfaddr.test. A 127.0.0.1"
+local-data: "b.selfaddr.test. A 127.0.0.3"
+local-data: "cname.test. MX 10 alias.cname.test."
+local-data: "alias.cname.test. CNAME real.cname.test."
+local-data: "real.cname.test. A 127.0.0.7"
+local-data: "mxcname.test. CNAME multi.test."
+EOF
+	for i in $(seq 1 100); do
+		echo "local-data: \"many.test. MX $i mx$i.many.test.\""
+	done
+	)
+ok $? "unbound answers on 127.0.0.1:53"
 
 # --- a fake server for what unbound never sends ---------------------------------
 cat >"$T/fakedns.py" <<'EOF'
@@ -209,7 +190,7 @@ is "$("$DRIVER" addr 192.0.2.1)" "OK 192.0.2.1" "an IPv4 literal is itself"
 is "$("$DRIVER" addr 2001:db8::1)" "OK 2001:db8::1" "an IPv6 literal is itself"
 
 # --- dns_nameservers and /etc/resolv.conf ------------------------------------------------
-if [ "$HAVE6" = 1 ]; then
+if [ "$UNBOUND_V6" = 1 ]; then
 	is "$(with "$(conf v6srv 'dns_nameservers = ::1')" mx nullmx.test | cut -d' ' -f1)" "NULLMX" "dns_nameservers = ::1 (IPv6)"
 	is "$(with "$(conf bracket 'dns_nameservers = [::1]:53')" mx nullmx.test | cut -d' ' -f1)" "NULLMX" "dns_nameservers = [::1]:53"
 else

@@ -8,49 +8,15 @@
 # relayhost = name looks up the name's MX. Petrel's own smtpd listens on
 # 127.0.0.1 only. Bounded waits.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
+. "$PETREL_SRCDIR/t/lib/peers.sh"
 
-UNBOUND=$(command -v unbound || echo /usr/sbin/unbound)
 instance_setup "inet_interfaces = 127.0.0.1" "dns_nameservers = 127.0.0.1" \
 	"smtp_connect_timeout = 2s"
 export LC_ALL=C
 SPOOL=$T/spool
 : >"$T/aliases"
 "$SENDMAIL" -bi >/dev/null 2>&1
-# Whatever reads /etc/resolv.conf instead of dns_nameservers meets a dead server.
-printf 'nameserver 127.0.0.9\noptions timeout:1 attempts:1\n' >"$T/resolv.conf"
-mount --bind "$T/resolv.conf" /etc/resolv.conf
-
-mkdir -p "$T/unbound"
-cat >"$T/unbound/unbound.conf" <<EOF
-server:
-	interface: 127.0.0.1
-	port: 53
-	username: ""
-	chroot: ""
-	directory: "$T/unbound"
-	pidfile: "$T/unbound/unbound.pid"
-	logfile: "$T/unbound/unbound.log"
-	use-syslog: no
-	do-daemonize: no
-	module-config: "iterator"
-	access-control: 127.0.0.0/8 allow
-	local-zone: "test." static
-	local-data: "mx.test. MX 10 mx1.mx.test."
-	local-data: "mx.test. MX 20 mx2.mx.test."
-	local-data: "mx1.mx.test. A 127.0.0.2"
-	local-data: "mx2.mx.test. A 127.0.0.3"
-	local-data: "down.test. MX 10 dead.down.test."
-	local-data: "down.test. MX 20 mx2.mx.test."
-	local-data: "dead.down.test. A 127.0.0.4"
-	local-data: "busy.test. MX 10 busy.busy.test."
-	local-data: "busy.test. MX 20 mx2.mx.test."
-	local-data: "busy.busy.test. A 127.0.0.5"
-	local-data: "nullmx.test. MX 0 ."
-	local-data: "smarthost.test. MX 5 mx2.mx.test."
-EOF
-"$UNBOUND" -c "$T/unbound/unbound.conf" >"$T/unbound/stdout" 2>&1 &
-UNBOUND_PID=$!
-
+dead_resolv_conf
 # sink_start NAME ADDRESS: an aiosmtpd server on ADDRESS:25 recording into $T/NAME.
 sink_start() {
 	mkdir -p "$T/$1"
@@ -65,20 +31,29 @@ got() { rcpts "$1" | grep -qw -- "$2"; }
 log_has() { grep -Eq -- "$1" "$MAILLOG"; }
 stop_peers() {
 	for s in s2 s3 s5; do sink_stop $s; done
-	kill "$UNBOUND_PID" 2>/dev/null
+	unbound_stop
 	wait 2>/dev/null
 	umount /etc/resolv.conf 2>/dev/null
 	instance_teardown
 }
 trap stop_peers EXIT
 
-unbound_up() { $PY -c "
-import socket, struct, sys
-q = struct.pack('>HHHHHH', 1, 0x100, 1, 0, 0, 0) + b'\x02mx\x04test\x00' + struct.pack('>HH', 15, 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.5)
-s.sendto(q, ('127.0.0.1', 53)); sys.exit(0 if len(s.recv(512)) > 12 else 1)" 2>/dev/null; }
-wait_for 10 unbound_up
-ok $? "unbound answers on 127.0.0.1:53" || diag "$(cat "$T/unbound/unbound.log" "$T/unbound/stdout" 2>/dev/null)"
+unbound_start mx.test <<'EOF'
+local-zone: "test." static
+local-data: "mx.test. MX 10 mx1.mx.test."
+local-data: "mx.test. MX 20 mx2.mx.test."
+local-data: "mx1.mx.test. A 127.0.0.2"
+local-data: "mx2.mx.test. A 127.0.0.3"
+local-data: "down.test. MX 10 dead.down.test."
+local-data: "down.test. MX 20 mx2.mx.test."
+local-data: "dead.down.test. A 127.0.0.4"
+local-data: "busy.test. MX 10 busy.busy.test."
+local-data: "busy.test. MX 20 mx2.mx.test."
+local-data: "busy.busy.test. A 127.0.0.5"
+local-data: "nullmx.test. MX 0 ."
+local-data: "smarthost.test. MX 5 mx2.mx.test."
+EOF
+ok $? "unbound answers on 127.0.0.1:53"
 sink_start s2 127.0.0.2
 ok $? "MX server on 127.0.0.2:25"
 sink_start s3 127.0.0.3

@@ -47,21 +47,32 @@ is() {	# is GOT WANT NAME
 	fi
 }
 
+# matches GOT RE: grep -E's meaning (any line of GOT matches RE) for a
+# one-line RE; an RE with a newline in it is matched against the whole of
+# GOT ([[ =~ ]], ^ and $ at its ends), since grep would take each of its
+# lines for a pattern of its own and an empty one matches anything.
+matches() {
+	case $2 in
+	*$'\n'*) [[ $1 =~ $2 ]] ;;
+	*) printf '%s' "$1" | grep -Eq -- "$2" ;;
+	esac
+}
+
 like() {	# like GOT EXTENDED-REGEX NAME
 	local got=$1 re=$2; shift 2
-	if printf '%s' "$got" | grep -Eq -- "$re"; then
+	if matches "$got" "$re"; then
 		ok 0 "$*"
 	else
 		ok 1 "$*"
-		printf '#   got:      %s\n#   expected to match: %s\n' "$(printf %q "$got")" "$re"
+		printf '#   got:      %s\n#   expected to match: %s\n' "$(printf %q "$got")" "$(printf %q "$re")"
 	fi
 }
 
 unlike() {
 	local got=$1 re=$2; shift 2
-	if printf '%s' "$got" | grep -Eq -- "$re"; then
+	if matches "$got" "$re"; then
 		ok 1 "$*"
-		printf '#   got:      %s\n#   expected not to match: %s\n' "$(printf %q "$got")" "$re"
+		printf '#   got:      %s\n#   expected not to match: %s\n' "$(printf %q "$got")" "$(printf %q "$re")"
 	else
 		ok 0 "$*"
 	fi
