@@ -4,8 +4,11 @@
  * Both contexts allow TLS 1.2 and newer only, no compression, no
  * renegotiation, and treat a peer that closes without close_notify as a
  * plain end of stream (SSL_OP_IGNORE_UNEXPECTED_EOF), as SMTP peers
- * often do. The server sends no session tickets (no session cache: each
- * smtpd process serves one connection).
+ * often do. The server sends no session tickets (there is no session
+ * cache). tls_ctx_policy() narrows a context to the versions and ciphers
+ * main.cf asks for; below TLS 1.2 is never reached whatever it says
+ * (Postfix's default ">=TLSv1" leaves it to OpenSSL, whose Debian build
+ * refuses TLS 1.0 and 1.1 at its default security level anyway).
  *
  * While a connection is wrapped, its descriptor is non-blocking; every
  * call waits in poll() for what OpenSSL asks (readable or writable)
@@ -22,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -32,12 +36,15 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
+#include "pbuf.h"
 #include "tls.h"
 #include "xalloc.h"
 
 #define TLS_MS			1000
 #define TLS_CN_MAX		256
 #define TLS_ADDR_MAX		16	/* bytes of an IPv6 address */
+#define TLS_LIST_SEP		" \t\r\n,:"	/* between elements of Postfix's lists */
+#define TLS_VERSION_MAX		0xffff
 
 struct tls_ctx {
 	SSL_CTX *ssl;
@@ -128,7 +135,7 @@ tls_server_ctx(const char *cert_file, const char *key_file, char *err, size_t er
 	ssl = tls_ctx_common(TLS_server_method(), err, errlen);
 	if (ssl == NULL)
 		return NULL;
-	SSL_CTX_set_options(ssl, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+	SSL_CTX_set_options(ssl, SSL_OP_NO_TICKET);
 	(void)SSL_CTX_set_num_tickets(ssl, 0);
 	if (SSL_CTX_use_certificate_chain_file(ssl, cert_file) != 1) {
 		snprintf(what, sizeof(what), "cannot load certificate from file %s", cert_file);
@@ -197,6 +204,156 @@ void
 tls_ctx_loglevel(struct tls_ctx *ctx, int level)
 {
 	ctx->loglevel = level;
+}
+
+/* Protocol names of Postfix's lists, oldest first. */
+static const struct {
+	const char *name;
+	int version;
+} tls_protocols[] = {
+	{ "SSLv2", 0x0002 },
+	{ "SSLv3", SSL3_VERSION },
+	{ "TLSv1", TLS1_VERSION },
+	{ "TLSv1.1", TLS1_1_VERSION },
+	{ "TLSv1.2", TLS1_2_VERSION },
+	{ "TLSv1.3", TLS1_3_VERSION },
+};
+#define TLS_NPROTOCOLS	(sizeof(tls_protocols) / sizeof(tls_protocols[0]))
+
+/* The protocol number of a name or hex number (len bytes at s), or -1. */
+static int
+tls_protocol_number(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < TLS_NPROTOCOLS; i++)
+		if (strlen(tls_protocols[i].name) == len
+		    && strncasecmp(s, tls_protocols[i].name, len) == 0)
+			return tls_protocols[i].version;
+	if (len > 2 && len <= 6 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		int v = 0;
+
+		for (i = 2; i < len; i++) {
+			int c = s[i], d;
+
+			if (c >= '0' && c <= '9')
+				d = c - '0';
+			else if (c >= 'a' && c <= 'f')
+				d = c - 'a' + 10;
+			else if (c >= 'A' && c <= 'F')
+				d = c - 'A' + 10;
+			else
+				return -1;
+			v = v * 16 + d;
+		}
+		return v <= TLS_VERSION_MAX ? v : -1;
+	}
+	return -1;
+}
+
+int
+tls_protocol_range(const char *spec, int *min, int *max, char *err, size_t errlen)
+{
+	int lo = 0, hi = TLS_VERSION_MAX, only = 0;
+	int named[2] = { 0, 0 }, excluded[2] = { 0, 0 };	/* TLS 1.2, TLS 1.3 */
+	const char *p = spec ? spec : "";
+	int i, v;
+
+	for (;;) {
+		size_t len;
+		const char *name;
+		char op = 0;
+
+		p += strspn(p, TLS_LIST_SEP);
+		if (*p == '\0')
+			break;
+		len = strcspn(p, TLS_LIST_SEP);
+		name = p;
+		if (len >= 2 && (strncmp(p, ">=", 2) == 0 || strncmp(p, "<=", 2) == 0)) {
+			op = p[0];
+			name += 2;
+		} else if (*p == '!') {
+			op = '!';
+			name++;
+		}
+		v = tls_protocol_number(name, len - (size_t)(name - p));
+		if (v < 0) {
+			snprintf(err, errlen, "invalid TLS protocol \"%.*s\" in \"%s\"", (int)len, p,
+			    spec);
+			return -1;
+		}
+		if (op == '>')
+			lo = v > lo ? v : lo;
+		else if (op == '<')
+			hi = v < hi ? v : hi;
+		else if (op == '!' && (v == TLS1_2_VERSION || v == TLS1_3_VERSION))
+			excluded[v == TLS1_3_VERSION] = 1;
+		else if (op == 0) {
+			only = 1;
+			if (v == TLS1_2_VERSION || v == TLS1_3_VERSION)
+				named[v == TLS1_3_VERSION] = 1;
+		}
+		p += len;
+	}
+	*min = *max = 0;
+	for (i = 0; i < 2; i++) {
+		v = i == 0 ? TLS1_2_VERSION : TLS1_3_VERSION;
+		if (excluded[i] || (only && !named[i]) || v < lo || v > hi)
+			continue;
+		if (*min == 0)
+			*min = v;
+		*max = v;
+	}
+	if (*min == 0) {
+		snprintf(err, errlen, "no TLS protocol version left by \"%s\" (Petrel speaks "
+		    "TLSv1.2 and TLSv1.3)", spec);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tls_ctx_policy(struct tls_ctx *ctx, const char *protocols, const char *ciphers,
+    const char *exclude, int server_order, char *err, size_t errlen)
+{
+	struct pbuf list = PBUF_INIT;
+	const char *p = exclude ? exclude : "";
+	char what[TLS_ERR_MAX];
+	int min, max, rc = -1;
+
+	if (tls_protocol_range(protocols, &min, &max, err, errlen) < 0)
+		return -1;
+	if (SSL_CTX_set_min_proto_version(ctx->ssl, min) != 1
+	    || SSL_CTX_set_max_proto_version(ctx->ssl, max) != 1) {
+		tls_err(err, errlen, "cannot set the TLS protocol versions");
+		return -1;
+	}
+	pbuf_puts(&list, ciphers ? ciphers : "");
+	for (;;) {
+		size_t len;
+
+		p += strspn(p, TLS_LIST_SEP);
+		if (*p == '\0')
+			break;
+		len = strcspn(p, TLS_LIST_SEP);
+		pbuf_printf(&list, ":!%.*s", (int)len, p);
+		p += len;
+	}
+	/* Only TLS 1.3 left: its suites are not chosen by this list. */
+	if (min < TLS1_3_VERSION && SSL_CTX_set_cipher_list(ctx->ssl, pbuf_str(&list)) != 1) {
+		snprintf(what, sizeof(what), "no cipher left by the cipher list \"%s\"",
+		    pbuf_str(&list));
+		tls_err(err, errlen, what);
+		goto out;
+	}
+	if (server_order)
+		SSL_CTX_set_options(ctx->ssl, SSL_OP_CIPHER_SERVER_PREFERENCE);
+	else
+		SSL_CTX_clear_options(ctx->ssl, SSL_OP_CIPHER_SERVER_PREFERENCE);
+	rc = 0;
+out:
+	pbuf_free(&list);
+	return rc;
 }
 
 /* Milliseconds since an arbitrary start (monotonic). */

@@ -45,6 +45,31 @@ void tls_ctx_free(struct tls_ctx *ctx);
 void tls_ctx_loglevel(struct tls_ctx *ctx, int level);
 
 /*
+ * Postfix's protocol list syntax (smtpd_tls_protocols and friends):
+ * elements separated by spaces, commas or colons, each ">=V" (lowest
+ * version), "<=V" (highest), "!V" (not V) or "V" (only the versions so
+ * named), V one of SSLv2 SSLv3 TLSv1 TLSv1.1 TLSv1.2 TLSv1.3 or a hex
+ * protocol number (0x0303); case does not matter; empty = all. Petrel
+ * never goes below TLS 1.2, so what is left is a range within
+ * [TLS1_2_VERSION, TLS1_3_VERSION]: 0 with *min and *max set, -1 with err
+ * naming the bad element, or saying that no version is left.
+ */
+int tls_protocol_range(const char *spec, int *min, int *max, char *err, size_t errlen);
+
+/*
+ * Applies a protocol list (as above), an OpenSSL cipher string for TLS
+ * 1.2 (a grade's list, tls_medium_cipherlist for instance) less the
+ * ciphers named in exclude (separated by spaces, commas or colons:
+ * "aNULL, RC4" appends ":!aNULL:!RC4"), and, on a server context, whether
+ * its own cipher order wins (tls_preempt_cipherlist). TLS 1.3 suites are
+ * OpenSSL's defaults, as in Postfix. -1 with err when the protocol list is
+ * invalid or the cipher string selects no cipher: the caller must then not
+ * use the context.
+ */
+int tls_ctx_policy(struct tls_ctx *ctx, const char *protocols, const char *ciphers,
+    const char *exclude, int server_order, char *err, size_t errlen);
+
+/*
  * Handshakes on fd as server / as client (SNI and name check with
  * peer_name; an IPv4/IPv6 literal gets no SNI and is matched against the
  * certificate's IP addresses). With verify = 0 the chain and the name are

@@ -256,6 +256,7 @@ const struct conf_param conf_params[] = {
 	{ "smtp_tls_key_file", "$smtp_tls_cert_file", CONF_STR, 0, 0 },
 	{ "smtp_tls_loglevel", "0", CONF_STR, 0, 0 },
 	{ "smtp_tls_mandatory_ciphers", "medium", CONF_STR, 0, 0 },
+	{ "smtp_tls_mandatory_exclude_ciphers", "", CONF_LIST, 0, 0 },
 	{ "smtp_tls_mandatory_protocols", ">=TLSv1", CONF_LIST, 0, 0 },
 	{ "smtp_tls_note_starttls_offer", "no", CONF_BOOL, 0, 0 },
 	{ "smtp_tls_policy_maps", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },
@@ -303,6 +304,7 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_tls_key_file", "$smtpd_tls_cert_file", CONF_STR, 0, 0 },
 	{ "smtpd_tls_loglevel", "0", CONF_STR, 0, 0 },
 	{ "smtpd_tls_mandatory_ciphers", "medium", CONF_STR, 0, 0 },
+	{ "smtpd_tls_mandatory_exclude_ciphers", "", CONF_LIST, 0, 0 },
 	{ "smtpd_tls_mandatory_protocols", ">=TLSv1", CONF_LIST, 0, 0 },
 	{ "smtpd_tls_protocols", ">=TLSv1", CONF_LIST, 0, 0 },
 	/* [Petrel] Postfix: no */
@@ -317,6 +319,12 @@ const struct conf_param conf_params[] = {
 	{ "syslog_facility", "mail", CONF_STR, 0, 0 },
 	/* [Petrel] Postfix: ${multi_instance_name?{$multi_instance_name}:{postfix}} */
 	{ "syslog_name", "petrel", CONF_STR, 0, 0 },
+	{ "tls_export_cipherlist", "aNULL:-aNULL:HIGH:MEDIUM:LOW:EXPORT:+RC4:@STRENGTH", CONF_STR, 0, 0 },
+	{ "tls_high_cipherlist", "aNULL:-aNULL:HIGH:@STRENGTH", CONF_STR, 0, 0 },
+	{ "tls_low_cipherlist", "aNULL:-aNULL:HIGH:MEDIUM:LOW:+RC4:@STRENGTH", CONF_STR, 0, 0 },
+	{ "tls_medium_cipherlist", "aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH", CONF_STR, 0, 0 },
+	{ "tls_null_cipherlist", "eNULL:!aNULL", CONF_STR, 0, 0 },
+	{ "tls_preempt_cipherlist", "no", CONF_BOOL, 0, 0 },
 	{ "transport_maps", "", CONF_LIST, 0, 0 },
 	/* [Petrel] Postfix >= 2.8: empty; Petrel adds the header by default (spec/sendmail-cli.md section 8) */
 	{ "undisclosed_recipients_header", "To: undisclosed-recipients:;", CONF_STR, 0, 0 },

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "smtp_tls.h"
 #include "tls.h"
+#include "tls_policy.h"
 #include "xalloc.h"
 
 #define SMTP_TLS_READY		220	/* "220 Ready to start TLS" */
@@ -80,27 +81,38 @@ smtp_tls_close(struct smtp_io *io)
 
 static const struct smtp_io_ops smtp_tls_ops = { smtp_tls_read, smtp_tls_write, smtp_tls_close };
 
-/* The process's client context, made again when the CA parameters change. */
+/*
+ * The process's client context, made again when the CA parameters or the
+ * kind of TLS (mandatory or opportunistic: other protocols and ciphers)
+ * change.
+ */
 static struct tls_ctx *smtp_tls_ctx;
 static char *smtp_tls_ctx_file, *smtp_tls_ctx_path;
+static int smtp_tls_ctx_mandatory;
 
 static struct tls_ctx *
-smtp_tls_context(char *err, size_t errlen)
+smtp_tls_context(int mandatory, char *err, size_t errlen)
 {
 	const char *file = conf_str("smtp_tls_CAfile"), *path = conf_str("smtp_tls_CApath");
 
 	if (smtp_tls_ctx != NULL && strcmp(file, smtp_tls_ctx_file) == 0 &&
-	    strcmp(path, smtp_tls_ctx_path) == 0)
+	    strcmp(path, smtp_tls_ctx_path) == 0 && mandatory == smtp_tls_ctx_mandatory)
 		return smtp_tls_ctx;
 	tls_ctx_free(smtp_tls_ctx);
 	free(smtp_tls_ctx_file);
 	free(smtp_tls_ctx_path);
 	smtp_tls_ctx_file = smtp_tls_ctx_path = NULL;
 	smtp_tls_ctx = tls_client_ctx(file, path, err, errlen);
+	if (smtp_tls_ctx != NULL && tls_policy_apply(smtp_tls_ctx, "smtp", mandatory, err,
+	    errlen) < 0) {
+		tls_ctx_free(smtp_tls_ctx);
+		smtp_tls_ctx = NULL;
+	}
 	if (smtp_tls_ctx == NULL)
 		return NULL;
 	smtp_tls_ctx_file = xstrdup(file);
 	smtp_tls_ctx_path = xstrdup(path);
+	smtp_tls_ctx_mandatory = mandatory;
 	return smtp_tls_ctx;
 }
 
@@ -125,7 +137,7 @@ smtp_tls_start(struct smtp_client *c, enum smtp_tls_level level, const char *nam
     unsigned port, struct smtp_result *fail)
 {
 	int loglevel = atoi(conf_str("smtp_tls_loglevel"));
-	char err[TLS_ERR_MAX];
+	char err[2 * TLS_ERR_MAX];
 	struct smtp_reply rp;
 	struct tls_ctx *ctx;
 	struct tls_conn *conn;
@@ -141,7 +153,7 @@ smtp_tls_start(struct smtp_client *c, enum smtp_tls_level level, const char *nam
 		    c->io.peer);
 		return SMTP_TLS_FAIL;
 	}
-	ctx = smtp_tls_context(err, sizeof(err));
+	ctx = smtp_tls_context(level >= SMTP_TLS_ENCRYPT, err, sizeof(err));
 	if (ctx == NULL) {
 		log_warn("TLS client initialization failed: %s", err);
 		if (level == SMTP_TLS_MAY)

@@ -35,6 +35,7 @@
 #include "smtpd_sasl.h"
 #include "strv.h"
 #include "tls.h"
+#include "tls_policy.h"
 #include "xalloc.h"
 
 #define SMTPD_IBUF		8192	/* input buffer */
@@ -186,6 +187,13 @@ smtpd_prepare(void)
 	} else {
 		smtpd_tls_ctx = tls_server_ctx(cert, conf_str("smtpd_tls_key_file"), err,
 		    sizeof(err));
+	}
+	/* Wrapper mode and level encrypt use the mandatory protocols and ciphers (Postfix). */
+	if (smtpd_tls_ctx != NULL && tls_policy_apply(smtpd_tls_ctx, "smtpd",
+	    smtpd_tls_level == TLS_LEVEL_ENCRYPT || conf_bool("smtpd_tls_wrappermode"), err,
+	    sizeof(err)) < 0) {
+		tls_ctx_free(smtpd_tls_ctx);
+		smtpd_tls_ctx = NULL;
 	}
 	if (smtpd_tls_ctx == NULL)
 		log_warn("%s: disabling TLS support", err);

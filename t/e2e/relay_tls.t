@@ -16,7 +16,10 @@
 # TLS (the server saw the user and password), LOGIN by
 # smtp_sasl_mechanism_filter, a wrong password is deferred with the
 # server's 535 in mailq (bounced with smtp_sasl_auth_soft_bounce = no),
-# and a root-only 0600 sasl_passwd.db works and is picked up when rebuilt.
+# and a root-only 0600 sasl_passwd.db works and is picked up when rebuilt;
+# smtp_tls_protocols / _ciphers / _exclude_ciphers at level may and
+# smtp_tls_mandatory_protocols at encrypt (a TLS 1.2 server deferred under
+# >=TLSv1.3, an invalid list deferred with its name, never plain text).
 # Every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
@@ -228,5 +231,44 @@ ID=$(send "auth-again")
 settle "$ID" sent
 ok $? "AUTH: the right password again, delivered"
 is "$(sink_get 7 "' '.join(r['auth'])")" "LOGIN user@example.com s3cret pass" "AUTH: the new map's password"
+
+
+# ---- 6. protocols and ciphers of the client ----
+tls_line() { grep 'TLS connection established' "$MAILLOG" | tail -n 1; }
+sink_conf "{$TLSCONF}"
+setconf "smtp_sasl_auth_enable = no" "smtp_tls_protocols = <=TLSv1.2"
+ID=$(send "proto-12")
+settle "$ID" sent
+ok $? "smtp_tls_protocols = <=TLSv1.2: delivered"
+like "$(tls_line)" ": TLSv1\.2 with cipher ECDHE-RSA-" "... over TLS 1.2"
+setconf "smtp_tls_ciphers = high" "smtp_tls_exclude_ciphers = AESGCM, CHACHA20"
+ID=$(send "ciphers")
+settle "$ID" sent
+ok $? "smtp_tls_ciphers = high, smtp_tls_exclude_ciphers = AESGCM, CHACHA20: delivered"
+like "$(tls_line)" ": TLSv1\.2 with cipher ECDHE-RSA-AES(128|256)-SHA(256|384) " "... with a CBC suite (no GCM, no ChaCha20)"
+setconf "smtp_tls_security_level = encrypt" "smtp_tls_mandatory_protocols = >=TLSv1.3"
+sink_conf "{$TLSCONF, \"tls_max\": \"TLSv1_2\"}"
+ID=$(send "mandatory-13")
+settle "$ID" deferred
+ok $? "encrypt, smtp_tls_mandatory_protocols = >=TLSv1.3, a TLS 1.2 server: deferred"
+is "$(status_of "$ID")" "deferred 4.7.5" "... dsn 4.7.5"
+is "$(reason "$ID")" "Cannot start TLS: handshake failure" "... the reason"
+sink_conf "{$TLSCONF}"
+"$PETREL" flush >/dev/null
+settle "$ID" sent
+ok $? "... delivered over TLS 1.3 once the server speaks it (smtp_tls_protocols = <=TLSv1.2 does not apply at encrypt)"
+like "$(tls_line)" ": TLSv1\.3 with cipher TLS_" "... TLS 1.3 in the log"
+setconf "smtp_tls_mandatory_protocols = >=TLSv9"
+ID=$(send "bad-proto")
+settle "$ID" deferred
+ok $? "encrypt, smtp_tls_mandatory_protocols = >=TLSv9: deferred, never in plain text"
+is "$(reason "$ID")" 'TLS client initialization failed: smtp_tls_mandatory_protocols: invalid TLS protocol ">=TLSv9" in ">=TLSv9"' \
+	"... the reason names the parameter"
+like "$(cat "$MAILLOG")" 'warning: TLS client initialization failed: smtp_tls_mandatory_protocols: invalid' "... and is logged"
+setconf "smtp_tls_security_level = may"
+"$PETREL" flush >/dev/null
+settle "$ID" sent
+ok $? "level may: smtp_tls_protocols applies, delivered"
+like "$(tls_line)" ": TLSv1\.2 with cipher " "... over TLS 1.2"
 
 done_testing

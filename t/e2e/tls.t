@@ -3,7 +3,8 @@
 # smtplib, openssl s_client for the protocol version and cipher), TLS 1.1
 # refused, smtps wrapper mode on 465, the STARTTLS command injection
 # (CVE-2011-0411), security level encrypt, a missing or mismatched
-# certificate, stalled handshakes cut off at smtpd_timeout, and AUTH
+# certificate, smtpd_tls_[mandatory_]protocols / _ciphers /
+# _exclude_ciphers (and invalid values: no STARTTLS and a warning), stalled handshakes cut off at smtpd_timeout, and AUTH
 # PLAIN/LOGIN checked by a real Dovecot started in the test's namespace.
 # The key is root's alone (0600): the smtpd loads it before it drops to
 # mail_owner. Runs as root in its own network namespace (t/harness).
@@ -47,6 +48,14 @@ smtps     inet  n       -       n       -       -       smtpd
 127.0.0.1:2530 inet n   -       n       -       -       smtpd -o smtpd_tls_key_file=$TLSDIR/other.pem
 127.0.0.1:2531 inet n   -       n       -       -       smtpd -o smtpd_sasl_auth_enable=yes
   -o smtpd_tls_auth_only=no -o smtpd_tls_received_header=no
+127.0.0.1:2532 inet n   -       n       -       -       smtpd -o smtpd_tls_protocols=>=TLSv1.3
+127.0.0.1:2533 inet n   -       n       -       -       smtpd
+  -o smtpd_tls_protocols=!SSLv2,!SSLv3,!TLSv1,!TLSv1.1,!TLSv1.3 -o smtpd_tls_ciphers=high
+  -o smtpd_tls_exclude_ciphers=AESGCM,CHACHA20
+127.0.0.1:2534 inet n   -       n       -       -       smtpd -o smtpd_tls_protocols=>=TLSv9
+127.0.0.1:2535 inet n   -       n       -       -       smtpd -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_protocols=TLSv1.3 -o smtpd_tls_mandatory_protocols=TLSv1.2
+127.0.0.1:2536 inet n   -       n       -       -       smtpd -o smtpd_tls_ciphers=strong
 EOF
 : >"$T/aliases"
 "$PETREL" start >/dev/null 2>"$T/start.err"
@@ -197,6 +206,29 @@ timeout 20 openssl s_client -starttls smtp -connect 127.0.0.1:25 -tls1_1 -cipher
 ok $((! $?)) "openssl s_client -tls1_1 fails"
 like "$(cat "$T/tls11.out")" 'alert protocol version|unsupported protocol' "TLS 1.1 refused with a protocol version alert"
 like "$(cat "$MAILLOG")" 'SSL_accept error from localhost\[127\.0\.0\.1\]: .*unsupported protocol' "the refusal is logged"
+
+# --- protocols and ciphers (Postfix's smtpd_tls_[mandatory_]protocols and friends) ---
+sc() {	# sc PORT [OPENSSL ARGS...]: openssl s_client -brief over STARTTLS
+	local port=$1; shift
+	timeout 20 openssl s_client -starttls smtp -connect "127.0.0.1:$port" -brief "$@" </dev/null 2>&1
+}
+like "$(sc 2532)" 'Protocol version: TLSv1\.3' "smtpd_tls_protocols = >=TLSv1.3: TLS 1.3 spoken"
+like "$(sc 2532 -tls1_2)" 'alert protocol version|unsupported protocol|no protocols available' \
+	"smtpd_tls_protocols = >=TLSv1.3: a TLS 1.2 client is refused"
+out=$(sc 2533)
+like "$out" 'Protocol version: TLSv1\.2' "Postfix's exclusion form !SSLv2, ..., !TLSv1.3: TLS 1.2"
+like "$out" 'Ciphersuite: ECDHE-RSA-AES256-SHA384' \
+	"smtpd_tls_ciphers = high less smtpd_tls_exclude_ciphers = AESGCM, CHACHA20: the strongest CBC suite"
+like "$(sc 2533 -cipher AESGCM)" 'no shared cipher|handshake failure' "... a client that offers only AES-GCM is refused"
+out=$(printf 'EHLO client.example\nQUIT\n' | tlsc 2534)
+unlike "$out" 'STARTTLS' "smtpd_tls_protocols = >=TLSv9: STARTTLS not offered"
+like "$(cat "$MAILLOG")" 'warning: smtpd_tls_protocols: invalid TLS protocol ">=TLSv9" in ">=TLSv9": disabling TLS support' \
+	"... and a warning naming the parameter and the element"
+like "$(sc 2535)" 'Protocol version: TLSv1\.2' "level encrypt: smtpd_tls_mandatory_protocols = TLSv1.2 applies, not smtpd_tls_protocols"
+out=$(printf 'EHLO client.example\nQUIT\n' | tlsc 2536)
+unlike "$out" 'STARTTLS' "smtpd_tls_ciphers = strong (no such grade): STARTTLS not offered"
+like "$(cat "$MAILLOG")" 'warning: invalid smtpd_tls_ciphers value "strong" \(high, medium, low, export or null\): disabling TLS support' \
+	"... and a warning naming the parameter"
 
 # --- a renewed certificate is served after petrel reload ---
 served_cn() {

@@ -301,6 +301,73 @@ elapsed(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* tls_protocol_range over Postfix's list forms; "min-max" or "error". */
+static const char *
+range(const char *spec)
+{
+	static char out[64];
+	char err[TLS_ERR_MAX];
+	int min, max;
+
+	if (tls_protocol_range(spec, &min, &max, err, sizeof(err)) < 0)
+		return "error";
+	snprintf(out, sizeof(out), "%#x-%#x", (unsigned)min, (unsigned)max);
+	return out;
+}
+
+static void
+protocol_lists(void)
+{
+	char err[TLS_ERR_MAX];
+	int min, max;
+
+	is_str(range(""), "0x303-0x304", "empty list: TLS 1.2 and 1.3");
+	is_str(range(">=TLSv1"), "0x303-0x304", "Postfix's default >=TLSv1: never below TLS 1.2");
+	is_str(range("!SSLv2, !SSLv3, !TLSv1, !TLSv1.1"), "0x303-0x304", "the exclusion form");
+	is_str(range("!SSLv2:!SSLv3"), "0x303-0x304", "colons separate too");
+	is_str(range(">=TLSv1.3"), "0x304-0x304", ">=TLSv1.3");
+	is_str(range("<=TLSv1.2"), "0x303-0x303", "<=TLSv1.2");
+	is_str(range(">=TLSv1.2 <=TLSv1.3"), "0x303-0x304", "both bounds");
+	is_str(range("!TLSv1.3"), "0x303-0x303", "!TLSv1.3");
+	is_str(range("TLSv1.2"), "0x303-0x303", "inclusion: only the versions named");
+	is_str(range("TLSv1 TLSv1.3"), "0x304-0x304", "inclusion of an old and a new version");
+	is_str(range(">=tlsv1.3"), "0x304-0x304", "names in any case");
+	is_str(range(">=0x0304"), "0x304-0x304", "a hex protocol number");
+	is_str(range("TLSv1 TLSv1.1"), "error", "only versions below 1.2: nothing left");
+	is_str(range("<=TLSv1.1"), "error", "<=TLSv1.1: nothing left");
+	is_str(range(">=TLSv1.3 <=TLSv1.2"), "error", "an empty range");
+	is_str(range("!TLSv1.2 !TLSv1.3"), "error", "both excluded");
+	is_str(range(">=TLSv1.4"), "error", "an unknown version");
+	is_str(range("!SSLv4"), "error", "an unknown version excluded");
+	is_str(range(">="), "error", "a bound without a version");
+	is_str(range("0x"), "error", "0x alone");
+	is_str(range("0x10000"), "error", "a number too large");
+	is_str(range("0x03g3"), "error", "not hex");
+	ok(tls_protocol_range("!SSLv2, >=TLSv9", &min, &max, err, sizeof(err)) < 0
+	    && strstr(err, "\">=TLSv9\"") != NULL, "the error names the element (%s)", err);
+	ok(tls_protocol_range("TLSv1", &min, &max, err, sizeof(err)) < 0
+	    && strstr(err, "no TLS protocol version left") != NULL, "... or says nothing is left (%s)", err);
+}
+
+static void
+cipher_policy(struct tls_ctx *srv)
+{
+	char err[TLS_ERR_MAX];
+
+	ok(tls_ctx_policy(srv, ">=TLSv1", "aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH", "", 0, err,
+	    sizeof(err)) == 0, "Postfix's medium grade, nothing excluded: accepted");
+	ok(tls_ctx_policy(srv, "<=TLSv1.2", "aNULL:-aNULL:HIGH:@STRENGTH", "AES, CHACHA20, CAMELLIA, ARIA",
+	    0, err, sizeof(err)) < 0 && strstr(err, "no cipher left") != NULL,
+	    "every TLS 1.2 cipher excluded: refused (%s)", err);
+	ok(tls_ctx_policy(srv, ">=TLSv1.3", "aNULL:-aNULL:HIGH:@STRENGTH", "AES, CHACHA20, CAMELLIA, ARIA",
+	    0, err, sizeof(err)) == 0, "... but fine with TLS 1.3 only (its suites are OpenSSL's)");
+	ok(tls_ctx_policy(srv, "SSLv3", "HIGH", "", 0, err, sizeof(err)) < 0,
+	    "SSLv3 only: refused (%s)", err);
+	/* Back to the defaults for the exchanges below. */
+	ok(tls_ctx_policy(srv, "", "aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH", "", 1, err,
+	    sizeof(err)) == 0, "defaults again");
+}
+
 int
 main(void)
 {
@@ -340,6 +407,8 @@ main(void)
 	ok(srv != NULL, "server context from the certificate and key (%s)", srv ? "" : err);
 	if (srv == NULL)
 		return done_testing();
+	protocol_lists();
+	cipher_policy(srv);
 
 	/* --- a whole exchange --- */
 	ch = spawn(client_plain);
