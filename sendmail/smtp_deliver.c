@@ -338,6 +338,11 @@ again:
 		return 0;
 	}
 	snprintf(run->mta, sizeof(run->mta), "%s", peer);
+	if (conf_bool("smtp_tls_wrappermode")
+	    && smtp_tls_wrap(&c, run->tls_level, host, run->nh.port, last) != SMTP_TLS_GO) {
+		smtp_io_close(&c.io);
+		return 0;
+	}
 	if (smtp_client_hello(&c, last) < 0) {
 		if (!last->remote) {
 			/* Timed out or lost: no QUIT to wait smtp_quit_timeout for. */

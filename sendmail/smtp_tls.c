@@ -132,19 +132,100 @@ smtp_tls_fail(struct smtp_result *fail, const char *dsn, const char *fmt, ...)
 	smtp_result_set(fail, 4, dsn, text, 0, NULL);
 }
 
+/*
+ * The context for level, or NULL when it cannot be made (logged): *rc is
+ * then SMTP_TLS_GO under "may" (plain text) and SMTP_TLS_FAIL otherwise.
+ * Asked before STARTTLS is sent, since after its 220 there is no way back.
+ */
+static struct tls_ctx *
+smtp_tls_ready(enum smtp_tls_level level, struct smtp_result *fail, enum smtp_tls_result *rc)
+{
+	char err[2 * TLS_ERR_MAX];
+	struct tls_ctx *ctx = smtp_tls_context(level >= SMTP_TLS_ENCRYPT, err, sizeof(err));
+
+	if (ctx != NULL) {
+		tls_ctx_loglevel(ctx, atoi(conf_str("smtp_tls_loglevel")));
+		return ctx;
+	}
+	log_warn("TLS client initialization failed: %s", err);
+	if (level == SMTP_TLS_MAY) {
+		*rc = SMTP_TLS_GO;
+	} else {
+		smtp_tls_fail(fail, "4.7.5", "TLS client initialization failed: %s", err);
+		*rc = SMTP_TLS_FAIL;
+	}
+	return NULL;
+}
+
+/*
+ * The handshake on c's connection, and the checks after it: the TLS
+ * line in the log, the certificate at levels verify and secure. A failed
+ * handshake leaves the connection unusable: it is closed (no QUIT).
+ */
+static enum smtp_tls_result
+smtp_tls_handshake(struct smtp_client *c, struct tls_ctx *ctx, enum smtp_tls_level level,
+    const char *name, unsigned port, struct smtp_result *fail)
+{
+	char err[TLS_ERR_MAX];
+	struct tls_conn *conn;
+	const char *trust;
+
+	conn = tls_connect(ctx, c->io.fd, name, 0, (int)conf_time("smtp_starttls_timeout"), err,
+	    sizeof(err));
+	if (conn == NULL) {
+		log_info("SSL_connect error to %s:%u: %s", c->io.peer, port, err);
+		smtp_tls_fail(fail, "4.7.5", "Cannot start TLS: handshake failure");
+		smtp_io_close(&c->io);
+		return level == SMTP_TLS_MAY ? SMTP_TLS_RETRY_PLAIN : SMTP_TLS_FAIL;
+	}
+	c->io.ops = &smtp_tls_ops;
+	c->io.ctx = conn;
+	c->tls = 1;
+	if (!tls_peer_verified(conn))
+		trust = "Untrusted";
+	else
+		trust = level >= SMTP_TLS_VERIFY ? "Verified" : "Trusted";
+	if (atoi(conf_str("smtp_tls_loglevel")) >= 1)
+		log_info("%s TLS connection established to %s:%u: %s with cipher %s (%d/%d bits)",
+		    trust, c->io.peer, port, tls_version(conn), tls_cipher(conn),
+		    tls_cipher_bits(conn), tls_cipher_alg_bits(conn));
+	if (level >= SMTP_TLS_VERIFY && !tls_peer_verified(conn)) {
+		smtp_tls_fail(fail, "4.7.5", "Server certificate not verified");
+		return SMTP_TLS_FAIL;
+	}
+	return SMTP_TLS_GO;
+}
+
+enum smtp_tls_result
+smtp_tls_wrap(struct smtp_client *c, enum smtp_tls_level level, const char *name,
+    unsigned port, struct smtp_result *fail)
+{
+	enum smtp_tls_result rc = SMTP_TLS_FAIL;
+	struct tls_ctx *ctx;
+
+	static int warned;
+
+	/* No plain text to fall back to: TLS is mandatory here (Postfix). */
+	if (level < SMTP_TLS_ENCRYPT) {
+		if (!warned)
+			log_warn("smtp_tls_wrappermode requires smtp_tls_security_level = encrypt "
+			    "(or stronger): using encrypt");
+		warned = 1;
+		level = SMTP_TLS_ENCRYPT;
+	}
+	ctx = smtp_tls_ready(level, fail, &rc);
+	return ctx == NULL ? rc : smtp_tls_handshake(c, ctx, level, name, port, fail);
+}
+
 enum smtp_tls_result
 smtp_tls_start(struct smtp_client *c, enum smtp_tls_level level, const char *name,
     unsigned port, struct smtp_result *fail)
 {
-	int loglevel = atoi(conf_str("smtp_tls_loglevel"));
-	char err[2 * TLS_ERR_MAX];
 	struct smtp_reply rp;
 	struct tls_ctx *ctx;
-	struct tls_conn *conn;
-	const char *trust;
 	enum smtp_tls_result rc = SMTP_TLS_FAIL;
 
-	if (level == SMTP_TLS_NONE)
+	if (level == SMTP_TLS_NONE || c->tls)
 		return SMTP_TLS_GO;
 	if (!(c->ext & SMTP_EXT_STARTTLS)) {
 		if (level == SMTP_TLS_MAY)
@@ -153,15 +234,9 @@ smtp_tls_start(struct smtp_client *c, enum smtp_tls_level level, const char *nam
 		    c->io.peer);
 		return SMTP_TLS_FAIL;
 	}
-	ctx = smtp_tls_context(level >= SMTP_TLS_ENCRYPT, err, sizeof(err));
-	if (ctx == NULL) {
-		log_warn("TLS client initialization failed: %s", err);
-		if (level == SMTP_TLS_MAY)
-			return SMTP_TLS_GO;
-		smtp_tls_fail(fail, "4.7.5", "TLS client initialization failed: %s", err);
-		return SMTP_TLS_FAIL;
-	}
-	tls_ctx_loglevel(ctx, loglevel);
+	ctx = smtp_tls_ready(level, fail, &rc);
+	if (ctx == NULL)
+		return rc;
 	smtp_reply_init(&rp);
 	if (smtp_client_command(c, "STARTTLS", &rp, conf_time("smtp_starttls_timeout"),
 	    "sending STARTTLS", fail) < 0)
@@ -182,34 +257,9 @@ smtp_tls_start(struct smtp_client *c, enum smtp_tls_level level, const char *nam
 		    "STARTTLS reply", c->io.peer);
 		goto out;
 	}
-	conn = tls_connect(ctx, c->io.fd, name, 0, (int)conf_time("smtp_starttls_timeout"), err,
-	    sizeof(err));
-	if (conn == NULL) {
-		log_info("SSL_connect error to %s:%u: %s", c->io.peer, port, err);
-		smtp_tls_fail(fail, "4.7.5", "Cannot start TLS: handshake failure");
-		/* The connection is unusable now: no QUIT on it. */
-		smtp_io_close(&c->io);
-		rc = level == SMTP_TLS_MAY ? SMTP_TLS_RETRY_PLAIN : SMTP_TLS_FAIL;
-		goto out;
-	}
-	c->io.ops = &smtp_tls_ops;
-	c->io.ctx = conn;
-	c->tls = 1;
-	if (!tls_peer_verified(conn))
-		trust = "Untrusted";
-	else
-		trust = level >= SMTP_TLS_VERIFY ? "Verified" : "Trusted";
-	if (loglevel >= 1)
-		log_info("%s TLS connection established to %s:%u: %s with cipher %s (%d/%d bits)",
-		    trust, c->io.peer, port, tls_version(conn), tls_cipher(conn),
-		    tls_cipher_bits(conn), tls_cipher_alg_bits(conn));
-	if (level >= SMTP_TLS_VERIFY && !tls_peer_verified(conn)) {
-		smtp_tls_fail(fail, "4.7.5", "Server certificate not verified");
-		goto out;
-	}
-	if (smtp_client_ehlo(c, fail) < 0)
-		goto out;
-	rc = SMTP_TLS_GO;
+	rc = smtp_tls_handshake(c, ctx, level, name, port, fail);
+	if (rc == SMTP_TLS_GO && smtp_client_ehlo(c, fail) < 0)
+		rc = SMTP_TLS_FAIL;
 out:
 	smtp_reply_free(&rp);
 	return rc;

@@ -67,10 +67,20 @@ enum smtp_tls_result {
 int smtp_tls_level(enum smtp_tls_level *level, char *why, size_t whylen);
 
 /*
- * After EHLO: STARTTLS (and EHLO again) as level asks. name is the name
- * the certificate must match; port is for the log line.
+ * After EHLO: STARTTLS (and EHLO again) as level asks; nothing when the
+ * connection is already over TLS. name is the name the certificate must
+ * match; port is for the log line.
  */
 enum smtp_tls_result smtp_tls_start(struct smtp_client *c, enum smtp_tls_level level,
+    const char *name, unsigned port, struct smtp_result *fail);
+
+/*
+ * smtp_tls_wrappermode: TLS from the first byte, before the greeting
+ * (the "submissions" port 465 of RFC 8314). At least level encrypt, as in
+ * Postfix: with nothing to fall back to, a failed handshake fails the
+ * server (SMTP_TLS_FAIL, connection closed).
+ */
+enum smtp_tls_result smtp_tls_wrap(struct smtp_client *c, enum smtp_tls_level level,
     const char *name, unsigned port, struct smtp_result *fail);
 
 #endif

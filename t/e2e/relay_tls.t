@@ -19,7 +19,9 @@
 # and a root-only 0600 sasl_passwd.db works and is picked up when rebuilt;
 # smtp_tls_protocols / _ciphers / _exclude_ciphers at level may and
 # smtp_tls_mandatory_protocols at encrypt (a TLS 1.2 server deferred under
-# >=TLSv1.3, an invalid list deferred with its name, never plain text).
+# >=TLSv1.3, an invalid list deferred with its name, never plain text);
+# smtp_tls_wrappermode against a server with TLS from the first byte (may
+# raised to encrypt with a warning; verify; a plain server: deferred).
 # Every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
@@ -29,7 +31,7 @@ instance_setup "relayhost = [127.0.0.1]:$SINKPORT" "mynetworks = 127.0.0.0/8" \
 export LC_ALL=C.UTF-8
 : >"$T/aliases"
 "$SENDMAIL" -bi >/dev/null 2>&1
-trap 'sink_stop; instance_teardown' EXIT
+trap 'sink_stop; [ -n "${WSPID:-}" ] && kill "$WSPID" 2>/dev/null; instance_teardown' EXIT
 
 # The server's certificate: self-signed, for 127.0.0.1 (IP) and sink.test.
 TLSDIR=$T/tls
@@ -270,5 +272,40 @@ setconf "smtp_tls_security_level = may"
 settle "$ID" sent
 ok $? "level may: smtp_tls_protocols applies, delivered"
 like "$(tls_line)" ": TLSv1\.2 with cipher " "... over TLS 1.2"
+
+
+# ---- 7. smtp_tls_wrappermode: TLS from the first byte (a port 465 server) ----
+WS=$T/wsink
+mkdir -p "$WS"
+printf '{%s, "wrapper": true}\n' "$TLSCONF" >"$WS/conf.json"
+$PY "$PETREL_SRCDIR/t/lib/smtpsink.py" 127.0.0.1 10465 "$WS" 2>>"$WS/err" &
+WSPID=$!
+wait_for 10 test -f "$WS/ready"
+ok $? "aiosmtpd sink with TLS from the first byte on 127.0.0.1:10465"
+ws_tls() { $PY -c "import json; print(' '.join(str(json.loads(l)['tls']) for l in open('$WS/mail.jsonl')))" 2>/dev/null; }
+setconf "relayhost = [127.0.0.1]:10465" "smtp_tls_wrappermode = yes" "smtp_tls_protocols = >=TLSv1" \
+	"smtp_tls_mandatory_protocols = >=TLSv1"
+ID=$(send "wrapper")
+settle "$ID" sent
+ok $? "smtp_tls_wrappermode = yes: delivered"
+is "$(ws_tls)" "True" "... over TLS from the first byte"
+like "$(tls_line)" "Trusted TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:10465: TLSv1\.3" \
+	"... the TLS line (Trusted: smtp_tls_CAfile knows the certificate)"
+like "$(cat "$MAILLOG")" 'warning: smtp_tls_wrappermode requires smtp_tls_security_level = encrypt \(or stronger\): using encrypt' \
+	"... level may is raised to encrypt, with a warning"
+setconf "smtp_tls_security_level = verify"
+ID=$(send "wrapper-verify")
+settle "$ID" sent
+ok $? "smtp_tls_wrappermode at level verify (CAfile = the certificate): delivered"
+like "$(tls_line)" "Verified TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:10465" "... Verified"
+setconf "relayhost = [127.0.0.1]:$SINKPORT"
+ID=$(send "wrapper-to-plain")
+settle "$ID" deferred
+ok $? "smtp_tls_wrappermode against a server that greets in plain text: deferred, never sent in plain text"
+is "$(reason "$ID")" "Cannot start TLS: handshake failure" "... the reason"
+setconf "smtp_tls_wrappermode = no"
+"$PETREL" flush >/dev/null
+settle "$ID" sent
+ok $? "... delivered with STARTTLS once smtp_tls_wrappermode = no"
 
 done_testing

@@ -14,6 +14,8 @@
 #   tls: {cert: F, key: F}   offer STARTTLS with that certificate and key
 #   tls_max: "TLSv1_1"       the highest TLS version it takes (a handshake
 #                            with a TLS 1.2+ client then fails)
+#   wrapper: true            TLS from the first byte (port 465 style) with
+#                            the tls certificate; read once, at start
 #   auth: {user: U, password: P}
 #                            offer AUTH PLAIN and LOGIN (after STARTTLS only)
 #                            and require it before MAIL (530); other
@@ -102,6 +104,8 @@ class Sink(SMTP):
         connections += 1
         self.conn_no = connections
         super().connection_made(transport)
+        if self.session.ssl is None and transport.get_extra_info('ssl_object') is not None:
+            self.session.ssl = {'wrapper': True}   # aiosmtpd marks STARTTLS only
 
     async def smtp_EHLO(self, arg):
         if conf().get('no_ehlo'):
@@ -147,7 +151,7 @@ def factory():
     c = conf()
     lack = c.get('lack', [])
     extra = {}
-    if c.get('tls'):
+    if c.get('tls') and not c.get('wrapper'):
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(c['tls']['cert'], c['tls']['key'])
         if c.get('tls_max'):
@@ -163,7 +167,11 @@ def factory():
                 timeout=60)
 
 async def main():
-    server = await asyncio.get_running_loop().create_server(factory, host, port)
+    c, wrap = conf(), None
+    if c.get('wrapper'):
+        wrap = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        wrap.load_cert_chain(c['tls']['cert'], c['tls']['key'])
+    server = await asyncio.get_running_loop().create_server(factory, host, port, ssl=wrap)
     open(os.path.join(state, 'ready'), 'w').close()
     async with server:
         await server.serve_forever()
