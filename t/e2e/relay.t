@@ -14,6 +14,7 @@
 # the reason names the server). The log lines are checked in Postfix's
 # shape. Every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
+. "$PETREL_SRCDIR/t/lib/peers.sh"
 
 SINKPORT=10025
 instance_setup "relayhost = [127.0.0.1]:$SINKPORT" "smtp_data_done_timeout = 2s" \
@@ -33,20 +34,6 @@ EOF
 # ---- the remote server ----
 SINK=$T/sink
 mkdir -p "$SINK"
-SINKPID=
-sink_start() {
-	rm -f "$SINK/ready"
-	$PY "$PETREL_SRCDIR/t/lib/smtpsink.py" 127.0.0.1 "$SINKPORT" "$SINK" 2>>"$SINK/err" &
-	SINKPID=$!
-	wait_for 10 test -f "$SINK/ready"
-}
-sink_stop() {
-	if [ -n "$SINKPID" ]; then
-		kill "$SINKPID" 2>/dev/null
-		wait "$SINKPID" 2>/dev/null
-	fi
-	SINKPID=
-}
 # A second server, on port 10026, for transport_maps.
 SINK2=$T/sink2
 SINK2PID=
@@ -58,20 +45,6 @@ sink2_start() {
 }
 sink2_stop() { [ -n "$SINK2PID" ] && kill "$SINK2PID" 2>/dev/null; SINK2PID=; }
 sink2_rcpts() { $PY -c "import json,sys; print(' '.join(r for l in open('$SINK2/mail.jsonl') for r in json.loads(l)['rcpt_tos']))" 2>/dev/null; }
-sink_conf() { printf '%s\n' "$1" >"$SINK/conf.json.new" && mv "$SINK/conf.json.new" "$SINK/conf.json"; }
-sink_count() { [ -f "$SINK/mail.jsonl" ] && wc -l <"$SINK/mail.jsonl" || echo 0; }
-sink_has() { [ "$(sink_count)" -ge "$1" ]; }
-# sink_get N EXPR: a Python expression over record r (the Nth transaction, 1 = first).
-sink_get() {
-	$PY - "$SINK/mail.jsonl" "$1" "$2" <<'EOF'
-import base64, json, sys
-recs = [json.loads(l) for l in open(sys.argv[1])]
-r = recs[int(sys.argv[2]) - 1]
-r['data'] = base64.b64decode(r['data'])
-v = eval(sys.argv[3])
-sys.stdout.write(v.decode('utf-8', 'replace') if isinstance(v, bytes) else str(v))
-EOF
-}
 log_has() { grep -Eq -- "$1" "$MAILLOG"; }
 queue_empty() { [ "$(queued_total)" -eq 0 ]; }
 is_deferred() { [ "$(queue_count deferred)" -eq "$1" ]; }

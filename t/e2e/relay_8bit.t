@@ -9,6 +9,7 @@
 # disable_mime_output_conversion = yes nothing is converted; a server that
 # offers 8BITMIME gets the message unchanged with BODY=8BITMIME.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
+. "$PETREL_SRCDIR/t/lib/peers.sh"
 
 SINKPORT=10025
 instance_setup "relayhost = [127.0.0.1]:$SINKPORT" "mynetworks = 127.0.0.0/8"
@@ -19,17 +20,6 @@ trap 'sink_stop; instance_teardown' EXIT
 
 SINK=$T/sink
 mkdir -p "$SINK"
-SINKPID=
-sink_start() {
-	rm -f "$SINK/ready"
-	$PY "$PETREL_SRCDIR/t/lib/smtpsink.py" 127.0.0.1 "$SINKPORT" "$SINK" 2>>"$SINK/err" &
-	SINKPID=$!
-	wait_for 10 test -f "$SINK/ready"
-}
-sink_stop() { [ -n "$SINKPID" ] && kill "$SINKPID" 2>/dev/null; SINKPID=; }
-sink_conf() { printf '%s\n' "$1" >"$SINK/conf.json.new" && mv "$SINK/conf.json.new" "$SINK/conf.json"; }
-sink_count() { [ -f "$SINK/mail.jsonl" ] && wc -l <"$SINK/mail.jsonl" || echo 0; }
-sink_has() { [ "$(sink_count)" -ge "$1" ]; }
 queue_empty() { [ "$(queued_total)" -eq 0 ]; }
 
 # The test message: a multipart with a 7bit part, an 8bit part (long line,

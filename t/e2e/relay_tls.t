@@ -24,6 +24,7 @@
 # raised to encrypt with a warning; verify; a plain server: deferred).
 # Every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
+. "$PETREL_SRCDIR/t/lib/peers.sh"
 
 SINKPORT=10025
 instance_setup "relayhost = [127.0.0.1]:$SINKPORT" "mynetworks = 127.0.0.0/8" \
@@ -44,34 +45,6 @@ TLSCONF="\"tls\": {\"cert\": \"$TLSDIR/cert.pem\", \"key\": \"$TLSDIR/key.pem\"}
 
 SINK=$T/sink
 mkdir -p "$SINK"
-SINKPID=
-sink_start() {
-	rm -f "$SINK/ready"
-	$PY "$PETREL_SRCDIR/t/lib/smtpsink.py" 127.0.0.1 "$SINKPORT" "$SINK" 2>>"$SINK/err" &
-	SINKPID=$!
-	wait_for 10 test -f "$SINK/ready"
-}
-sink_stop() {
-	if [ -n "$SINKPID" ]; then
-		kill "$SINKPID" 2>/dev/null
-		wait "$SINKPID" 2>/dev/null
-	fi
-	SINKPID=
-}
-sink_conf() { printf '%s\n' "$1" >"$SINK/conf.json.new" && mv "$SINK/conf.json.new" "$SINK/conf.json"; }
-sink_count() { [ -f "$SINK/mail.jsonl" ] && wc -l <"$SINK/mail.jsonl" || echo 0; }
-sink_has() { [ "$(sink_count)" -ge "$1" ]; }
-# sink_get N EXPR: a Python expression over record r (the Nth transaction).
-sink_get() {
-	$PY - "$SINK/mail.jsonl" "$1" "$2" <<'EOF'
-import base64, json, sys
-recs = [json.loads(l) for l in open(sys.argv[1])]
-r = recs[int(sys.argv[2]) - 1]
-r['data'] = base64.b64decode(r['data'])
-v = eval(sys.argv[3])
-sys.stdout.write(v.decode('utf-8', 'replace') if isinstance(v, bytes) else str(v))
-EOF
-}
 log_has() { grep -Eq -- "$1" "$MAILLOG"; }
 last_id() { grep -oE '[0-9A-F]{14}: from=<[^>]*>, size' "$MAILLOG" | tail -n 1 | cut -c1-14; }
 # send SUBJECT: one message to bob@remote.test; prints its queue ID.

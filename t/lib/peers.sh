@@ -27,6 +27,16 @@
 #                           of smtp-sink(1)); returns once it listens.
 #   smtp_sink_stop NAME     stops it; smtp_sink_stop_all stops every one.
 #   smtp_sink_count NAME    the number of transactions it dumped.
+#
+# The aiosmtpd server of the relay tests (t/lib/smtpsink.py; its options
+# are the keys of SINK/conf.json, read at every connection), on
+# ${SINKADDR:-127.0.0.1} port $SINKPORT with its state in $SINK (the test
+# sets both):
+#   sink_start / sink_stop  start it (returns once it listens) / stop it
+#   sink_conf JSON          replaces its conf.json atomically
+#   sink_count, sink_has N  transactions recorded / at least N of them
+#   sink_get N EXPR         a Python expression over record r, the Nth
+#                           transaction (1 = first; r['data'] decoded)
 
 UNBOUND=$(command -v unbound || echo /usr/sbin/unbound)
 UNBOUND_PID=
@@ -138,3 +148,38 @@ smtp_sink_stop_all() {
 }
 
 smtp_sink_count() { find "$T/$1/dump" -type f 2>/dev/null | wc -l; }
+
+SINKPID=
+
+sink_start() {
+	mkdir -p "$SINK"
+	rm -f "$SINK/ready"
+	$PY "$PETREL_SRCDIR/t/lib/smtpsink.py" "${SINKADDR:-127.0.0.1}" "$SINKPORT" "$SINK" \
+		2>>"$SINK/err" &
+	SINKPID=$!
+	wait_for 10 test -f "$SINK/ready"
+}
+
+sink_stop() {
+	if [ -n "$SINKPID" ]; then
+		kill "$SINKPID" 2>/dev/null
+		wait "$SINKPID" 2>/dev/null
+	fi
+	SINKPID=
+	return 0
+}
+
+sink_conf() { mkdir -p "$SINK" && printf '%s\n' "$1" >"$SINK/conf.json.new" && mv "$SINK/conf.json.new" "$SINK/conf.json"; }
+sink_count() { [ -f "$SINK/mail.jsonl" ] && wc -l <"$SINK/mail.jsonl" || echo 0; }
+sink_has() { [ "$(sink_count)" -ge "$1" ]; }
+
+sink_get() {
+	$PY - "$SINK/mail.jsonl" "$1" "$2" <<'EOF'
+import base64, json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+r = recs[int(sys.argv[2]) - 1]
+r['data'] = base64.b64decode(r['data'])
+v = eval(sys.argv[3])
+sys.stdout.write(v.decode('utf-8', 'replace') if isinstance(v, bytes) else str(v))
+EOF
+}
