@@ -707,6 +707,31 @@ proto:
 	return DNS_NOTFOUND;
 }
 
+enum dns_status
+dns_a_records(const char *name, struct dns_addr_list *list, char *why, size_t whylen)
+{
+	unsigned char *ans;
+	size_t anslen;
+	int nodata;
+	enum dns_status st;
+
+	dns_addr_list_free(list);
+	if (!dns_name_valid(name)) {
+		dns_why(why, whylen, "malformed name for an A lookup");
+		return DNS_NOTFOUND;
+	}
+	st = dns_query(name, ns_t_a, &ans, &anslen, &nodata, why, whylen);
+	if (st != DNS_OK)
+		return st;
+	st = dns_parse_addr_answer(ans, anslen, name, ns_t_a, list, why, whylen);
+	free(ans);
+	if (st == DNS_OK && list->n == 0) {
+		dns_why_lookup(why, whylen, name, ns_t_a, "Host found but no data record of requested type");
+		return DNS_NOTFOUND;
+	}
+	return st;
+}
+
 /* --- self-MX ------------------------------------------------------------- */
 
 struct dns_local {

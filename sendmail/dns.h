@@ -76,6 +76,14 @@ enum dns_status dns_mx_hosts(const char *domain, struct dns_mx_list *list,
 enum dns_status dns_host_addrs(const char *host, struct dns_addr_list *list,
     char *why, size_t whylen);
 
+/*
+ * The A records of name as they are (no CNAME chase beyond what the
+ * server gives, no inet_protocols): for DNS block lists. DNS_NOTFOUND
+ * when there is none.
+ */
+enum dns_status dns_a_records(const char *name, struct dns_addr_list *list,
+    char *why, size_t whylen);
+
 void dns_mx_list_free(struct dns_mx_list *list);
 void dns_addr_list_free(struct dns_addr_list *list);
 

@@ -979,7 +979,7 @@ cmd_rcpt(struct session *s, char *args)
 	char *addr = NULL, *rest, *orcpt = NULL;
 	unsigned notify = 0;
 	size_t i;
-	int bad = 0, code;
+	int bad = 0, code = 0;
 
 	if (s->state == ST_BDAT) {
 		smtpd_reply(s, "503 5.5.1 Error: RCPT after BDAT");
@@ -1034,8 +1034,13 @@ cmd_rcpt(struct session *s, char *args)
 		smtpd_reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
 		bad = 1;
 	}
-	if (!bad && (code = smtpd_check_rcpt(s->c->addr, s->sasl_user != NULL, addr, reply,
-	    sizeof(reply))) != 0) {
+	if (!bad) {
+		struct smtpd_check_info ci = { s->c->addr, s->c->name, s->helo, s->env.sender, addr,
+			s->sasl_user != NULL };
+
+		code = smtpd_check_rcpt(&ci, reply, sizeof(reply));
+	}
+	if (!bad && code != 0) {
 		log_info("NOQUEUE: reject: RCPT from %s[%s]: %s; from=<%s> to=<%s> proto=%s helo=<%s>",
 		    s->c->name, s->c->addr, reply, s->env.sender, addr, smtpd_proto(s),
 		    s->helo ? s->helo : "");

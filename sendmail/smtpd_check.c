@@ -9,11 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 
 #include "aliases.h"
 #include "conf.h"
+#include "dns.h"
 #include "local.h"
 #include "log.h"
+#include "smtpd_access.h"
 #include "smtpd_check.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -184,83 +189,433 @@ smtpd_check_local_recipient(const char *rcpt)
 
 enum check_verdict { CHECK_DUNNO, CHECK_PERMIT, CHECK_REJECT };
 
+/* One evaluation: the facts of the session and where the reply goes. */
+struct check_run {
+	const struct smtpd_check_info *ci;
+	const char *param;	/* the restriction list being evaluated */
+	enum smtpd_access_kind kind;	/* whose list it is: the subject of "reject" */
+	int *code;
+	char *reply;
+	size_t replylen;
+	char client[SMTPD_CHECK_REPLY_MAX / 2];	/* "name[addr]" for replies */
+};
+
+static enum check_verdict
+check_reject(struct check_run *r, int code, const char *dsn, const char *subject,
+    enum smtpd_access_kind kind, const char *text)
+{
+	*r->code = code;
+	snprintf(r->reply, r->replylen, "%d %s <%s>: %s: %s", code, dsn, subject,
+	    smtpd_access_kind_text(kind), text);
+	return CHECK_REJECT;
+}
+
+/* The domain of an address ("" when it has none). */
+static const char *
+check_domain(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at ? at + 1 : "";
+}
+
+/* 1 when name is a syntactically valid host name or an address literal. */
+static int
+check_valid_hostname(const char *name)
+{
+	unsigned char a[CHECK_ADDR_MAX];
+	size_t len = strlen(name);
+
+	if (len > 2 && name[0] == '[' && name[len - 1] == ']')
+		return check_parse_addr(name, len, a) >= 0;
+	if (check_parse_addr(name, len, a) >= 0)
+		return 1;	/* Postfix takes a bare address too */
+	return dns_name_valid(name);
+}
+
+/* 1 when a name has a dot and is valid (Postfix's "fully-qualified"). */
+static int
+check_fqdn(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len > 2 && name[0] == '[' && name[len - 1] == ']')
+		return 1;
+	return strchr(name, '.') != NULL && name[len - 1] != '.' && check_valid_hostname(name);
+}
+
+/*
+ * reject_unknown_sender_domain / _recipient_domain: the domain must have
+ * an MX, or an A/AAAA record (Postfix). A null MX is a permanent reject
+ * (RFC 7505 section 4.2: 550 5.7.27 for a sender); other failures answer
+ * with unknown_address_reject_code (450 by default: DNS may be wrong for
+ * a while).
+ */
+static enum check_verdict
+check_unknown_domain(struct check_run *r, const char *addr, enum smtpd_access_kind kind)
+{
+	const char *domain = check_domain(addr);
+	struct dns_mx_list mx = { NULL, 0 };
+	struct dns_addr_list al = { NULL, 0 };
+	char why[DNS_WHY_MAX];
+	enum dns_status st;
+	int code = (int)conf_int("unknown_address_reject_code");
+	const char *sub = kind == ACCESS_SENDER ? "4.1.8" : "4.1.2";
+	char dsn[16];
+
+	if (*domain == '\0' || (domain[0] == '[' && domain[strlen(domain) - 1] == ']'))
+		return CHECK_DUNNO;
+	st = dns_mx_hosts(domain, &mx, why, sizeof(why));
+	if (st == DNS_OK && mx.n == 1 && strcasecmp(mx.v[0].host, domain) == 0)
+		st = dns_host_addrs(domain, &al, why, sizeof(why));	/* implicit MX */
+	dns_mx_list_free(&mx);
+	dns_addr_list_free(&al);
+	if (st == DNS_OK || st == DNS_LOOP)
+		return CHECK_DUNNO;
+	if (st == DNS_NULLMX)
+		return check_reject(r, 550, kind == ACCESS_SENDER ? "5.7.27" : "5.1.10", addr, kind,
+		    "Domain has null MX");
+	if (st == DNS_TEMPFAIL)
+		code = 450;
+	snprintf(dsn, sizeof(dsn), "%d%s", code / 100, sub + 1);
+	return check_reject(r, code, dsn, addr, kind, "Domain not found");
+}
+
+/* The DNSBL name of an address under zone: d.c.b.a.zone, or IPv6 nibbles. */
+static int
+check_rbl_name(const char *addr, const char *zone, char *out, size_t outlen)
+{
+	unsigned char a[CHECK_ADDR_MAX];
+	int af = check_parse_addr(addr, strlen(addr), a);
+	size_t n = 0;
+	int i, w;
+
+	if (af == AF_INET) {
+		w = snprintf(out, outlen, "%u.%u.%u.%u.%s", a[3], a[2], a[1], a[0], zone);
+		return w > 0 && (size_t)w < outlen ? 0 : -1;
+	}
+	if (af != AF_INET6)
+		return -1;
+	for (i = CHECK_BITS_V6 / 8 - 1; i >= 0; i--) {
+		w = snprintf(out + n, outlen - n, "%x.%x.", a[i] & 0xf, a[i] >> 4);
+		if (w < 0 || (size_t)w >= outlen - n)
+			return -1;
+		n += (size_t)w;
+	}
+	w = snprintf(out + n, outlen - n, "%s", zone);
+	return w > 0 && (size_t)w < outlen - n ? 0 : -1;
+}
+
+/*
+ * One octet pattern of a DNSBL reply filter: "2", "[2..11]" or "[2;4;8]"
+ * (Postfix's forms). 1 when v matches.
+ */
+static int
+check_octet_match(const char *pat, size_t len, unsigned v)
+{
+	char buf[64], *p, *save = NULL;
+
+	if (len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, pat, len);
+	buf[len] = '\0';
+	if (buf[0] != '[')
+		return strspn(buf, "0123456789") == len && (unsigned)atoi(buf) == v;
+	if (buf[len - 1] != ']')
+		return 0;
+	buf[len - 1] = '\0';
+	for (p = strtok_r(buf + 1, ";", &save); p; p = strtok_r(NULL, ";", &save)) {
+		char *dots = strstr(p, "..");
+
+		if (dots) {
+			*dots = '\0';
+			if (v >= (unsigned)atoi(p) && v <= (unsigned)atoi(dots + 2))
+				return 1;
+		} else if ((unsigned)atoi(p) == v) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* 1 when a reply address (IPv4) matches "a.b.c.d" with octet patterns. */
+static int
+check_rbl_filter(const struct dns_addr *da, const char *filter)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&da->sa;
+	const unsigned char *b = (const unsigned char *)&sin->sin_addr;
+	const char *p = filter;
+	int i;
+
+	if (da->sa.ss_family != AF_INET)
+		return 0;
+	for (i = 0; i < 4; i++) {
+		size_t len = strcspn(p, ".");
+
+		/* a '.' inside [2..11] is not a separator */
+		if (*p == '[')
+			len = strcspn(p, "]") + 1;
+		if (!check_octet_match(p, len, b[i]))
+			return 0;
+		p += len;
+		if (i < 3) {
+			if (*p != '.')
+				return 0;
+			p++;
+		}
+	}
+	return *p == '\0';
+}
+
+/* reject_rbl_client zone[=filter]: the client's address listed in a DNS block list. */
+static enum check_verdict
+check_rbl(struct check_run *r, const char *arg)
+{
+	struct dns_addr_list al = { NULL, 0 };
+	char zone[DNS_NAME_MAX], name[DNS_NAME_MAX + 80], why[DNS_WHY_MAX];
+	const char *eq = strchr(arg, '=');
+	enum dns_status st;
+	size_t i;
+	int hit = 0;
+
+	snprintf(zone, sizeof(zone), "%.*s", (int)(eq ? (size_t)(eq - arg) : strlen(arg)), arg);
+	if (check_rbl_name(r->ci->addr, zone, name, sizeof(name)) < 0)
+		return CHECK_DUNNO;
+	st = dns_a_records(name, &al, why, sizeof(why));
+	if (st == DNS_TEMPFAIL)
+		log_warn("%s: DNS block list lookup: %s", r->param, why);
+	for (i = 0; st == DNS_OK && i < al.n && !hit; i++)
+		hit = eq ? check_rbl_filter(&al.v[i], eq + 1) : 1;
+	dns_addr_list_free(&al);
+	if (!hit)
+		return CHECK_DUNNO;
+	*r->code = (int)conf_int("maps_rbl_reject_code");
+	snprintf(r->reply, r->replylen, "%d %d.7.1 Service unavailable; Client host [%s] blocked "
+	    "using %s", *r->code, *r->code / 100, r->ci->addr, zone);
+	return CHECK_REJECT;
+}
+
+static enum check_verdict
+check_access(struct check_run *r, const char *table, enum smtpd_access_kind kind)
+{
+	const struct smtpd_check_info *ci = r->ci;
+	const char *subject, *shown;
+
+	switch (kind) {
+	case ACCESS_CLIENT:
+		subject = ci->addr;
+		shown = r->client;
+		break;
+	case ACCESS_HELO:
+		if (ci->helo == NULL)
+			return CHECK_DUNNO;
+		subject = shown = ci->helo;
+		break;
+	case ACCESS_SENDER:
+		if (ci->sender == NULL)
+			return CHECK_DUNNO;
+		subject = shown = ci->sender;
+		break;
+	case ACCESS_RECIPIENT:
+	default:
+		subject = shown = ci->rcpt;
+		break;
+	}
+	switch (smtpd_access_check(table, kind, subject, ci->name, shown, r->code, r->reply,
+	    r->replylen)) {
+	case ACCESS_OK:
+		return CHECK_PERMIT;
+	case ACCESS_DECIDED:
+		return CHECK_REJECT;
+	default:
+		return CHECK_DUNNO;
+	}
+}
+
+/* The restrictions that take a table: their kind, or -1. */
+static int
+check_access_kind(const char *name)
+{
+	static const struct {
+		const char *name;
+		enum smtpd_access_kind kind;
+	} t[] = {
+		{ "check_client_access", ACCESS_CLIENT },
+		{ "check_helo_access", ACCESS_HELO },
+		{ "check_sender_access", ACCESS_SENDER },
+		{ "check_recipient_access", ACCESS_RECIPIENT },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(name, t[i].name) == 0)
+			return (int)t[i].kind;
+	return -1;
+}
+
+static enum check_verdict
+check_config_error(struct check_run *r, const char *what, const char *name)
+{
+	log_warn("%s: %s \"%s\": answering with a temporary error", r->param, what, name);
+	*r->code = 451;
+	snprintf(r->reply, r->replylen, "451 4.3.5 Server configuration error");
+	return CHECK_REJECT;
+}
+
+/* Evaluates one restriction; *used is set to the number of list words it took. */
+static enum check_verdict
+check_one(struct check_run *r, const struct strv *list, size_t i, size_t *used)
+{
+	const struct smtpd_check_info *ci = r->ci;
+	const char *n = list->v[i];
+	const char *rcpt = ci->rcpt;
+	int kind;
+
+	*used = 1;
+	if ((kind = check_access_kind(n)) >= 0 || strcmp(n, "reject_rbl_client") == 0) {
+		if (i + 1 >= list->n)
+			return check_config_error(r, "missing argument of", n);
+		*used = 2;
+		if (kind >= 0)
+			return check_access(r, list->v[i + 1], (enum smtpd_access_kind)kind);
+		return check_rbl(r, list->v[i + 1]);
+	}
+	if (strcmp(n, "permit_mynetworks") == 0)
+		return smtpd_check_mynetworks(ci->addr) ? CHECK_PERMIT : CHECK_DUNNO;
+	if (strcmp(n, "permit_sasl_authenticated") == 0)
+		return ci->sasl_auth ? CHECK_PERMIT : CHECK_DUNNO;
+	if (strcmp(n, "reject_unauth_destination") == 0 || strcmp(n, "defer_unauth_destination") == 0) {
+		int defer = n[0] == 'd';
+
+		if (smtpd_check_auth_destination(rcpt))
+			return CHECK_DUNNO;
+		*r->code = defer ? 454 : 554;
+		snprintf(r->reply, r->replylen, "%d %s <%s>: Relay access denied", *r->code,
+		    defer ? "4.7.1" : "5.7.1", rcpt);
+		return CHECK_REJECT;
+	}
+	if (strcmp(n, "reject_unlisted_recipient") == 0) {
+		int rc;
+
+		if (!local_is_local(rcpt))
+			return CHECK_DUNNO;
+		rc = smtpd_check_local_recipient(rcpt);
+		if (rc == 0)
+			return check_reject(r, 550, "5.1.1", rcpt, ACCESS_RECIPIENT,
+			    "User unknown in local recipient table");
+		if (rc < 0) {
+			*r->code = 451;
+			snprintf(r->reply, r->replylen, "451 4.3.0 <%s>: Temporary lookup failure", rcpt);
+			return CHECK_REJECT;
+		}
+		return CHECK_DUNNO;
+	}
+	if (strcmp(n, "reject_non_fqdn_sender") == 0 || strcmp(n, "reject_non_fqdn_recipient") == 0) {
+		int sender = n[16] == 's';
+		const char *a = sender ? ci->sender : rcpt;
+		int code = (int)conf_int("non_fqdn_reject_code");
+		char dsn[16];
+
+		if (a == NULL || *a == '\0' || check_fqdn(check_domain(a)))
+			return CHECK_DUNNO;
+		snprintf(dsn, sizeof(dsn), "%d.5.2", code / 100);
+		return check_reject(r, code, dsn, a, sender ? ACCESS_SENDER : ACCESS_RECIPIENT,
+		    "need fully-qualified address");
+	}
+	if (strcmp(n, "reject_unknown_sender_domain") == 0)
+		return ci->sender && *ci->sender ? check_unknown_domain(r, ci->sender, ACCESS_SENDER)
+		    : CHECK_DUNNO;
+	if (strcmp(n, "reject_unknown_recipient_domain") == 0)
+		return local_is_local(rcpt) ? CHECK_DUNNO
+		    : check_unknown_domain(r, rcpt, ACCESS_RECIPIENT);
+	if (strcmp(n, "reject_invalid_helo_hostname") == 0
+	    || strcmp(n, "reject_non_fqdn_helo_hostname") == 0) {
+		int invalid = n[7] == 'i';
+		int code = (int)conf_int(invalid ? "invalid_hostname_reject_code"
+		    : "non_fqdn_reject_code");
+		char dsn[16];
+
+		if (ci->helo == NULL || (invalid ? check_valid_hostname(ci->helo)
+		    : check_fqdn(ci->helo)))
+			return CHECK_DUNNO;
+		snprintf(dsn, sizeof(dsn), "%d.5.2", code / 100);
+		return check_reject(r, code, dsn, ci->helo, ACCESS_HELO,
+		    invalid ? "Invalid name" : "need fully-qualified hostname");
+	}
+	if (strcmp(n, "reject_unknown_client_hostname") == 0) {
+		if (strcmp(ci->name, "unknown") != 0)
+			return CHECK_DUNNO;
+		*r->code = (int)conf_int("unknown_client_reject_code");
+		snprintf(r->reply, r->replylen, "%d %d.7.25 Client host rejected: cannot find your "
+		    "hostname, [%s]", *r->code, *r->code / 100, ci->addr);
+		return CHECK_REJECT;
+	}
+	if (strcmp(n, "permit") == 0)
+		return CHECK_PERMIT;
+	if (strcmp(n, "dunno") == 0)
+		return CHECK_DUNNO;
+	if (strcmp(n, "reject") == 0 || strcmp(n, "defer") == 0) {
+		int defer = n[0] == 'd';
+		const char *subject = r->kind == ACCESS_CLIENT ? r->client
+		    : r->kind == ACCESS_HELO ? (ci->helo ? ci->helo : "")
+		    : r->kind == ACCESS_SENDER ? (ci->sender ? ci->sender : "") : rcpt;
+
+		return check_reject(r, defer ? 450 : 554, defer ? "4.7.1" : "5.7.1", subject,
+		    r->kind, "Access denied");
+	}
+	return check_config_error(r, "unknown restriction", n);
+}
+
 /* Runs one restriction list; fills reply/code on a reject. */
 static enum check_verdict
-check_list(const char *param, const char *addr, int sasl_auth, const char *rcpt,
-    int *code, char *reply, size_t replylen)
+check_list(struct check_run *r, const char *param, enum smtpd_access_kind kind)
 {
 	struct strv list = STRV_INIT;
 	enum check_verdict v = CHECK_DUNNO;
-	size_t i;
+	size_t i, used;
 
+	r->param = param;
+	r->kind = kind;
 	conf_list(param, &list);
-	for (i = 0; i < list.n && v == CHECK_DUNNO; i++) {
-		const char *r = list.v[i];
-
-		if (strcmp(r, "permit_mynetworks") == 0) {
-			if (smtpd_check_mynetworks(addr))
-				v = CHECK_PERMIT;
-		} else if (strcmp(r, "permit_sasl_authenticated") == 0) {
-			if (sasl_auth)
-				v = CHECK_PERMIT;
-		} else if (strcmp(r, "reject_unauth_destination") == 0
-		    || strcmp(r, "defer_unauth_destination") == 0) {
-			if (!smtpd_check_auth_destination(rcpt)) {
-				int defer = r[0] == 'd';
-
-				*code = defer ? 454 : 554;
-				snprintf(reply, replylen, "%d %s <%s>: Relay access denied",
-				    *code, defer ? "4.7.1" : "5.7.1", rcpt);
-				v = CHECK_REJECT;
-			}
-		} else if (strcmp(r, "reject_unlisted_recipient") == 0) {
-			if (local_is_local(rcpt)) {
-				int rc = smtpd_check_local_recipient(rcpt);
-
-				if (rc == 0) {
-					*code = 550;
-					snprintf(reply, replylen, "550 5.1.1 <%s>: Recipient address "
-					    "rejected: User unknown in local recipient table", rcpt);
-					v = CHECK_REJECT;
-				} else if (rc < 0) {
-					*code = 451;
-					snprintf(reply, replylen, "451 4.3.0 <%s>: Temporary lookup failure", rcpt);
-					v = CHECK_REJECT;
-				}
-			}
-		} else if (strcmp(r, "permit") == 0) {
-			v = CHECK_PERMIT;
-		} else if (strcmp(r, "reject") == 0) {
-			*code = 554;
-			snprintf(reply, replylen, "554 5.7.1 <%s>: Recipient address rejected: Access denied", rcpt);
-			v = CHECK_REJECT;
-		} else if (strcmp(r, "defer") == 0) {
-			*code = 450;
-			snprintf(reply, replylen, "450 4.7.1 <%s>: Recipient address rejected: Access denied", rcpt);
-			v = CHECK_REJECT;
-		} else {
-			log_warn("%s: unknown restriction \"%s\": answering with a temporary error", param, r);
-			*code = 451;
-			snprintf(reply, replylen, "451 4.3.5 Server configuration error");
-			v = CHECK_REJECT;
-		}
-	}
+	for (i = 0; i < list.n && v == CHECK_DUNNO; i += used)
+		v = check_one(r, &list, i, &used);
 	strv_free(&list);
 	return v;
 }
 
+/*
+ * The lists in Postfix's order, all at RCPT time (smtpd_delay_reject =
+ * yes, Postfix's default; Petrel has no other mode): a permit ends only
+ * its own list, a reject in any list rejects the recipient.
+ */
+static const struct {
+	const char *param;
+	enum smtpd_access_kind kind;
+} check_lists[] = {
+	{ "smtpd_client_restrictions", ACCESS_CLIENT },
+	{ "smtpd_helo_restrictions", ACCESS_HELO },
+	{ "smtpd_sender_restrictions", ACCESS_SENDER },
+	{ "smtpd_relay_restrictions", ACCESS_RECIPIENT },
+	{ "smtpd_recipient_restrictions", ACCESS_RECIPIENT },
+};
+
 int
-smtpd_check_rcpt(const char *addr, int sasl_auth, const char *rcpt,
-    char *reply, size_t replylen)
+smtpd_check_rcpt(const struct smtpd_check_info *ci, char *reply, size_t replylen)
 {
+	struct check_run r;
+	const char *rcpt = ci->rcpt;
+	size_t i;
 	int code = 0;
 
-	if (check_list("smtpd_relay_restrictions", addr, sasl_auth, rcpt, &code,
-	    reply, replylen) == CHECK_REJECT)
-		return code;
-	if (check_list("smtpd_recipient_restrictions", addr, sasl_auth, rcpt, &code,
-	    reply, replylen) == CHECK_REJECT)
-		return code;
+	memset(&r, 0, sizeof(r));
+	r.ci = ci;
+	r.code = &code;
+	r.reply = reply;
+	r.replylen = replylen;
+	snprintf(r.client, sizeof(r.client), "%s[%s]", ci->name ? ci->name : "unknown", ci->addr);
+	for (i = 0; i < sizeof(check_lists) / sizeof(check_lists[0]); i++)
+		if (check_list(&r, check_lists[i].param, check_lists[i].kind) == CHECK_REJECT)
+			return code;
 	/* Postfix's built-in check of local_recipient_maps. */
 	if (local_is_local(rcpt) && conf_str("local_recipient_maps")[0] != '\0') {
 		int rc = smtpd_check_local_recipient(rcpt);

@@ -1,14 +1,27 @@
 /*
  * smtpd_check - the SMTP server's access decisions: mynetworks (IPv4 and
  * IPv6 CIDR, Postfix's "[::1]/128" form), the relay decision
- * (mydestination, relay_domains) and the restriction lists
- * smtpd_relay_restrictions and smtpd_recipient_restrictions, then the
- * local recipient table (passwd plus aliases).
- * Supported restrictions: permit_mynetworks, permit_sasl_authenticated,
- * reject_unauth_destination, defer_unauth_destination,
- * reject_unlisted_recipient, permit, reject, defer; an unknown name is
- * logged and answered with a temporary error (as Postfix does), never
- * taken for a permit.
+ * (mydestination, relay_domains) and Postfix's restriction lists
+ * smtpd_client_restrictions, smtpd_helo_restrictions,
+ * smtpd_sender_restrictions, smtpd_relay_restrictions and
+ * smtpd_recipient_restrictions, all evaluated at RCPT time in that order
+ * (smtpd_delay_reject = yes, Postfix's default and Petrel's only mode),
+ * then the local recipient table (passwd plus aliases).
+ *
+ * Supported restrictions, with Postfix's meaning and reply codes:
+ *   permit, reject, defer, permit_mynetworks, permit_sasl_authenticated,
+ *   reject_unauth_destination, defer_unauth_destination,
+ *   reject_unlisted_recipient, reject_non_fqdn_sender,
+ *   reject_non_fqdn_recipient, reject_unknown_sender_domain,
+ *   reject_unknown_recipient_domain, reject_invalid_helo_hostname,
+ *   reject_non_fqdn_helo_hostname, reject_unknown_client_hostname,
+ *   reject_rbl_client ZONE[=FILTER] (DNS block list; FILTER like
+ *   127.0.0.[2..11]), check_client_access, check_helo_access,
+ *   check_sender_access, check_recipient_access TYPE:TABLE (access(5),
+ *   smtpd_access.h).
+ * An unknown name, or one without its argument, is logged and answered
+ * with a temporary error (as Postfix does), never taken for a permit.
+ * A DNS block list that does not answer is logged and passed (Postfix).
  * Errors: a map that cannot be read gives a 451 4.3.0 reply.
  */
 #ifndef PETREL_SMTPD_CHECK_H
@@ -32,13 +45,21 @@ int smtpd_check_mynetworks(const char *addr);
 /* 1 when the domain of rcpt is in mydestination or relay_domains (or rcpt has none). */
 int smtpd_check_auth_destination(const char *rcpt);
 
+/* What the restrictions look at. */
+struct smtpd_check_info {
+	const char *addr;	/* the client's numeric address */
+	const char *name;	/* its verified host name, or "unknown" */
+	const char *helo;	/* the HELO/EHLO argument, NULL before one */
+	const char *sender;	/* MAIL FROM ("" for <>), NULL before one */
+	const char *rcpt;	/* the recipient being decided */
+	int sasl_auth;		/* 1: the client authenticated */
+};
+
 /*
- * The RCPT decision for rcpt from a client at addr (sasl_auth: the client
- * authenticated). Returns 0 to accept, or the reply code (4xx/5xx) with
- * the whole reply line (without CRLF) in reply.
+ * The RCPT decision. Returns 0 to accept, or the reply code (4xx/5xx)
+ * with the whole reply line (without CRLF) in reply.
  */
-int smtpd_check_rcpt(const char *addr, int sasl_auth, const char *rcpt,
-    char *reply, size_t replylen);
+int smtpd_check_rcpt(const struct smtpd_check_info *ci, char *reply, size_t replylen);
 
 /*
  * 1 when rcpt's local part is a known local recipient (passwd or alias,

@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "inet.h"
 #include "log.h"
+#include "maps.h"
 #include "smtpd_check.h"
 #include "xalloc.h"
 #include "tap.h"
@@ -38,6 +39,167 @@ service(const char *spec, const char *host, const char *port)
 	is_str(p, port, "%s: port", spec);
 	free(h);
 	free(p);
+}
+
+/* The RCPT decision for a client at addr (no HELO, sender a@example.org). */
+static int
+rcpt(const char *addr, int sasl_auth, const char *to, char *reply, size_t replylen)
+{
+	struct smtpd_check_info ci = { addr, "unknown", NULL, "a@example.org", to, sasl_auth };
+
+	return smtpd_check_rcpt(&ci, reply, replylen);
+}
+
+/* decide: the RCPT decision with every field given; the reply or "OK". */
+static const char *
+decide(const char *addr, const char *name, const char *helo, const char *sender, const char *to)
+{
+	static char reply[SMTPD_CHECK_REPLY_MAX];
+	struct smtpd_check_info ci = { addr, name, helo, sender, to, 0 };
+
+	if (smtpd_check_rcpt(&ci, reply, sizeof(reply)) == 0)
+		return "OK";
+	return reply;
+}
+
+static const char access_map[] =
+	"192.0.2            REJECT go away\n"
+	"198.51.100.7       OK\n"
+	"2001:db8:1         REJECT v6 net\n"
+	"bad.example        DEFER 4.7.2 try later\n"
+	"spam@example.org   550 5.7.1 no spam\n"
+	"plain@example.org  550 no dsn given\n"
+	"friend@            DUNNO\n"
+	"dunno@example.net  DUNNO\n"
+	"example.net        OK\n"
+	"<>                 REJECT no bounces here\n"
+	"helo.bad           554 bad helo\n"
+	"weird.example      HOLD\n"
+	"old.example        1\n";
+
+/* Access tables and the other restrictions that need no DNS. */
+static void
+restrictions(const char *dir)
+{
+	char err[ERRLEN], *src = xasprintf("%s/access", dir), *spec = xasprintf("hash:%s", src);
+	char *acl;
+	size_t n = 0;
+
+	fileio_replace(src, access_map, sizeof(access_map) - 1, 0644);
+	is_int(maps_build(spec, 1, &n, err, sizeof(err)), 0, "access map built (%s)", err);
+	conf_override("smtpd_relay_restrictions", "permit");
+
+	acl = xasprintf("check_client_access %s", spec);
+	conf_override("smtpd_client_restrictions", acl);
+	free(acl);
+	is_str(decide("192.0.2.9", "unknown", NULL, "x@y.example", "a@elsewhere.example"),
+	    "554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: go away",
+	    "client: a network prefix (192.0.2) matches, REJECT text");
+	is_str(decide("198.51.100.7", "unknown", NULL, "x@y.example", "a@elsewhere.example"), "OK",
+	    "client: OK");
+	is_str(decide("203.0.113.5", "mx.bad.example", NULL, "x@y.example", "a@elsewhere.example"),
+	    "450 4.7.2 <mx.bad.example[203.0.113.5]>: Client host rejected: try later",
+	    "client: a parent domain of the verified name, DEFER with its own status code");
+	is_str(decide("2001:db8:1:2::5", "unknown", NULL, "x@y.example", "a@elsewhere.example"),
+	    "554 5.7.1 <unknown[2001:db8:1:2::5]>: Client host rejected: v6 net",
+	    "client: an IPv6 network prefix");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@y.example", "a@elsewhere.example"), "OK",
+	    "client: no match, the lists go on");
+
+	acl = xasprintf("check_sender_access %s, permit", spec);
+	conf_override("smtpd_client_restrictions", "");
+	conf_override("smtpd_sender_restrictions", acl);
+	free(acl);
+	is_str(decide("203.0.113.5", "unknown", NULL, "spam@example.org", "a@elsewhere.example"),
+	    "550 5.7.1 <spam@example.org>: Sender address rejected: no spam", "sender: user@domain");
+	is_str(decide("203.0.113.5", "unknown", NULL, "plain@example.org", "a@elsewhere.example"),
+	    "550 5.7.1 <plain@example.org>: Sender address rejected: no dsn given",
+	    "sender: a reply code without a status code gets X.7.1");
+	is_str(decide("203.0.113.5", "unknown", NULL, "", "a@elsewhere.example"),
+	    "554 5.7.1 <>: Sender address rejected: no bounces here",
+	    "sender: the null sender is looked up as <>");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@deep.sub.bad.example", "a@elsewhere.example"),
+	    "450 4.7.2 <x@deep.sub.bad.example>: Sender address rejected: try later",
+	    "sender: a parent domain matches (parent_domain_matches_subdomains)");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@old.example", "a@elsewhere.example"), "OK",
+	    "sender: an all-digit value is OK");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@weird.example", "a@elsewhere.example"),
+	    "451 4.3.5 Server configuration error", "sender: an action Petrel lacks: temporary error");
+	conf_override("parent_domain_matches_subdomains", "relay_domains");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@deep.sub.bad.example", "a@elsewhere.example"),
+	    "OK", "sender: without smtpd_access_maps there, bad.example no longer matches subdomains");
+	conf_override("parent_domain_matches_subdomains", "smtpd_access_maps");
+
+	acl = xasprintf("check_recipient_access %s, reject", spec);
+	conf_override("smtpd_sender_restrictions", "");
+	conf_override("smtpd_recipient_restrictions", acl);
+	free(acl);
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@y.example", "dunno@example.net"),
+	    "554 5.7.1 <dunno@example.net>: Recipient address rejected: Access denied",
+	    "recipient: DUNNO for the address stops the table before its domain's OK");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@y.example", "friend@example.net"), "OK",
+	    "recipient: the domain (example.net OK) comes before user@ (friend@ DUNNO)");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@y.example", "bob@example.net"), "OK",
+	    "recipient: the domain's OK");
+
+	acl = xasprintf("check_helo_access %s, reject_invalid_helo_hostname, "
+	    "reject_non_fqdn_helo_hostname", spec);
+	conf_override("smtpd_recipient_restrictions", "");
+	conf_override("smtpd_helo_restrictions", acl);
+	free(acl);
+	is_str(decide("203.0.113.5", "unknown", "mail.helo.bad", "x@y.example", "a@b.example"),
+	    "554 5.7.1 <mail.helo.bad>: Helo command rejected: bad helo", "helo: a parent domain");
+	is_str(decide("203.0.113.5", "unknown", "bad_name!", "x@y.example", "a@b.example"),
+	    "501 5.5.2 <bad_name!>: Helo command rejected: Invalid name", "reject_invalid_helo_hostname");
+	is_str(decide("203.0.113.5", "unknown", "[203.0.113.5]", "x@y.example", "a@b.example"), "OK",
+	    "an address literal is a valid HELO");
+	is_str(decide("203.0.113.5", "unknown", "localhost", "x@y.example", "a@b.example"),
+	    "504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname",
+	    "reject_non_fqdn_helo_hostname");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@y.example", "a@b.example"), "OK",
+	    "no HELO yet: the HELO checks pass");
+
+	conf_override("smtpd_helo_restrictions", "");
+	conf_override("smtpd_sender_restrictions", "reject_non_fqdn_sender");
+	conf_override("smtpd_recipient_restrictions", "reject_non_fqdn_recipient");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@localhost", "a@b.example"),
+	    "504 5.5.2 <x@localhost>: Sender address rejected: need fully-qualified address",
+	    "reject_non_fqdn_sender");
+	is_str(decide("203.0.113.5", "unknown", NULL, "", "a@b.example"), "OK",
+	    "reject_non_fqdn_sender: the null sender passes");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@y.example", "a@b"),
+	    "504 5.5.2 <a@b>: Recipient address rejected: need fully-qualified address",
+	    "reject_non_fqdn_recipient");
+	conf_override("smtpd_sender_restrictions", "");
+	conf_override("smtpd_recipient_restrictions", "");
+	conf_override("smtpd_client_restrictions", "reject_unknown_client_hostname");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@y.example", "a@b.example"),
+	    "450 4.7.25 Client host rejected: cannot find your hostname, [203.0.113.5]",
+	    "reject_unknown_client_hostname");
+	is_str(decide("203.0.113.5", "mx.y.example", NULL, "x@y.example", "a@b.example"), "OK",
+	    "... a client with a verified name passes");
+	conf_override("smtpd_client_restrictions", "reject");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@y.example", "a@b.example"),
+	    "554 5.7.1 <unknown[203.0.113.5]>: Client host rejected: Access denied",
+	    "reject in smtpd_client_restrictions names the client");
+	conf_override("smtpd_client_restrictions", "permit_mynetworks, reject");
+	is_str(decide("127.0.0.1", "localhost", NULL, "x@y.example", "a@b.example"), "OK",
+	    "a permit ends its own list only");
+	conf_override("smtpd_client_restrictions", "check_client_access");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@y.example", "a@b.example"),
+	    "451 4.3.5 Server configuration error", "a table restriction without its table");
+	conf_override("smtpd_client_restrictions", "check_client_access hash:/nonexistent/access");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@y.example", "a@b.example"),
+	    "451 4.3.0 <unknown[203.0.113.5]>: Temporary lookup failure", "a table that cannot be read");
+	conf_override("smtpd_client_restrictions", "");
+	conf_override("smtpd_relay_restrictions", "permit_mynetworks, permit_sasl_authenticated, "
+	    "defer_unauth_destination");
+	unlink(src);
+	acl = xasprintf("%s.db", src);
+	unlink(acl);
+	free(acl);
+	free(src);
+	free(spec);
 }
 
 int
@@ -92,25 +254,25 @@ main(void)
 	is_int(smtpd_check_auth_destination("a@x.relay.example"), 1, "relay_domains subdomain");
 	is_int(smtpd_check_auth_destination("a@x.sub.example"), 1, ".domain form");
 	is_int(smtpd_check_auth_destination("a@elsewhere.example"), 0, "not ours");
-	is_int(smtpd_check_rcpt("192.0.2.1", 0, "a@elsewhere.example", reply, sizeof(reply)),
+	is_int(rcpt("192.0.2.1", 0, "a@elsewhere.example", reply, sizeof(reply)),
 	    454, "default restrictions: defer_unauth_destination");
 	is_str(reply, "454 4.7.1 <a@elsewhere.example>: Relay access denied", "454 reply");
-	is_int(smtpd_check_rcpt("127.0.0.1", 0, "a@elsewhere.example", reply, sizeof(reply)),
+	is_int(rcpt("127.0.0.1", 0, "a@elsewhere.example", reply, sizeof(reply)),
 	    0, "permit_mynetworks");
-	is_int(smtpd_check_rcpt("192.0.2.1", 1, "a@elsewhere.example", reply, sizeof(reply)),
+	is_int(rcpt("192.0.2.1", 1, "a@elsewhere.example", reply, sizeof(reply)),
 	    0, "permit_sasl_authenticated");
 	conf_override("smtpd_relay_restrictions", "permit_mynetworks reject_unauth_destination");
-	is_int(smtpd_check_rcpt("192.0.2.1", 0, "a@elsewhere.example", reply, sizeof(reply)),
+	is_int(rcpt("192.0.2.1", 0, "a@elsewhere.example", reply, sizeof(reply)),
 	    554, "reject_unauth_destination");
 	is_str(reply, "554 5.7.1 <a@elsewhere.example>: Relay access denied", "554 reply");
-	is_int(smtpd_check_rcpt("192.0.2.1", 0, "root@host.example.com", reply, sizeof(reply)),
+	is_int(rcpt("192.0.2.1", 0, "root@host.example.com", reply, sizeof(reply)),
 	    0, "root is a local recipient");
-	is_int(smtpd_check_rcpt("192.0.2.1", 0, "no-such-user-xyz@host.example.com", reply,
+	is_int(rcpt("192.0.2.1", 0, "no-such-user-xyz@host.example.com", reply,
 	    sizeof(reply)), 550, "unknown local recipient");
 	is_str(reply, "550 5.1.1 <no-such-user-xyz@host.example.com>: Recipient address "
 	    "rejected: User unknown in local recipient table", "550 reply");
 	conf_override("smtpd_relay_restrictions", "permit_mynetworks no_such_restriction");
-	is_int(smtpd_check_rcpt("192.0.2.1", 0, "a@elsewhere.example", reply, sizeof(reply)),
+	is_int(rcpt("192.0.2.1", 0, "a@elsewhere.example", reply, sizeof(reply)),
 	    451, "an unknown restriction is a temporary error, never a permit");
 
 	service("smtp", NULL, "25");
@@ -150,6 +312,7 @@ main(void)
 	is_int(inet_load(path, &s, err, sizeof(err)), -1, "a short line is an error");
 	ok(strstr(err, "master.cf, line 1: ") != NULL, "the error names file and line: %s", err);
 	unlink(path);
+	restrictions(dir);
 	rmdir(dir);
 	free(path);
 	return done_testing();
