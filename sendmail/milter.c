@@ -20,7 +20,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,11 +27,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "endpoint.h"
 #include "log.h"
 #include "milter.h"
 #include "pbuf.h"
@@ -40,7 +38,6 @@
 #include "xalloc.h"
 
 #define MT_MS			1000
-#define MT_NS_PER_MS		1000000L
 #define MT_ERR_MAX		256
 #define MT_MIN_VERSION		2
 #define MT_V2_PROTOCOL		0x7Fu	/* the steps a version 2 filter may skip */
@@ -292,49 +289,16 @@ mt_fail(struct milters *ms, struct milter *m, char *reply, size_t replylen)
 
 /* ---- I/O with deadlines ---- */
 
-static long long
-mt_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * MT_MS + ts.tv_nsec / MT_NS_PER_MS;
-}
-
-/* Waits for fd to be ready for events until deadline; 1 ready, 0 time-out, -1 error. */
-static int
-mt_wait(int fd, short events, long long deadline)
-{
-	for (;;) {
-		struct pollfd p;
-		long long left = deadline - mt_now_ms();
-		int rc;
-
-		if (left <= 0)
-			return 0;
-		p.fd = fd;
-		p.events = events;
-		p.revents = 0;
-		rc = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc < 0)
-			return -1;
-		if (rc > 0)
-			return 1;
-	}
-}
-
 /* Sends the whole buffer; 0, or -1 with err. */
 static int
 mt_write(struct milter *m, const struct pbuf *pkt, int timeout_ms, char *err, size_t errlen)
 {
-	long long deadline = mt_now_ms() + timeout_ms;
+	long long deadline = endpoint_now_ms() + timeout_ms;
 	size_t off = 0;
 
 	while (off < pkt->len) {
 		ssize_t n;
-		int w = mt_wait(m->fd, POLLOUT, deadline);
+		int w = endpoint_wait(m->fd, POLLOUT, deadline);
 
 		if (w == 0) {
 			snprintf(err, errlen, "time-out while sending (%d ms)", timeout_ms);
@@ -365,7 +329,7 @@ mt_read_n(struct milter *m, char *buf, size_t n, long long deadline, int timeout
 
 	while (off < n) {
 		ssize_t r;
-		int w = mt_wait(m->fd, POLLIN, deadline);
+		int w = endpoint_wait(m->fd, POLLIN, deadline);
 
 		if (w == 0) {
 			snprintf(err, errlen, "time-out while waiting for a reply (%d ms)", timeout_ms);
@@ -400,7 +364,7 @@ static int
 mt_read(struct milter *m, int timeout_ms, struct pbuf *buf, struct milter_reply *r,
     char *err, size_t errlen)
 {
-	long long deadline = mt_now_ms() + timeout_ms;
+	long long deadline = endpoint_now_ms() + timeout_ms;
 	char lenbuf[sizeof(uint32_t)];
 	const char *data;
 	size_t dlen;
@@ -436,104 +400,8 @@ mt_read(struct milter *m, int timeout_ms, struct pbuf *buf, struct milter_reply 
 static int
 mt_open_socket(struct milter *m, int timeout_ms, char *err, size_t errlen)
 {
-	const char *spec = m->spec, *p;
-	struct addrinfo hints, *res = NULL, *ai;
-	char *host = NULL, *port = NULL;
-	int fd = -1, rc, gai;
-
-	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
-		struct sockaddr_un sun;
-
-		p = strchr(spec, ':') + 1;
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		if (*p == '\0' || strlen(p) >= sizeof(sun.sun_path)) {
-			snprintf(err, errlen, "bad socket path");
-			return -1;
-		}
-		memcpy(sun.sun_path, p, strlen(p));
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd < 0) {
-			snprintf(err, errlen, "socket: %s", strerror(errno));
-			return -1;
-		}
-		rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-		if (rc < 0 && errno != EINPROGRESS && errno != EAGAIN) {
-			snprintf(err, errlen, "connect to %s: %s", p, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (rc < 0)
-			goto wait;
-		m->fd = fd;
-		return 0;
-	}
-	if (strncmp(spec, "inet:", 5) == 0 || strncmp(spec, "inet6:", 6) == 0) {
-		const char *rest = strchr(spec, ':') + 1, *at = strchr(rest, '@');
-
-		if (at != NULL) {		/* Sendmail: inet:port@host */
-			port = xstrndup(rest, (size_t)(at - rest));
-			host = xstrdup(at + 1);
-		} else if (rest[0] == '[' && (p = strchr(rest, ']')) != NULL && p[1] == ':') {
-			host = xstrndup(rest + 1, (size_t)(p - rest - 1));
-			port = xstrdup(p + 2);
-		} else if ((p = strrchr(rest, ':')) != NULL) {	/* Postfix: inet:host:port */
-			host = xstrndup(rest, (size_t)(p - rest));
-			port = xstrdup(p + 1);
-		}
-	}
-	if (host == NULL || port == NULL || *host == '\0' || *port == '\0') {
-		snprintf(err, errlen, "not a milter address (unix:/path, local:/path, inet:host:port,"
-		    " inet:port@host)");
-		free(host);
-		free(port);
-		return -1;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	gai = getaddrinfo(host, port, &hints, &res);
-	if (gai != 0) {
-		snprintf(err, errlen, "%s port %s: %s", host, port, gai_strerror(gai));
-		free(host);
-		free(port);
-		return -1;
-	}
-	snprintf(err, errlen, "no address for %s", host);
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd < 0)
-			continue;
-		rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
-		if (rc == 0 || errno == EINPROGRESS)
-			break;
-		snprintf(err, errlen, "connect to %s port %s: %s", host, port, strerror(errno));
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	free(host);
-	free(port);
-	if (fd < 0)
-		return -1;
-wait:
-	rc = mt_wait(fd, POLLOUT, mt_now_ms() + timeout_ms);
-	if (rc <= 0) {
-		snprintf(err, errlen, "connect: %s", rc == 0 ? "time-out" : strerror(errno));
-		close(fd);
-		return -1;
-	} else {
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
-
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
-			snprintf(err, errlen, "connect: %s", strerror(soerr ? soerr : errno));
-			close(fd);
-			return -1;
-		}
-	}
-	m->fd = fd;
-	return 0;
+	m->fd = endpoint_connect(m->spec, NULL, timeout_ms, err, errlen);
+	return m->fd < 0 ? -1 : 0;
 }
 
 static void
