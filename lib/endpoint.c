@@ -171,3 +171,34 @@ endpoint_connect(const char *spec, const char *base_dir, int timeout_ms, char *e
 		return -1;
 	return endpoint_finish(fd, timeout_ms, err, errlen);
 }
+
+int
+endpoint_write(int fd, const void *buf, size_t len, long long deadline, char *err,
+    size_t errlen)
+{
+	const char *p = buf;
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n;
+		int w = endpoint_wait(fd, POLLOUT, deadline);
+
+		if (w == 0) {
+			snprintf(err, errlen, "time-out while sending");
+			return -1;
+		}
+		if (w < 0) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			return -1;
+		}
+		n = send(fd, p + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "send: %s", strerror(errno));
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}

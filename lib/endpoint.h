@@ -30,4 +30,8 @@ long long endpoint_now_ms(void);
 /* Waits for events (POLLIN/POLLOUT) on fd until deadline: 1 ready, 0 time-out, -1 error. */
 int endpoint_wait(int fd, short events, long long deadline);
 
+/* Sends all of buf on a stream socket before deadline; 0, or -1 with err. */
+int endpoint_write(int fd, const void *buf, size_t len, long long deadline,
+    char *err, size_t errlen);
+
 #endif

@@ -190,6 +190,11 @@ void
 cleanup_smtp_message(const struct cleanup_smtp_info *info, const char *content,
     size_t len, struct pbuf *out)
 {
+	size_t i;
+
+	/* Postfix's smtpd writes PREPEND headers first, then its Received:. */
+	for (i = 0; info->prepend != NULL && i < info->prepend->n; i++)
+		pbuf_printf(out, "%s\n", info->prepend->v[i]);
 	pbuf_printf(out, "Received: from %s (%s [%s])\n",
 	    info->helo && *info->helo ? info->helo : info->client_name, info->client_name,
 	    info->client_addr);

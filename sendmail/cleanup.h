@@ -90,6 +90,7 @@ struct cleanup_smtp_info {
 	time_t arrival;
 	const char *tls;		/* "TLSv1.3 with cipher X (256/256 bits)" or NULL */
 	const char *auth_sender;	/* SASL login name to show, or NULL */
+	const struct strv *prepend;	/* headers put above Received: (PREPEND), or NULL */
 };
 
 void cleanup_smtp_message(const struct cleanup_smtp_info *info, const char *content,

@@ -293,31 +293,8 @@ mt_fail(struct milters *ms, struct milter *m, char *reply, size_t replylen)
 static int
 mt_write(struct milter *m, const struct pbuf *pkt, int timeout_ms, char *err, size_t errlen)
 {
-	long long deadline = endpoint_now_ms() + timeout_ms;
-	size_t off = 0;
-
-	while (off < pkt->len) {
-		ssize_t n;
-		int w = endpoint_wait(m->fd, POLLOUT, deadline);
-
-		if (w == 0) {
-			snprintf(err, errlen, "time-out while sending (%d ms)", timeout_ms);
-			return -1;
-		}
-		if (w < 0) {
-			snprintf(err, errlen, "poll: %s", strerror(errno));
-			return -1;
-		}
-		n = send(m->fd, pkt->data + off, pkt->len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "send: %s", strerror(errno));
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	return 0;
+	return endpoint_write(m->fd, pkt->data, pkt->len, endpoint_now_ms() + timeout_ms, err,
+	    errlen);
 }
 
 /* Reads exactly n bytes into buf; 0, or -1 with err. */

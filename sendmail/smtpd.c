@@ -90,6 +90,9 @@ struct session {
 	size_t size_limit;
 	long rcpt_limit;
 	long nrcpt;		/* RCPTs accepted in the transaction, duplicates too */
+	struct strv prepend;	/* headers from access tables and policy servers (PREPEND) */
+	unsigned long tx_serial;	/* counts transactions: the policy "instance" */
+	time_t tx_time;		/* when the transaction state was last reset */
 
 	struct milters *milters;	/* smtpd_milters, NULL when none */
 	char *milter_deny;	/* a milter's reply to the connection, given to MAIL */
@@ -452,6 +455,9 @@ smtpd_enter(struct session *s, enum smtpd_state st)
 		s->too_big = 0;
 		s->bdat_error = 0;
 		s->nrcpt = 0;
+		strv_free(&s->prepend);
+		s->tx_serial++;
+		s->tx_time = time(NULL);
 	}
 	s->state = st;
 }
@@ -1035,9 +1041,29 @@ cmd_rcpt(struct session *s, char *args)
 		bad = 1;
 	}
 	if (!bad) {
-		struct smtpd_check_info ci = { s->c->addr, s->c->name, s->helo, s->env.sender, addr,
-			s->sasl_user != NULL };
+		struct smtpd_check_info ci;
+		char instance[64];
 
+		memset(&ci, 0, sizeof(ci));
+		ci.addr = s->c->addr;
+		ci.name = s->c->name;
+		ci.helo = s->helo;
+		ci.sender = s->env.sender;
+		ci.rcpt = addr;
+		ci.sasl_auth = s->sasl_user != NULL;
+		ci.protocol = s->esmtp ? "ESMTP" : "SMTP";
+		snprintf(instance, sizeof(instance), "%lx.%lx.%lu", (unsigned long)getpid(),
+		    (unsigned long)s->tx_time, s->tx_serial);
+		ci.instance = instance;
+		ci.rcpt_count = (size_t)s->nrcpt;
+		ci.sasl_method = s->sasl_method;
+		ci.sasl_username = s->sasl_user;
+		if (s->tls) {
+			ci.tls_protocol = tls_version(s->tls);
+			ci.tls_cipher = tls_cipher(s->tls);
+			ci.tls_keysize = tls_cipher_bits(s->tls);
+		}
+		ci.prepend = &s->prepend;
 		code = smtpd_check_rcpt(&ci, reply, sizeof(reply));
 	}
 	if (!bad && code != 0) {
@@ -1166,6 +1192,7 @@ smtpd_queue(struct session *s)
 	if (s->sasl_user && conf_bool("smtpd_sasl_authenticated_header"))
 		info.auth_sender = s->sasl_user;
 	info.rcpt = s->env.nrcpt == 1 ? s->env.rcpt[0].addr : NULL;
+	info.prepend = &s->prepend;
 	info.arrival = s->env.arrival.tv_sec;
 	cleanup_smtp_message(&info, s->msg.data ? s->msg.data : "", s->msg.len, &content);
 	if (s->milters && smtpd_milter_message(s, &tx, &content) < 0) {
@@ -1866,6 +1893,7 @@ smtpd_session(int in_fd, int out_fd, const struct smtpd_client *c)
 	smtpd_sasl_close(s->sasl);
 	pbuf_free(&line);
 	pbuf_free(&s->obuf);
+	strv_free(&s->prepend);
 	pbuf_free(&s->msg);
 	qenv_free(&s->env);
 	milters_abort(s->milters);

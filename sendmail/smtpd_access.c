@@ -16,15 +16,18 @@
  * parent_domain_matches_subdomains names smtpd_access_maps (Postfix's
  * default), else as ".example.com".
  *
- * Actions (the value's first word, any case): OK (also RELAY, and an
- * all-digit value: old Sendmail tables), DUNNO, REJECT [text]
- * (access_map_reject_code, 5.7.1), DEFER [text] (access_map_defer_code,
- * 4.7.1), or a reply code 4NN/5NN with text (an enhanced status code at
- * the start of the text is kept, else X.7.1). The reply has Postfix's
- * shape: "554 5.7.1 <SUBJECT>: Sender address rejected: Access denied".
- * Other actions (HOLD, DISCARD, FILTER, PREPEND, restriction names) are
- * not supported: logged, answered "451 4.3.5 Server configuration error"
- * (fail safe, as for an unknown restriction).
+ * Actions (the value's first word, any case; the same for the answers of
+ * policy servers): OK (also RELAY, and an all-digit value: old Sendmail
+ * tables), DUNNO, REJECT [text] (access_map_reject_code, 5.7.1), DEFER
+ * [text] (access_map_defer_code, 4.7.1), DEFER_IF_PERMIT /
+ * DEFER_IF_REJECT [text] (the caller decides at the end), PREPEND
+ * header: value, WARN / INFO text (logged), or a reply code 4NN/5NN with
+ * text (an enhanced status code at the start of the text is kept, else
+ * X.7.1). The reply has Postfix's shape: "554 5.7.1 <SUBJECT>: Sender
+ * address rejected: Access denied". Other actions (HOLD, DISCARD,
+ * FILTER, REDIRECT, restriction names) are not supported: logged,
+ * answered "451 4.3.5 Server configuration error" (fail safe, as for an
+ * unknown restriction).
  *
  * Errors: a table that cannot be read gives 451 4.3.0 "Temporary lookup
  * failure" (logged with the reason).
@@ -198,16 +201,70 @@ access_reply(int code, const char *text, enum smtpd_access_kind kind, const char
 }
 
 enum smtpd_access_verdict
+smtpd_access_action(const char *value, const char *origin, enum smtpd_access_kind kind,
+    const char *shown, int *code, char *reply, size_t replylen)
+{
+	size_t wl = strcspn(value, " \t");
+	const char *rest = value + wl + strspn(value + wl, " \t");
+
+#define ACCESS_IS(word)	(wl == sizeof(word) - 1 && strncasecmp(value, word, wl) == 0)
+	if (ACCESS_IS("OK") || ACCESS_IS("RELAY")
+	    || (wl > 0 && strspn(value, "0123456789") == wl && *rest == '\0'))
+		return ACCESS_OK;
+	if (ACCESS_IS("DUNNO"))
+		return ACCESS_DUNNO;
+	if (ACCESS_IS("REJECT")) {
+		*code = (int)conf_int("access_map_reject_code");
+		access_reply(*code, rest, kind, shown, reply, replylen);
+		return ACCESS_DECIDED;
+	}
+	if (ACCESS_IS("DEFER")) {
+		*code = (int)conf_int("access_map_defer_code");
+		access_reply(*code, rest, kind, shown, reply, replylen);
+		return ACCESS_DECIDED;
+	}
+	if (ACCESS_IS("DEFER_IF_PERMIT") || ACCESS_IS("DEFER_IF_REJECT")) {
+		*code = (int)conf_int("access_map_defer_code");
+		access_reply(*code, *rest ? rest : "Service unavailable", kind, shown, reply, replylen);
+		return value[9] == 'P' || value[9] == 'p' ? ACCESS_DEFER_IF_PERMIT
+		    : ACCESS_DEFER_IF_REJECT;
+	}
+	if (ACCESS_IS("PREPEND")) {
+		if (*rest == '\0' || strchr(rest, ':') == NULL || rest[strcspn(rest, ": \t")] != ':') {
+			log_warn("%s: PREPEND without a header (\"%s\"): ignored", origin, value);
+			return ACCESS_DUNNO;
+		}
+		snprintf(reply, replylen, "%s", rest);
+		return ACCESS_PREPEND;
+	}
+	if (ACCESS_IS("WARN") || ACCESS_IS("INFO")) {
+		log_info("%s: <%s>: %s: %s", ACCESS_IS("WARN") ? "warn" : "info", shown, origin, rest);
+		return ACCESS_DUNNO;
+	}
+	if (wl == 3 && (value[0] == '4' || value[0] == '5')
+	    && isdigit((unsigned char)value[1]) && isdigit((unsigned char)value[2])) {
+		*code = atoi(value);
+		access_reply(*code, rest, kind, shown, reply, replylen);
+		return ACCESS_DECIDED;
+	}
+#undef ACCESS_IS
+	log_warn("%s: action \"%.*s\" for <%s> is not supported by Petrel: answering with "
+	    "a temporary error", origin, (int)wl, value, shown);
+	*code = 451;
+	snprintf(reply, replylen, "451 4.3.5 Server configuration error");
+	return ACCESS_DECIDED;
+}
+
+enum smtpd_access_verdict
 smtpd_access_check(const char *table, enum smtpd_access_kind kind, const char *subject,
     const char *client_name, const char *shown, int *code, char *reply, size_t replylen)
 {
 	struct strv keys = STRV_INIT;
 	char err[ACCESS_ERR_MAX];
 	char *value = NULL;
-	enum smtpd_access_verdict v = ACCESS_NO_MATCH;
-	size_t i, wl;
+	enum smtpd_access_verdict v;
+	size_t i;
 	int rc = 0;
-	const char *rest;
 
 	access_keys(&keys, kind, subject, client_name);
 	for (i = 0; i < keys.n && i < ACCESS_KEYS_MAX; i++) {
@@ -224,34 +281,7 @@ smtpd_access_check(const char *table, enum smtpd_access_kind kind, const char *s
 	}
 	if (rc == 0)
 		return ACCESS_NO_MATCH;
-	wl = strcspn(value, " \t");
-	rest = value + wl + strspn(value + wl, " \t");
-	if ((wl == 2 && strncasecmp(value, "OK", 2) == 0)
-	    || (wl == 5 && strncasecmp(value, "RELAY", 5) == 0)
-	    || (wl > 0 && strspn(value, "0123456789") == wl && *rest == '\0')) {
-		v = ACCESS_OK;
-	} else if (wl == 5 && strncasecmp(value, "DUNNO", 5) == 0) {
-		v = ACCESS_DUNNO;
-	} else if (wl == 6 && strncasecmp(value, "REJECT", 6) == 0) {
-		*code = (int)conf_int("access_map_reject_code");
-		access_reply(*code, rest, kind, shown, reply, replylen);
-		v = ACCESS_DECIDED;
-	} else if (wl == 5 && strncasecmp(value, "DEFER", 5) == 0) {
-		*code = (int)conf_int("access_map_defer_code");
-		access_reply(*code, rest, kind, shown, reply, replylen);
-		v = ACCESS_DECIDED;
-	} else if (wl == 3 && (value[0] == '4' || value[0] == '5')
-	    && isdigit((unsigned char)value[1]) && isdigit((unsigned char)value[2])) {
-		*code = atoi(value);
-		access_reply(*code, rest, kind, shown, reply, replylen);
-		v = ACCESS_DECIDED;
-	} else {
-		log_warn("%s: action \"%.*s\" for \"%s\" is not supported by Petrel: answering with "
-		    "a temporary error", table, (int)wl, value, subject);
-		*code = 451;
-		snprintf(reply, replylen, "451 4.3.5 Server configuration error");
-		v = ACCESS_DECIDED;
-	}
+	v = smtpd_access_action(value, table, kind, shown, code, reply, replylen);
 	free(value);
 	return v;
 }

@@ -15,6 +15,9 @@ enum smtpd_access_verdict {
 	ACCESS_DUNNO,		/* DUNNO: the same */
 	ACCESS_OK,		/* OK: this restriction list permits */
 	ACCESS_DECIDED,		/* *code and reply are set (4xx/5xx) */
+	ACCESS_DEFER_IF_PERMIT,	/* *code and reply set: applies if the end is a permit */
+	ACCESS_DEFER_IF_REJECT,	/* *code and reply set: replaces a later 5xx reject */
+	ACCESS_PREPEND,		/* reply holds a header to add to the message */
 };
 
 /*
@@ -26,6 +29,13 @@ enum smtpd_access_verdict {
 enum smtpd_access_verdict smtpd_access_check(const char *table, enum smtpd_access_kind kind,
     const char *subject, const char *client_name, const char *shown, int *code,
     char *reply, size_t replylen);
+
+/*
+ * The meaning of an action (a table's value or a policy server's answer;
+ * origin names its source for logs).
+ */
+enum smtpd_access_verdict smtpd_access_action(const char *value, const char *origin,
+    enum smtpd_access_kind kind, const char *shown, int *code, char *reply, size_t replylen);
 
 /* "Client host rejected", "Helo command rejected", "Sender address rejected", ... */
 const char *smtpd_access_kind_text(enum smtpd_access_kind kind);

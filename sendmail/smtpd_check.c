@@ -20,6 +20,7 @@
 #include "log.h"
 #include "smtpd_access.h"
 #include "smtpd_check.h"
+#include "smtpd_policy.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -198,7 +199,41 @@ struct check_run {
 	char *reply;
 	size_t replylen;
 	char client[SMTPD_CHECK_REPLY_MAX / 2];	/* "name[addr]" for replies */
+	int dip_code, dir_code;	/* DEFER_IF_PERMIT / DEFER_IF_REJECT pending */
+	char dip[SMTPD_CHECK_REPLY_MAX], dir[SMTPD_CHECK_REPLY_MAX];
 };
+
+/* What an access table or policy server said, for the restriction list. */
+static enum check_verdict
+check_verdict_of(struct check_run *r, enum smtpd_access_verdict v)
+{
+	switch (v) {
+	case ACCESS_OK:
+		return CHECK_PERMIT;
+	case ACCESS_DECIDED:
+		return CHECK_REJECT;
+	case ACCESS_DEFER_IF_PERMIT:
+		if (r->dip_code == 0) {
+			r->dip_code = *r->code;
+			snprintf(r->dip, sizeof(r->dip), "%s", r->reply);
+		}
+		*r->code = 0;
+		return CHECK_DUNNO;
+	case ACCESS_DEFER_IF_REJECT:
+		if (r->dir_code == 0) {
+			r->dir_code = *r->code;
+			snprintf(r->dir, sizeof(r->dir), "%s", r->reply);
+		}
+		*r->code = 0;
+		return CHECK_DUNNO;
+	case ACCESS_PREPEND:
+		if (r->ci->prepend != NULL)
+			strv_add(r->ci->prepend, r->reply);
+		return CHECK_DUNNO;
+	default:
+		return CHECK_DUNNO;
+	}
+}
 
 static enum check_verdict
 check_reject(struct check_run *r, int code, const char *dsn, const char *subject,
@@ -421,15 +456,51 @@ check_access(struct check_run *r, const char *table, enum smtpd_access_kind kind
 		subject = shown = ci->rcpt;
 		break;
 	}
-	switch (smtpd_access_check(table, kind, subject, ci->name, shown, r->code, r->reply,
-	    r->replylen)) {
-	case ACCESS_OK:
-		return CHECK_PERMIT;
-	case ACCESS_DECIDED:
-		return CHECK_REJECT;
-	default:
-		return CHECK_DUNNO;
+	return check_verdict_of(r, smtpd_access_check(table, kind, subject, ci->name, shown,
+	    r->code, r->reply, r->replylen));
+}
+
+/*
+ * check_policy_service ENDPOINT: the answer is an access action about the
+ * recipient. A server that cannot be asked gives
+ * smtpd_policy_service_default_action (Postfix: 451 4.3.5), logged.
+ */
+static enum check_verdict
+check_policy(struct check_run *r, const char *endpoint)
+{
+	const struct smtpd_check_info *ci = r->ci;
+	struct smtpd_policy_request rq;
+	char err[SMTPD_CHECK_REPLY_MAX];
+	char *action = NULL;
+	enum check_verdict v;
+	long tries = conf_int("smtpd_policy_service_try_limit");
+	long i;
+	int rc = -1;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.protocol = ci->protocol ? ci->protocol : "SMTP";
+	rq.helo = ci->helo;
+	rq.sender = ci->sender;
+	rq.rcpt = ci->rcpt;
+	rq.rcpt_count = ci->rcpt_count;
+	rq.addr = ci->addr;
+	rq.name = ci->name;
+	rq.instance = ci->instance;
+	rq.sasl_method = ci->sasl_method;
+	rq.sasl_username = ci->sasl_username;
+	rq.tls_protocol = ci->tls_protocol;
+	rq.tls_cipher = ci->tls_cipher;
+	rq.tls_keysize = ci->tls_keysize;
+	for (i = 0; i < (tries > 0 ? tries : 1) && rc < 0; i++)
+		rc = smtpd_policy_query(endpoint, &rq, &action, err, sizeof(err));
+	if (rc < 0) {
+		log_warn("problem talking to server %s", err);
+		action = xstrdup(conf_str("smtpd_policy_service_default_action"));
 	}
+	v = check_verdict_of(r, smtpd_access_action(action, endpoint, ACCESS_RECIPIENT, ci->rcpt,
+	    r->code, r->reply, r->replylen));
+	free(action);
+	return v;
 }
 
 /* The restrictions that take a table: their kind, or -1. */
@@ -472,12 +543,15 @@ check_one(struct check_run *r, const struct strv *list, size_t i, size_t *used)
 	int kind;
 
 	*used = 1;
-	if ((kind = check_access_kind(n)) >= 0 || strcmp(n, "reject_rbl_client") == 0) {
+	if ((kind = check_access_kind(n)) >= 0 || strcmp(n, "reject_rbl_client") == 0
+	    || strcmp(n, "check_policy_service") == 0) {
 		if (i + 1 >= list->n)
 			return check_config_error(r, "missing argument of", n);
 		*used = 2;
 		if (kind >= 0)
 			return check_access(r, list->v[i + 1], (enum smtpd_access_kind)kind);
+		if (n[0] == 'c')
+			return check_policy(r, list->v[i + 1]);
 		return check_rbl(r, list->v[i + 1]);
 	}
 	if (strcmp(n, "permit_mynetworks") == 0)
@@ -613,9 +687,19 @@ smtpd_check_rcpt(const struct smtpd_check_info *ci, char *reply, size_t replylen
 	r.reply = reply;
 	r.replylen = replylen;
 	snprintf(r.client, sizeof(r.client), "%s[%s]", ci->name ? ci->name : "unknown", ci->addr);
-	for (i = 0; i < sizeof(check_lists) / sizeof(check_lists[0]); i++)
-		if (check_list(&r, check_lists[i].param, check_lists[i].kind) == CHECK_REJECT)
-			return code;
+	for (i = 0; i < sizeof(check_lists) / sizeof(check_lists[0]); i++) {
+		if (check_list(&r, check_lists[i].param, check_lists[i].kind) != CHECK_REJECT)
+			continue;
+		if (r.dir_code != 0 && code >= 500) {
+			snprintf(reply, replylen, "%s", r.dir);
+			return r.dir_code;
+		}
+		return code;
+	}
+	if (r.dip_code != 0) {
+		snprintf(reply, replylen, "%s", r.dip);
+		return r.dip_code;
+	}
 	/* Postfix's built-in check of local_recipient_maps. */
 	if (local_is_local(rcpt) && conf_str("local_recipient_maps")[0] != '\0') {
 		int rc = smtpd_check_local_recipient(rcpt);

@@ -18,7 +18,12 @@
  *   reject_rbl_client ZONE[=FILTER] (DNS block list; FILTER like
  *   127.0.0.[2..11]), check_client_access, check_helo_access,
  *   check_sender_access, check_recipient_access TYPE:TABLE (access(5),
- *   smtpd_access.h).
+ *   smtpd_access.h), check_policy_service unix:PATH|inet:HOST:PORT
+ *   (Postfix's policy delegation, smtpd_policy.h: postgrey, policyd-spf).
+ * Table and policy answers may also be DEFER_IF_PERMIT (the recipient is
+ * deferred with that reply if the lists end in a permit), DEFER_IF_REJECT
+ * (it replaces a later 5xx reject) and PREPEND (a header for the message,
+ * collected in info->prepend).
  * An unknown name, or one without its argument, is logged and answered
  * with a temporary error (as Postfix does), never taken for a permit.
  * A DNS block list that does not answer is logged and passed (Postfix).
@@ -28,6 +33,8 @@
 #define PETREL_SMTPD_CHECK_H
 
 #include <stddef.h>
+
+struct strv;
 
 #define SMTPD_CHECK_REPLY_MAX	512
 
@@ -53,6 +60,15 @@ struct smtpd_check_info {
 	const char *sender;	/* MAIL FROM ("" for <>), NULL before one */
 	const char *rcpt;	/* the recipient being decided */
 	int sasl_auth;		/* 1: the client authenticated */
+	/* For policy servers (NULL/0 when unknown): */
+	const char *protocol;	/* "SMTP" or "ESMTP" */
+	const char *instance;	/* one value per transaction */
+	size_t rcpt_count;	/* recipients accepted so far */
+	const char *sasl_method, *sasl_username;
+	const char *tls_protocol, *tls_cipher;
+	int tls_keysize;
+	/* Out: PREPEND headers asked for (NULL: not collected). */
+	struct strv *prepend;
 };
 
 /*

@@ -1,6 +1,8 @@
 /*
  * smtpd_check_test - mynetworks matching (IPv4, IPv6, CIDR, brackets),
- * the relay decision and restriction lists of sendmail/smtpd_check.c,
+ * the relay decision and restriction lists of sendmail/smtpd_check.c
+ * (access tables built by maps_build with every action; HELO, sender and
+ * client checks that need no DNS),
  * and the master.cf parser of sendmail/inet.c (service names, host:port,
  * [v6]:port, maxproc, -o overrides, continuation lines).
  */
@@ -17,6 +19,7 @@
 #include "log.h"
 #include "maps.h"
 #include "smtpd_check.h"
+#include "strv.h"
 #include "xalloc.h"
 #include "tap.h"
 
@@ -45,7 +48,8 @@ service(const char *spec, const char *host, const char *port)
 static int
 rcpt(const char *addr, int sasl_auth, const char *to, char *reply, size_t replylen)
 {
-	struct smtpd_check_info ci = { addr, "unknown", NULL, "a@example.org", to, sasl_auth };
+	struct smtpd_check_info ci = { addr, "unknown", NULL, "a@example.org", to, sasl_auth,
+		NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL };
 
 	return smtpd_check_rcpt(&ci, reply, replylen);
 }
@@ -55,7 +59,8 @@ static const char *
 decide(const char *addr, const char *name, const char *helo, const char *sender, const char *to)
 {
 	static char reply[SMTPD_CHECK_REPLY_MAX];
-	struct smtpd_check_info ci = { addr, name, helo, sender, to, 0 };
+	struct smtpd_check_info ci = { addr, name, helo, sender, to, 0,
+		NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL };
 
 	if (smtpd_check_rcpt(&ci, reply, sizeof(reply)) == 0)
 		return "OK";
@@ -75,7 +80,12 @@ static const char access_map[] =
 	"<>                 REJECT no bounces here\n"
 	"helo.bad           554 bad helo\n"
 	"weird.example      HOLD\n"
-	"old.example        1\n";
+	"old.example        1\n"
+	"dip.example        DEFER_IF_PERMIT 4.2.0 greylisted\n"
+	"dir.example        DEFER_IF_REJECT later\n"
+	"prep.example       PREPEND X-Test: yes\n"
+	"badprep.example    PREPEND no header here\n"
+	"warn.example       WARN looks odd\n";
 
 /* Access tables and the other restrictions that need no DNS. */
 static void
@@ -159,7 +169,41 @@ restrictions(const char *dir)
 	is_str(decide("203.0.113.5", "unknown", NULL, "x@y.example", "a@b.example"), "OK",
 	    "no HELO yet: the HELO checks pass");
 
+	/* DEFER_IF_PERMIT, DEFER_IF_REJECT, PREPEND, WARN (also policy answers). */
+	acl = xasprintf("check_sender_access %s", spec);
 	conf_override("smtpd_helo_restrictions", "");
+	conf_override("smtpd_sender_restrictions", acl);
+	free(acl);
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@dip.example", "a@b.example"),
+	    "450 4.2.0 <x@dip.example>: Sender address rejected: greylisted",
+	    "DEFER_IF_PERMIT: the lists end in a permit, so the recipient is deferred");
+	conf_override("smtpd_recipient_restrictions", "reject");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@dip.example", "a@b.example"),
+	    "554 5.7.1 <a@b.example>: Recipient address rejected: Access denied",
+	    "DEFER_IF_PERMIT: a later reject stays a reject");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@dir.example", "a@b.example"),
+	    "450 4.7.1 <x@dir.example>: Sender address rejected: later",
+	    "DEFER_IF_REJECT: a later 5xx reject becomes this deferral");
+	conf_override("smtpd_recipient_restrictions", "");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@dir.example", "a@b.example"), "OK",
+	    "DEFER_IF_REJECT: nothing when the lists permit");
+	{
+		struct strv pre = STRV_INIT;
+		struct smtpd_check_info ci = { "203.0.113.5", "unknown", NULL, "x@prep.example",
+			"a@b.example", 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, &pre };
+		char reply[SMTPD_CHECK_REPLY_MAX];
+
+		is_int(smtpd_check_rcpt(&ci, reply, sizeof(reply)), 0, "PREPEND: accepted");
+		is_int((long)pre.n, 1, "PREPEND: one header collected");
+		if (pre.n == 1)
+			is_str(pre.v[0], "X-Test: yes", "PREPEND: the header");
+		ci.sender = "x@badprep.example";
+		is_int(smtpd_check_rcpt(&ci, reply, sizeof(reply)), 0, "PREPEND without a header: ignored");
+		is_int((long)pre.n, 1, "... nothing collected");
+		strv_free(&pre);
+	}
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@warn.example", "a@b.example"), "OK",
+	    "WARN: logged, the lists go on");
 	conf_override("smtpd_sender_restrictions", "reject_non_fqdn_sender");
 	conf_override("smtpd_recipient_restrictions", "reject_non_fqdn_recipient");
 	is_str(decide("203.0.113.5", "unknown", NULL, "x@localhost", "a@b.example"),
