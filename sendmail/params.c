@@ -274,7 +274,7 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_banner", "$myhostname ESMTP $mail_name", CONF_STR, 0, 0 },
 	{ "smtpd_client_connection_count_limit", "50", CONF_INT, 0, 0 },
 	{ "smtpd_client_restrictions", "", CONF_LIST, 0, 0 },
-	{ "smtpd_data_restrictions", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },
+	{ "smtpd_data_restrictions", "", CONF_LIST, 0, 0 },
 	{ "smtpd_delay_reject", "yes", CONF_BOOL, 0, 0 },
 	{ "smtpd_end_of_data_restrictions", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },
 	{ "smtpd_error_sleep_time", "1s", CONF_TIME, 's', 0 },

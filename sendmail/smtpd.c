@@ -58,6 +58,7 @@
 
 /* smtpd_tls_security_level */
 enum smtpd_tls_level { TLS_LEVEL_NONE, TLS_LEVEL_MAY, TLS_LEVEL_ENCRYPT };
+#define SMTPD_INSTANCE_MAX	64	/* the policy "instance" attribute */
 #define SMTPD_V4MAPPED		"::ffff:"	/* prefix of an IPv4 address on an IPv6 socket */
 
 enum smtpd_state {
@@ -977,6 +978,47 @@ smtpd_proto_received(const struct session *s, char *out, size_t outlen)
 	snprintf(out, outlen, "%s%s%s", smtpd_proto(s), s->tls ? "S" : "", s->sasl_user ? "A" : "");
 }
 
+/* What the restriction lists look at (rcpt NULL at DATA); instance: its buffer. */
+static void
+smtpd_check_facts(struct session *s, const char *rcpt, struct smtpd_check_info *ci,
+    char *instance, size_t instlen)
+{
+	memset(ci, 0, sizeof(*ci));
+	ci->addr = s->c->addr;
+	ci->name = s->c->name;
+	ci->helo = s->helo;
+	ci->sender = s->env.sender;
+	ci->rcpt = rcpt;
+	ci->sasl_auth = s->sasl_user != NULL;
+	ci->protocol = s->esmtp ? "ESMTP" : "SMTP";
+	snprintf(instance, instlen, "%lx.%lx.%lu", (unsigned long)getpid(),
+	    (unsigned long)s->tx_time, s->tx_serial);
+	ci->instance = instance;
+	ci->rcpt_count = (size_t)s->nrcpt;
+	ci->sasl_method = s->sasl_method;
+	ci->sasl_username = s->sasl_user;
+	if (s->tls) {
+		ci->tls_protocol = tls_version(s->tls);
+		ci->tls_cipher = tls_cipher(s->tls);
+		ci->tls_keysize = tls_cipher_bits(s->tls);
+	}
+	ci->prepend = &s->prepend;
+}
+
+/* 1 when the client sent more after the command just read (pipelining). */
+static int
+smtpd_input_pending(struct session *s)
+{
+	struct pollfd p;
+
+	if (s->ipos < s->ilen || (s->tls && tls_pending(s->tls)))
+		return 1;
+	p.fd = s->in;
+	p.events = POLLIN;
+	p.revents = 0;
+	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 static enum cmd_result
 cmd_rcpt(struct session *s, char *args)
 {
@@ -1042,28 +1084,9 @@ cmd_rcpt(struct session *s, char *args)
 	}
 	if (!bad) {
 		struct smtpd_check_info ci;
-		char instance[64];
+		char instance[SMTPD_INSTANCE_MAX];
 
-		memset(&ci, 0, sizeof(ci));
-		ci.addr = s->c->addr;
-		ci.name = s->c->name;
-		ci.helo = s->helo;
-		ci.sender = s->env.sender;
-		ci.rcpt = addr;
-		ci.sasl_auth = s->sasl_user != NULL;
-		ci.protocol = s->esmtp ? "ESMTP" : "SMTP";
-		snprintf(instance, sizeof(instance), "%lx.%lx.%lu", (unsigned long)getpid(),
-		    (unsigned long)s->tx_time, s->tx_serial);
-		ci.instance = instance;
-		ci.rcpt_count = (size_t)s->nrcpt;
-		ci.sasl_method = s->sasl_method;
-		ci.sasl_username = s->sasl_user;
-		if (s->tls) {
-			ci.tls_protocol = tls_version(s->tls);
-			ci.tls_cipher = tls_cipher(s->tls);
-			ci.tls_keysize = tls_cipher_bits(s->tls);
-		}
-		ci.prepend = &s->prepend;
+		smtpd_check_facts(s, addr, &ci, instance, sizeof(instance));
 		code = smtpd_check_rcpt(&ci, reply, sizeof(reply));
 	}
 	if (!bad && code != 0) {
@@ -1268,6 +1291,21 @@ cmd_data(struct session *s, char *args)
 	if (*args) {
 		smtpd_reply(s, "501 5.5.4 Syntax: DATA");
 		return CMD_GO_ON;
+	}
+	{
+		struct smtpd_check_info ci;
+		char instance[SMTPD_INSTANCE_MAX], reply[SMTPD_CHECK_REPLY_MAX];
+		int code;
+
+		smtpd_check_facts(s, NULL, &ci, instance, sizeof(instance));
+		code = smtpd_check_data(&ci, smtpd_input_pending(s), reply, sizeof(reply));
+		if (code != 0) {
+			log_info("NOQUEUE: reject: DATA from %s[%s]: %s; from=<%s> proto=%s helo=<%s>",
+			    s->c->name, s->c->addr, reply, s->env.sender, smtpd_proto(s),
+			    s->helo ? s->helo : "");
+			smtpd_reply(s, "%s", reply);
+			return CMD_GO_ON;
+		}
 	}
 	if (s->milters) {
 		char reply[MILTER_REPLY_MAX];

@@ -57,6 +57,7 @@ static const char *const access_kind_text[] = {
 	[ACCESS_HELO] = "Helo command rejected",
 	[ACCESS_SENDER] = "Sender address rejected",
 	[ACCESS_RECIPIENT] = "Recipient address rejected",
+	[ACCESS_DATA] = "Data command rejected",
 };
 
 const char *
@@ -133,6 +134,8 @@ access_keys(struct strv *keys, enum smtpd_access_kind kind, const char *subject,
 		break;
 	case ACCESS_HELO:
 		access_domain_keys(keys, subject);
+		break;
+	case ACCESS_DATA:
 		break;
 	case ACCESS_SENDER:
 	case ACCESS_RECIPIENT:

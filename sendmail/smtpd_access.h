@@ -8,7 +8,10 @@
 
 #include <stddef.h>
 
-enum smtpd_access_kind { ACCESS_CLIENT, ACCESS_HELO, ACCESS_SENDER, ACCESS_RECIPIENT };
+enum smtpd_access_kind {
+	ACCESS_CLIENT, ACCESS_HELO, ACCESS_SENDER, ACCESS_RECIPIENT,
+	ACCESS_DATA,		/* smtpd_data_restrictions: "<DATA>: Data command rejected" */
+};
 
 enum smtpd_access_verdict {
 	ACCESS_NO_MATCH,	/* no key found: the restriction list goes on */

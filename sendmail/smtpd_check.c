@@ -199,6 +199,7 @@ struct check_run {
 	char *reply;
 	size_t replylen;
 	char client[SMTPD_CHECK_REPLY_MAX / 2];	/* "name[addr]" for replies */
+	int pipelined;		/* at DATA: the client sent more before our 354 */
 	int dip_code, dir_code;	/* DEFER_IF_PERMIT / DEFER_IF_REJECT pending */
 	char dip[SMTPD_CHECK_REPLY_MAX], dir[SMTPD_CHECK_REPLY_MAX];
 };
@@ -453,6 +454,8 @@ check_access(struct check_run *r, const char *table, enum smtpd_access_kind kind
 		break;
 	case ACCESS_RECIPIENT:
 	default:
+		if (ci->rcpt == NULL)
+			return CHECK_DUNNO;
 		subject = shown = ci->rcpt;
 		break;
 	}
@@ -478,6 +481,7 @@ check_policy(struct check_run *r, const char *endpoint)
 	int rc = -1;
 
 	memset(&rq, 0, sizeof(rq));
+	rq.state = ci->rcpt ? "RCPT" : "DATA";
 	rq.protocol = ci->protocol ? ci->protocol : "SMTP";
 	rq.helo = ci->helo;
 	rq.sender = ci->sender;
@@ -497,8 +501,9 @@ check_policy(struct check_run *r, const char *endpoint)
 		log_warn("problem talking to server %s", err);
 		action = xstrdup(conf_str("smtpd_policy_service_default_action"));
 	}
-	v = check_verdict_of(r, smtpd_access_action(action, endpoint, ACCESS_RECIPIENT, ci->rcpt,
-	    r->code, r->reply, r->replylen));
+	v = check_verdict_of(r, smtpd_access_action(action, endpoint,
+	    ci->rcpt ? ACCESS_RECIPIENT : ACCESS_DATA, ci->rcpt ? ci->rcpt : "DATA", r->code, r->reply,
+	    r->replylen));
 	free(action);
 	return v;
 }
@@ -558,10 +563,18 @@ check_one(struct check_run *r, const struct strv *list, size_t i, size_t *used)
 		return smtpd_check_mynetworks(ci->addr) ? CHECK_PERMIT : CHECK_DUNNO;
 	if (strcmp(n, "permit_sasl_authenticated") == 0)
 		return ci->sasl_auth ? CHECK_PERMIT : CHECK_DUNNO;
+	if (strcmp(n, "reject_unauth_pipelining") == 0) {
+		if (!r->pipelined)
+			return CHECK_DUNNO;
+		*r->code = 554;
+		snprintf(r->reply, r->replylen, "554 5.5.0 <DATA>: %s: Improper use of SMTP command "
+		    "pipelining", smtpd_access_kind_text(ACCESS_DATA));
+		return CHECK_REJECT;
+	}
 	if (strcmp(n, "reject_unauth_destination") == 0 || strcmp(n, "defer_unauth_destination") == 0) {
 		int defer = n[0] == 'd';
 
-		if (smtpd_check_auth_destination(rcpt))
+		if (rcpt == NULL || smtpd_check_auth_destination(rcpt))
 			return CHECK_DUNNO;
 		*r->code = defer ? 454 : 554;
 		snprintf(r->reply, r->replylen, "%d %s <%s>: Relay access denied", *r->code,
@@ -571,7 +584,7 @@ check_one(struct check_run *r, const struct strv *list, size_t i, size_t *used)
 	if (strcmp(n, "reject_unlisted_recipient") == 0) {
 		int rc;
 
-		if (!local_is_local(rcpt))
+		if (rcpt == NULL || !local_is_local(rcpt))
 			return CHECK_DUNNO;
 		rc = smtpd_check_local_recipient(rcpt);
 		if (rc == 0)
@@ -600,7 +613,7 @@ check_one(struct check_run *r, const struct strv *list, size_t i, size_t *used)
 		return ci->sender && *ci->sender ? check_unknown_domain(r, ci->sender, ACCESS_SENDER)
 		    : CHECK_DUNNO;
 	if (strcmp(n, "reject_unknown_recipient_domain") == 0)
-		return local_is_local(rcpt) ? CHECK_DUNNO
+		return rcpt == NULL || local_is_local(rcpt) ? CHECK_DUNNO
 		    : check_unknown_domain(r, rcpt, ACCESS_RECIPIENT);
 	if (strcmp(n, "reject_invalid_helo_hostname") == 0
 	    || strcmp(n, "reject_non_fqdn_helo_hostname") == 0) {
@@ -632,7 +645,8 @@ check_one(struct check_run *r, const struct strv *list, size_t i, size_t *used)
 		int defer = n[0] == 'd';
 		const char *subject = r->kind == ACCESS_CLIENT ? r->client
 		    : r->kind == ACCESS_HELO ? (ci->helo ? ci->helo : "")
-		    : r->kind == ACCESS_SENDER ? (ci->sender ? ci->sender : "") : rcpt;
+		    : r->kind == ACCESS_SENDER ? (ci->sender ? ci->sender : "")
+		    : r->kind == ACCESS_DATA || rcpt == NULL ? "DATA" : rcpt;
 
 		return check_reject(r, defer ? 450 : 554, defer ? "4.7.1" : "5.7.1", subject,
 		    r->kind, "Access denied");
@@ -673,6 +687,41 @@ static const struct {
 	{ "smtpd_recipient_restrictions", ACCESS_RECIPIENT },
 };
 
+static void
+check_run_init(struct check_run *r, const struct smtpd_check_info *ci, int *code, char *reply,
+    size_t replylen)
+{
+	memset(r, 0, sizeof(*r));
+	r->ci = ci;
+	r->code = code;
+	r->reply = reply;
+	r->replylen = replylen;
+	snprintf(r->client, sizeof(r->client), "%s[%s]", ci->name ? ci->name : "unknown", ci->addr);
+}
+
+int
+smtpd_check_data(const struct smtpd_check_info *ci, int pipelined, char *reply,
+    size_t replylen)
+{
+	struct check_run r;
+	int code = 0;
+
+	check_run_init(&r, ci, &code, reply, replylen);
+	r.pipelined = pipelined;
+	if (check_list(&r, "smtpd_data_restrictions", ACCESS_DATA) == CHECK_REJECT) {
+		if (r.dir_code != 0 && code >= 500) {
+			snprintf(reply, replylen, "%s", r.dir);
+			return r.dir_code;
+		}
+		return code;
+	}
+	if (r.dip_code != 0) {
+		snprintf(reply, replylen, "%s", r.dip);
+		return r.dip_code;
+	}
+	return 0;
+}
+
 int
 smtpd_check_rcpt(const struct smtpd_check_info *ci, char *reply, size_t replylen)
 {
@@ -681,12 +730,7 @@ smtpd_check_rcpt(const struct smtpd_check_info *ci, char *reply, size_t replylen
 	size_t i;
 	int code = 0;
 
-	memset(&r, 0, sizeof(r));
-	r.ci = ci;
-	r.code = &code;
-	r.reply = reply;
-	r.replylen = replylen;
-	snprintf(r.client, sizeof(r.client), "%s[%s]", ci->name ? ci->name : "unknown", ci->addr);
+	check_run_init(&r, ci, &code, reply, replylen);
 	for (i = 0; i < sizeof(check_lists) / sizeof(check_lists[0]); i++) {
 		if (check_list(&r, check_lists[i].param, check_lists[i].kind) != CHECK_REJECT)
 			continue;

@@ -6,7 +6,10 @@
  * smtpd_sender_restrictions, smtpd_relay_restrictions and
  * smtpd_recipient_restrictions, all evaluated at RCPT time in that order
  * (smtpd_delay_reject = yes, Postfix's default and Petrel's only mode),
- * then the local recipient table (passwd plus aliases).
+ * then the local recipient table (passwd plus aliases); and
+ * smtpd_data_restrictions at DATA (reject_unauth_pipelining: "554 5.5.0
+ * <DATA>: Data command rejected: Improper use of SMTP command
+ * pipelining").
  *
  * Supported restrictions, with Postfix's meaning and reply codes:
  *   permit, reject, defer, permit_mynetworks, permit_sasl_authenticated,
@@ -76,6 +79,14 @@ struct smtpd_check_info {
  * with the whole reply line (without CRLF) in reply.
  */
 int smtpd_check_rcpt(const struct smtpd_check_info *ci, char *reply, size_t replylen);
+
+/*
+ * The DATA decision (smtpd_data_restrictions, with
+ * reject_unauth_pipelining: pipelined = 1 when the client sent more after
+ * DATA before our 354; ci->rcpt is NULL). 0 or the reply code with reply.
+ */
+int smtpd_check_data(const struct smtpd_check_info *ci, int pipelined, char *reply,
+    size_t replylen);
 
 /*
  * 1 when rcpt's local part is a known local recipient (passwd or alias,

@@ -109,7 +109,7 @@ smtpd_policy_query(const char *endpoint, const struct smtpd_policy_request *rq,
 		return -1;
 	}
 	policy_attr(&out, "request", "smtpd_access_policy");
-	policy_attr(&out, "protocol_state", "RCPT");
+	policy_attr(&out, "protocol_state", rq->state ? rq->state : "RCPT");
 	policy_attr(&out, "protocol_name", rq->protocol);
 	policy_attr(&out, "helo_name", rq->helo);
 	policy_attr(&out, "queue_id", "");

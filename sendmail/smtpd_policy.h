@@ -9,6 +9,7 @@
 
 /* What a request tells the policy server (NULL = empty). */
 struct smtpd_policy_request {
+	const char *state;		/* "RCPT", "DATA" */
 	const char *protocol;		/* "SMTP", "ESMTP" */
 	const char *helo;
 	const char *sender;		/* "" for <> */

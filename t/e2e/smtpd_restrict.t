@@ -5,7 +5,8 @@
 # table, smtpd_helo_restrictions, smtpd_sender_restrictions with
 # reject_unknown_sender_domain (NXDOMAIN, null MX, no MX but an A record,
 # a name without records) and an access table, all evaluated at RCPT
-# (smtpd_delay_reject = yes). A real unbound on 127.0.0.1:53 serves the
+# (smtpd_delay_reject = yes), and smtpd_data_restrictions with
+# reject_unauth_pipelining. A real unbound on 127.0.0.1:53 serves the
 # block list and the sender domains (and the PTR lookups, so every test
 # client is "unknown"); the clients are swaks bound to 127.0.0.3-7 (outside
 # mynetworks) and 127.0.0.1 (inside). Rejections are checked in the SMTP
@@ -19,7 +20,8 @@ instance_setup "smtpd_error_sleep_time = 0" "mynetworks = 127.0.0.1/32" \
 	"dns_nameservers = 127.0.0.1" "smtpd_helo_required = yes" \
 	"smtpd_client_restrictions = permit_mynetworks, reject_rbl_client rbl.test=127.0.0.[2..11], check_client_access hash:\$config_directory/client_access" \
 	"smtpd_helo_restrictions = permit_mynetworks, reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname" \
-	"smtpd_sender_restrictions = reject_non_fqdn_sender, reject_unknown_sender_domain, check_sender_access hash:\$config_directory/sender_access"
+	"smtpd_sender_restrictions = reject_non_fqdn_sender, reject_unknown_sender_domain, check_sender_access hash:\$config_directory/sender_access" \
+	"smtpd_data_restrictions = reject_unauth_pipelining"
 cat >"$CONF/master.cf" <<'CF'
 smtp      inet  n       -       n       -       -       smtpd
 CF
@@ -110,6 +112,34 @@ mailbox_has() { grep -q "^Subject: $1" "$T/spool/alice" 2>/dev/null; }
 wait_for 10 mailbox_has "restrict ok"
 ok $? "... and delivered"
 is "$(grep -c '^From ' "$T/spool/alice")" 1 "only that message reached the mailbox"
+
+# ---- smtpd_data_restrictions = reject_unauth_pipelining ----
+# A spam engine's shortcut: DATA and the message in one write, without
+# waiting for the 354. (swaks above waited: its message was taken.)
+out=$(timeout 30 $PY - <<'PY'
+import socket
+s = socket.create_connection(('127.0.0.1', 25), timeout=10, source_address=('127.0.0.5', 0))
+f = s.makefile('rb')
+def reply():
+    lines = []
+    while True:
+        l = f.readline().decode().rstrip('\r\n')
+        lines.append(l)
+        if len(l) < 4 or l[3] != '-':
+            return lines[-1]
+reply()
+for c in ('EHLO mail.good.test', 'MAIL FROM:<x@good.test>', 'RCPT TO:<alice@host.example.com>'):
+    s.sendall((c + '\r\n').encode())
+    reply()
+s.sendall(b'DATA\r\nSubject: pipelined\r\n\r\nspam\r\n.\r\nQUIT\r\n')
+print(reply())
+PY
+)
+is "$out" "554 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining" \
+	"DATA with the message in the same write: refused"
+like "$(cat "$MAILLOG")" 'NOQUEUE: reject: DATA from unknown\[127\.0\.0\.5\]: 554 5\.5\.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining; from=<x@good\.test> proto=ESMTP helo=<mail\.good\.test>' \
+	"... logged"
+is "$(grep -c '^Subject: pipelined' "$T/spool/alice")" 0 "... and nothing of it delivered"
 
 # ---- the block list does not answer: mail passes, with a warning ----
 unbound_stop

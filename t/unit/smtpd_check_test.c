@@ -236,6 +236,25 @@ restrictions(const char *dir)
 	is_str(decide("203.0.113.5", "unknown", NULL, "x@y.example", "a@b.example"),
 	    "451 4.3.0 <unknown[203.0.113.5]>: Temporary lookup failure", "a table that cannot be read");
 	conf_override("smtpd_client_restrictions", "");
+	{
+		struct smtpd_check_info ci = { "203.0.113.5", "unknown", "mail.y.example",
+			"x@y.example", NULL, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL };
+		char reply[SMTPD_CHECK_REPLY_MAX];
+
+		conf_override("smtpd_data_restrictions", "reject_unauth_pipelining, "
+		    "reject_unauth_destination, check_recipient_access hash:/nonexistent/x");
+		is_int(smtpd_check_data(&ci, 0, reply, sizeof(reply)), 0,
+		    "DATA, not pipelined: accepted (recipient checks pass without a recipient)");
+		is_int(smtpd_check_data(&ci, 1, reply, sizeof(reply)), 554, "DATA, pipelined: 554");
+		is_str(reply, "554 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command "
+		    "pipelining", "... Postfix's reply");
+		conf_override("smtpd_data_restrictions", "permit_mynetworks, reject");
+		is_int(smtpd_check_data(&ci, 0, reply, sizeof(reply)), 554, "reject in data restrictions");
+		is_str(reply, "554 5.7.1 <DATA>: Data command rejected: Access denied", "... its reply");
+		ci.addr = "127.0.0.1";
+		is_int(smtpd_check_data(&ci, 1, reply, sizeof(reply)), 0, "permit_mynetworks first");
+		conf_override("smtpd_data_restrictions", "");
+	}
 	conf_override("smtpd_relay_restrictions", "permit_mynetworks, permit_sasl_authenticated, "
 	    "defer_unauth_destination");
 	unlink(src);
