@@ -573,23 +573,6 @@ local_orcpt_addr(const char *orcpt)
 	return pbuf_detach(&b);
 }
 
-/* "rfc822;" + xtext of addr (RFC 3461 §4). */
-static char *
-local_orcpt_make(const char *addr)
-{
-	struct pbuf b = PBUF_INIT;
-	const unsigned char *p;
-
-	pbuf_puts(&b, "rfc822;");
-	for (p = (const unsigned char *)addr; *p; p++) {
-		if (*p < '!' || *p > '~' || *p == '+' || *p == '=')
-			pbuf_printf(&b, "+%02X", *p);
-		else
-			pbuf_putc(&b, (char)*p);
-	}
-	return pbuf_detach(&b);
-}
-
 /* ------------------------------------------------------------------ */
 /* $name expansion of forward_path, mailbox_command, luser_relay */
 
@@ -1741,7 +1724,7 @@ local_write_forwards(struct local_run *run)
 		if (run->env->envid)
 			e.envid = xstrdup(run->env->envid);
 		orcpt = run->rcpt->orcpt ? xstrdup(run->rcpt->orcpt)
-		    : local_orcpt_make(run->top);
+		    : qenv_orcpt_make(run->top);
 		for (i = 0; i < f->addrs.n; i++)
 			qenv_add_rcpt(&e, f->addrs.v[i], run->rcpt->notify, orcpt);
 		free(orcpt);

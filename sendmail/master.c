@@ -51,6 +51,7 @@
 #include "smtpd.h"
 #include "smtpd_check.h"
 #include "submitd.h"
+#include "virtual.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -268,6 +269,8 @@ master_child_setup(pid_t master_pid, const char *service)
 	master_close_inet();
 	log_to_stderr(NULL);
 	log_init(service);
+	/* Every new message of this instance's processes goes through virtual aliasing. */
+	queue_set_envelope_hook(virtual_expand);
 }
 
 __attribute__((noreturn))

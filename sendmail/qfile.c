@@ -994,3 +994,19 @@ qfile_mark_rcpt(int fd, const struct qrcpt *r, char state)
 	}
 	return 0;
 }
+
+char *
+qenv_orcpt_make(const char *addr)
+{
+	struct pbuf b = PBUF_INIT;
+	const unsigned char *p;
+
+	pbuf_puts(&b, "rfc822;");
+	for (p = (const unsigned char *)addr; *p; p++) {
+		if (*p < '!' || *p > '~' || *p == '+' || *p == '=')
+			pbuf_printf(&b, "+%02X", *p);
+		else
+			pbuf_putc(&b, (char)*p);
+	}
+	return pbuf_detach(&b);
+}

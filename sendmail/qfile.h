@@ -81,6 +81,8 @@ void qenv_init(struct qenv *e);
 void qenv_free(struct qenv *e);
 void qenv_set_sender(struct qenv *e, const char *sender);	/* NULL clears */
 void qenv_add_rcpt(struct qenv *e, const char *addr, unsigned notify, const char *orcpt);
+/* "rfc822;" + the xtext of addr (RFC 3461 section 4), malloc'd: an ORCPT value. */
+char *qenv_orcpt_make(const char *addr);
 /* Attributes: a later set of the same name replaces the value. */
 void qenv_set_attr(struct qenv *e, const char *name, const char *value);
 const char *qenv_attr(const struct qenv *e, const char *name);

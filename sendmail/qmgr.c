@@ -148,6 +148,7 @@
 #include "pickup.h"
 #include "qfile.h"
 #include "qmgr.h"
+#include "virtual.h"
 #include "queue.h"
 #include "resolve.h"
 #include "smtp_deliver.h"
@@ -1854,6 +1855,7 @@ qmgr_run_once(int flush)
 	size_t nsmtp;
 	int rounds = 0;
 
+	queue_set_envelope_hook(virtual_expand);
 	qm.qdir = conf_str("queue_directory");
 	qm.foreground = 1;
 	qm.trigger_fd = -1;

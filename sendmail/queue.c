@@ -264,6 +264,27 @@ fail:
 	return -1;
 }
 
+static queue_envelope_fn queue_envelope_hook;
+
+void
+queue_set_envelope_hook(queue_envelope_fn fn)
+{
+	queue_envelope_hook = fn;
+}
+
+/* The hook, for a file that goes to incoming/ or hold/ (dir ends so). */
+static int
+queue_run_hook(const char *dir, struct qenv *e, char *err, size_t errlen)
+{
+	const char *base = strrchr(dir, '/');
+
+	base = base ? base + 1 : dir;
+	if (queue_envelope_hook == NULL
+	    || (strcmp(base, QDIR_INCOMING) != 0 && strcmp(base, QDIR_HOLD) != 0))
+		return 0;
+	return queue_envelope_hook(e, err, errlen);
+}
+
 int
 queue_tx_commit(struct queue_tx *tx, struct qenv *e, const char *content,
     size_t len, mode_t mode, char *err, size_t errlen)
@@ -271,6 +292,11 @@ queue_tx_commit(struct queue_tx *tx, struct qenv *e, const char *content,
 	struct pbuf head = PBUF_INIT;
 	int rc;
 
+	if (queue_run_hook(tx->dir, e, err, errlen) < 0) {
+		queue_tx_abort(tx);
+		errno = EAGAIN;
+		return -1;
+	}
 	memcpy(e->id, tx->id, sizeof(e->id));
 	if (qfile_format_head(e, len, &head, err, errlen) < 0) {
 		queue_tx_abort(tx);
@@ -301,6 +327,10 @@ queue_write(const char *queue_dir, const char *subdir, struct qenv *e,
 
 	/* Format first, so that a bad envelope never touches the disk. */
 	memcpy(saved_id, e->id, sizeof(saved_id));
+	if (queue_run_hook(subdir, e, err, errlen) < 0) {
+		errno = EAGAIN;
+		return -1;
+	}
 	memcpy(e->id, QUEUE_ID_PLACEHOLDER, sizeof(e->id));
 	if (qfile_format_head(e, len, &head, err, errlen) < 0)
 		goto fail;

@@ -142,6 +142,15 @@ struct queue_tx {
 	mode_t mode;		/* the temp file's mode as created */
 };
 
+/*
+ * A rewrite of every envelope committed into incoming/ or hold/ (Postfix's
+ * cleanup does virtual aliasing for all new mail; the daemon's processes
+ * set virtual_expand here). -1 with err refuses the commit (errno EAGAIN:
+ * try again later); the temp file is removed.
+ */
+typedef int (*queue_envelope_fn)(struct qenv *e, char *err, size_t errlen);
+void queue_set_envelope_hook(queue_envelope_fn fn);
+
 int queue_tx_begin(const char *queue_dir, const char *subdir, struct queue_tx *tx,
     char *err, size_t errlen);
 int queue_tx_commit(struct queue_tx *tx, struct qenv *e, const char *content,

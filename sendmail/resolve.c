@@ -14,6 +14,7 @@
 #include "maps.h"
 #include "resolve.h"
 #include "strv.h"
+#include "virtual.h"
 #include "xalloc.h"
 
 #define RESOLVE_WILDCARD	"*"
@@ -174,6 +175,25 @@ resolve_rcpt(const char *addr, struct resolve_result *r)
 	if (domain == NULL) {
 		r->transport = RESOLVE_LOCAL;
 		return;
+	}
+	/*
+	 * An address of a virtual alias domain that virtual aliasing left as
+	 * it was has no mailbox (Postfix's error transport says the same).
+	 */
+	switch (virtual_domain(domain, r->text, sizeof(r->text))) {
+	case 1:
+		r->transport = RESOLVE_ERROR;
+		snprintf(r->dsn, sizeof(r->dsn), "5.1.1");
+		snprintf(r->text, sizeof(r->text), "User unknown in virtual alias table");
+		free(domain);
+		return;
+	case -1:
+		r->transport = RESOLVE_DEFER;
+		snprintf(r->dsn, sizeof(r->dsn), "4.3.0");
+		free(domain);
+		return;
+	default:
+		break;
 	}
 	if (resolve_transport_maps(domain, r)) {
 		free(domain);

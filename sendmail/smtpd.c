@@ -1236,8 +1236,13 @@ smtpd_queue(struct session *s)
 	}
 	if (queue_tx_commit(&tx, &s->env, content.data, content.len, SMTPD_QUEUE_MODE,
 	    err, sizeof(err)) < 0) {
+		int lookup = errno == EAGAIN;	/* the envelope hook: a table lookup failed */
+
 		log_warn("%s: cannot queue mail from %s[%s]: %s", tx.id, s->c->name, s->c->addr, err);
-		smtpd_reply(s, "452 4.3.1 Insufficient system storage");
+		if (lookup)
+			smtpd_reply(s, "451 4.3.0 Error: table lookup problem");
+		else
+			smtpd_reply(s, "452 4.3.1 Insufficient system storage");
 	} else {
 		if (s->sasl_user)
 			log_info("%s: client=%s[%s], sasl_method=%s, sasl_username=%s", s->env.id,

@@ -22,6 +22,7 @@
 #include "smtpd_check.h"
 #include "smtpd_policy.h"
 #include "strv.h"
+#include "virtual.h"
 #include "xalloc.h"
 
 #define CHECK_ADDR_MAX	16	/* bytes of an IPv6 address */
@@ -133,10 +134,12 @@ int
 smtpd_check_auth_destination(const char *rcpt)
 {
 	const char *at = strrchr(rcpt, '@');
+	char err[SMTPD_CHECK_REPLY_MAX];
 
 	if (at == NULL || local_is_local(rcpt))
 		return 1;
-	return check_relay_domain(at + 1);
+	/* A table error counts as ours here: the recipient check then answers 451. */
+	return check_relay_domain(at + 1) || virtual_domain(at + 1, err, sizeof(err)) != 0;
 }
 
 int
@@ -743,6 +746,25 @@ smtpd_check_rcpt(const struct smtpd_check_info *ci, char *reply, size_t replylen
 	if (r.dip_code != 0) {
 		snprintf(reply, replylen, "%s", r.dip);
 		return r.dip_code;
+	}
+	/* Postfix's built-in check of virtual alias domains: every address is listed. */
+	{
+		const char *at = strrchr(rcpt, '@');
+		char err[SMTPD_CHECK_REPLY_MAX], *value = NULL;
+		int vd = at && !local_is_local(rcpt) ? virtual_domain(at + 1, err, sizeof(err)) : 0;
+		int rc = vd > 0 ? virtual_lookup(rcpt, &value, err, sizeof(err)) : 1;
+
+		free(value);
+		if (vd < 0 || rc < 0) {
+			log_warn("%s", err);
+			snprintf(reply, replylen, "451 4.3.0 <%s>: Temporary lookup failure", rcpt);
+			return 451;
+		}
+		if (rc == 0) {
+			snprintf(reply, replylen, "550 5.1.1 <%s>: Recipient address rejected: "
+			    "User unknown in virtual alias table", rcpt);
+			return 550;
+		}
 	}
 	/* Postfix's built-in check of local_recipient_maps. */
 	if (local_is_local(rcpt) && conf_str("local_recipient_maps")[0] != '\0') {
