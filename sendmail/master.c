@@ -77,8 +77,10 @@ static int smtp_fd = -1;
 /*
  * smtp workers start on demand: one always runs; one more is started
  * whenever a connection to private/smtp is still waiting
- * MASTER_SMTP_GROW_MS after the master saw it, up to smtp_max. Once
- * started they stay (max_use recycles them).
+ * MASTER_SMTP_GROW_MS after the master saw it, up to smtp_max (the smtp
+ * service's process limit, localsvc_workers). A worker ends after
+ * max_idle with no request, or after max_use; either way one fewer is
+ * kept running (at least one), and demand starts them again.
  */
 static int smtp_base = -1;	/* index of the first smtp worker */
 static int smtp_max;		/* smtp workers at most */
@@ -294,6 +296,7 @@ master_worker_main(struct worker *w, pid_t master_pid)
 		close(qmgr_fd);
 		localsvc_set_idle_check(smtp_sasl_maps_changed);
 		localsvc_set_idle(smtp_deliver_idle);
+		localsvc_set_max_idle(conf_time("max_idle"));
 		exit(localsvc_loop(smtp_fd, (long)conf_int("max_use"), smtp_deliver_agent));
 	}
 	close(smtp_fd);
@@ -364,7 +367,9 @@ master_reap(void)
 				    master_role_name(w->role), (long)pid, WEXITSTATUS(status));
 				w->next_start = time(NULL) + MASTER_RESPAWN_DELAY;
 			} else {
-				w->next_start = 0;	/* a normal max_use exit */
+				w->next_start = 0;	/* a normal max_use or max_idle exit */
+				if (w->role == ROLE_SMTP && smtp_want > 1)
+					smtp_want--;
 			}
 		}
 	}
@@ -374,13 +379,20 @@ static void
 master_spawn_due(void)
 {
 	time_t now = time(NULL);
-	int i;
+	int i, nsmtp = 0;
 
+	for (i = 0; i < nworkers; i++)
+		if (workers[i].role == ROLE_SMTP && workers[i].pid)
+			nsmtp++;
 	for (i = 0; i < nworkers; i++) {
-		if (workers[i].role == ROLE_SMTP && i >= smtp_base + smtp_want)
+		if (workers[i].pid || workers[i].next_start > now)
 			continue;
-		if (workers[i].pid == 0 && workers[i].next_start <= now)
-			master_spawn(&workers[i]);
+		/* smtp: as many as wanted, in whichever entries are free. */
+		if (workers[i].role == ROLE_SMTP && nsmtp >= smtp_want)
+			continue;
+		master_spawn(&workers[i]);
+		if (workers[i].role == ROLE_SMTP && workers[i].pid)
+			nsmtp++;
 	}
 }
 
@@ -493,7 +505,7 @@ master_reload_inet(char **old_keys)
 {
 	char err[1024];
 	char *path = xasprintf("%s/%s", conf_dir(), INET_MASTER_CF);
-	struct inet_services next = { NULL, 0 };
+	struct inet_services next = { NULL, 0, NULL, 0 };
 	char **new_keys, *matched;
 	size_t *map, i, j, k;
 
@@ -524,7 +536,7 @@ master_reload_inet(char **old_keys)
 	}
 	/* Removed ones first: a new listener may want the same port on another address. */
 	for (j = 0; j < inet_svcs.n; j++) {
-		struct inet_services one = { &inet_svcs.v[j], 1 };
+		struct inet_services one = { &inet_svcs.v[j], 1, NULL, 0 };
 
 		if (map[j] != SIZE_MAX)
 			continue;
@@ -532,7 +544,7 @@ master_reload_inet(char **old_keys)
 		log_info("reload: service %s: closed", inet_svcs.v[j].name);
 	}
 	for (i = 0; i < next.n; i++) {
-		struct inet_services one = { &next.v[i], 1 };
+		struct inet_services one = { &next.v[i], 1, NULL, 0 };
 
 		if (matched[i])
 			continue;
