@@ -200,6 +200,7 @@
 #define QMGR_TRIGGER_DRAIN	64
 #define QMGR_WAIT_MAX		500	/* groups waiting for a slot: load no more beyond */
 #define QMGR_DEST_WAIT_MAX	50	/* groups waiting per destination: park messages beyond */
+#define QMGR_LOAD_BURST		256	/* messages loaded (or parked) between two looks at the answers */
 #define QMGR_DEST_BUCKETS	1024	/* hash table of the smtp destinations */
 #define QMGR_SUSPENDED		"delivery temporarily suspended: "
 
@@ -324,6 +325,7 @@ static struct {
 	int lock_fd;
 	int trigger_fd;
 	int new_incoming;		/* a notice was queued: scan incoming/ */
+	int more_load;			/* qmgr_dispatch stopped at QMGR_LOAD_BURST */
 	int more_incoming, more_deferred, more_deferred_all;	/* scans cut at the limit */
 } qm = { .lock_fd = -1, .trigger_fd = -1 };
 
@@ -1236,6 +1238,7 @@ static struct qmgr_group *
 qmgr_wait_pop(struct qmgr_queue *q)
 {
 	struct qmgr_group *g = q->head;
+	size_t unparked = 0;
 
 	q->head = g->wnext;
 	if (q->head == NULL)
@@ -1245,12 +1248,17 @@ qmgr_wait_pop(struct qmgr_queue *q)
 	qm.nwait--;
 	if (q->n == 0 && q->dest != NULL)
 		qmgr_ring_del(q->dest);
-	if (q->n < QMGR_DEST_WAIT_MAX && qmgr_idq_len(&q->parked) > 0) {
+	/*
+	 * Up to the room there is: usually one, more when the messages given
+	 * back went elsewhere (then none is left behind with nothing waiting).
+	 */
+	while (q->n + unparked < QMGR_DEST_WAIT_MAX && qmgr_idq_len(&q->parked) > 0) {
 		char id[QID_LEN + 1];
 
 		qmgr_idq_pop(&q->parked, id);
 		qm.nparked--;
 		qmgr_idq_push(&qm.unpark, id);
+		unparked++;
 	}
 	return g;
 }
@@ -1800,14 +1808,22 @@ qmgr_assign_msg(struct qmgr_msg *m)
 static void
 qmgr_dispatch(void)
 {
+	size_t loaded;
+
+	qm.more_load = 0;
 	qmgr_assign();
-	for (;;) {
+	for (loaded = 0;; loaded++) {
 		char id[QID_LEN + 1];
 		struct qmgr_msg *m;
 		int force = 0;
 
 		if (!qmgr_any_free_slot() || qm.nwait >= QMGR_WAIT_MAX)
 			return;
+		/* A long run queue (mostly parked) does not keep the answers waiting. */
+		if (loaded >= QMGR_LOAD_BURST) {
+			qm.more_load = 1;
+			return;
+		}
 		if (qmgr_idq_len(&qm.unpark) > 0) {
 			qmgr_idq_pop(&qm.unpark, id);
 			force = 1;
@@ -2047,7 +2063,8 @@ qmgr_loop(void)
 		else
 			qmgr_assign();
 		/* A notice just queued goes out now, not after the poll timeout. */
-		qmgr_wait(qm.new_incoming && !qmgr_stop ? 0 : QMGR_POLL_MS, &wake, &flush);
+		qmgr_wait((qm.new_incoming || qm.more_load) && !qmgr_stop ? 0 : QMGR_POLL_MS,
+		    &wake, &flush);
 		if (instance_parent_gone())
 			qmgr_stop = 1;
 		if (qmgr_stop)
@@ -2182,7 +2199,7 @@ qmgr_run_once(int flush)
 				break;
 			continue;
 		}
-		qmgr_wait(QMGR_POLL_MS, &wake, &fl);
+		qmgr_wait(qm.more_load ? 0 : QMGR_POLL_MS, &wake, &fl);
 	}
 	qmgr_fg_reap();
 	qmgr_slots_free();
