@@ -85,6 +85,7 @@ static int smtp_fd = -1;
 static int smtp_base = -1;	/* index of the first smtp worker */
 static int smtp_max;		/* smtp workers at most */
 static int smtp_want = 1;	/* smtp workers to keep running */
+static time_t smtp_next_start;	/* after a failed smtp worker: none starts before */
 static long long smtp_check_at;	/* monotonic ms of the pending check, 0: none */
 static int signal_fd = -1;
 
@@ -336,7 +337,7 @@ static void
 master_reap(void)
 {
 	pid_t pid;
-	int status, i;
+	int status, i, failed;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		size_t k;
@@ -358,14 +359,20 @@ master_reap(void)
 			if (w->pid != pid)
 				continue;
 			w->pid = 0;
-			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM) {
+			failed = 1;
+			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
 				log_warn("process petrel/%s pid %ld killed by signal %d",
 				    master_role_name(w->role), (long)pid, WTERMSIG(status));
-				w->next_start = time(NULL) + MASTER_RESPAWN_DELAY;
-			} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+			else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 				log_warn("process petrel/%s pid %ld exit status %d",
 				    master_role_name(w->role), (long)pid, WEXITSTATUS(status));
+			else
+				failed = 0;
+			if (failed) {
 				w->next_start = time(NULL) + MASTER_RESPAWN_DELAY;
+				/* Any free smtp entry may take its place: the delay holds for all. */
+				if (w->role == ROLE_SMTP)
+					smtp_next_start = w->next_start;
 			} else {
 				w->next_start = 0;	/* a normal max_use or max_idle exit */
 				if (w->role == ROLE_SMTP && smtp_want > 1)
@@ -388,7 +395,7 @@ master_spawn_due(void)
 		if (workers[i].pid || workers[i].next_start > now)
 			continue;
 		/* smtp: as many as wanted, in whichever entries are free. */
-		if (workers[i].role == ROLE_SMTP && nsmtp >= smtp_want)
+		if (workers[i].role == ROLE_SMTP && (nsmtp >= smtp_want || now < smtp_next_start))
 			continue;
 		master_spawn(&workers[i]);
 		if (workers[i].role == ROLE_SMTP && workers[i].pid)
