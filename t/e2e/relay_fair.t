@@ -16,7 +16,12 @@
 #     messages for slow.test go over at most 4 connections at once
 #     (exactly 4; without the cap the window of 5 would allow 5);
 #  3. idle smtp processes end after max_idle (2 s here): the 4 become 1,
-#     and mail still goes out after that.
+#     and mail still goes out after that;
+#  4. the destinations take turns: with only 2 smtp processes in all
+#     (maxproc 2) and 40 messages for slow.test flowing over both (10 s of
+#     work), one message for fast.test gets the next slot that frees, not
+#     the one after the backlog (first come, first served would make it
+#     wait for all 40).
 # Every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
@@ -131,5 +136,31 @@ ok $? "max_idle: the idle smtp processes ended, one is left ($(smtp_procs))"
 printf 'Subject: after\n\nz\n' | "$SENDMAIL" -f alice@host.example.com "f2@fast.test"
 wait_for 20 sink_has fast 2
 ok $? "max_idle: mail still goes out afterwards"
+
+# ---- 4. round-robin over destinations when every slot is busy ----
+"$PETREL" stop >/dev/null 2>&1
+sed -i 's/^smtp      unix  -       -       n       -       4       smtp$/smtp      unix  -       -       n       -       2       smtp/' \
+	"$CONF/master.cf"
+is "$(grep -c '^smtp *unix .* 2 *smtp$' "$CONF/master.cf")" 1 "master.cf: smtp unix maxproc 2"
+sink_stop slow
+sink_start slow "$SLOWPORT" '{"stall_data": 0.5}'
+ok $? "slow sink restarted (fresh counters)"
+for i in $(seq 1 40); do
+	printf 'Subject: turn %s\n\nx\n' "$i" | "$SENDMAIL" -f alice@host.example.com "t$i@slow.test" || break
+done
+is "$(queue_count maildrop)" 40 "turns: 40 messages for slow.test wait in maildrop"
+"$PETREL" start >/dev/null 2>"$T/start.err"
+ok $? "petrel start with smtp unix maxproc 2"
+wait_for 20 sink_has slow 2
+ok $? "turns: the backlog flows"
+printf 'Subject: turn fast\n\nz\n' | "$SENDMAIL" -f alice@host.example.com "f3@fast.test"
+wait_for 10 sink_has fast 3
+ok $? "turns: the message for fast.test arrived"
+SLOWNOW=$(sink_count slow)
+ok $([ "$SLOWNOW" -le 20 ]; echo $?) "turns: it took the next free slot (slow.test had $SLOWNOW of 40)"
+wait_for 60 sink_has slow 40
+ok $? "turns: the 40 arrived"
+is "$(maxconc slow)" 2 "turns: at most 2 connections at once"
+is "$(sink_dups slow)" "" "turns: none twice"
 
 done_testing
