@@ -67,11 +67,12 @@
 #define LOCALSVC_NEXTHOP_KEY	"nexthop="
 #define LOCALSVC_NEXTHOP_MAX	300
 /*
- * Worker processes per service, at most: the queue manager holds a
- * descriptor for each, and for each message it has loaded (QMGR_WAIT_MAX),
- * within the usual limit of 1024.
+ * Worker processes per service, at most. The queue manager holds a line
+ * to each and an open file for each message it has loaded (at most
+ * QMGR_WAIT_MAX waiting plus one per line): 500 + 2 x 200 + the local
+ * ones stays well within the usual limit of 1024 descriptors.
  */
-#define LOCALSVC_WORKERS_MAX	256
+#define LOCALSVC_WORKERS_MAX	200
 #define LOCALSVC_SMTP_SERVICE	"smtp"	/* its master.cf "unix" line */
 
 /*
