@@ -21,7 +21,10 @@
 #     (maxproc 2) and 40 messages for slow.test flowing over both (10 s of
 #     work), one message for fast.test gets the next slot that frees, not
 #     the one after the backlog (first come, first served would make it
-#     wait for all 40).
+#     wait for all 40);
+#  5. local delivery as one destination: 200 messages for alice queued at
+#     once, delivered by a mailbox_command that takes 0.05 s (2 local
+#     slots, 50 waiting, the rest parked and given back), each arrive once.
 # Every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
@@ -162,5 +165,33 @@ wait_for 60 sink_has slow 40
 ok $? "turns: the 40 arrived"
 is "$(maxconc slow)" 2 "turns: at most 2 connections at once"
 is "$(sink_dups slow)" "" "turns: none twice"
+
+# ---- 5. a local backlog is parked and given back too ----
+"$PETREL" stop >/dev/null 2>&1
+INBOX=$T/home/alice/in
+mkdir -p "$INBOX"
+chown 2001:2001 "$INBOX"
+cat >"$T/slowbox.sh" <<EOF
+#!/bin/sh
+sleep 0.05
+cat >"$INBOX/\$(date +%s%N).\$\$"
+EOF
+chmod 0755 "$T/slowbox.sh"
+echo "mailbox_command = $T/slowbox.sh" >>"$CONF/main.cf"
+for i in $(seq 1 $NSLOW); do
+	printf 'Subject: local %s\n\nx\n' "$i" | "$SENDMAIL" -f bob@host.example.com alice || break
+done
+is "$(queue_count maildrop)" "$NSLOW" "local: $NSLOW messages for alice wait in maildrop"
+"$PETREL" start >/dev/null 2>"$T/start.err"
+ok $? "petrel start"
+local_sent() { grep -c 'to=<alice@host.example.com>, .*status=sent' "$MAILLOG"; }
+local_all() { [ "$(local_sent)" -ge "$NSLOW" ]; }
+wait_for 90 local_all
+ok $? "local: $NSLOW deliveries logged ($(local_sent))"
+wait_for 20 queue_empty
+ok $? "local: the queue is empty"
+is "$(find "$INBOX" -type f | wc -l)" "$NSLOW" "local: $NSLOW messages delivered by the mailbox_command"
+is "$(cat "$INBOX"/* | grep '^Subject: local ' | sort | uniq -d)" "" "local: none twice"
+is "$(cat "$INBOX"/* | grep '^Subject: local ' | sort -u | wc -l)" "$NSLOW" "local: every one of them"
 
 done_testing
