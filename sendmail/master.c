@@ -54,7 +54,12 @@
 #include "strv.h"
 #include "xalloc.h"
 
-#define MASTER_LISTEN_BACKLOG	128
+/*
+ * The queue manager may connect once per slot before the smtp workers
+ * have grown to take them (LOCALSVC_WORKERS_MAX): its connect() must not
+ * block on a full queue (the kernel caps it at net.core.somaxconn).
+ */
+#define MASTER_LISTEN_BACKLOG	(2 * LOCALSVC_WORKERS_MAX)
 #define MASTER_SOCKET_MODE	0666
 #define MASTER_PID_MODE		0644
 #define MASTER_BUSY_LOG_SECONDS	60	/* "all processes busy" at most this often per service */
