@@ -1276,8 +1276,8 @@ qmgr_dest_find(const char *name)
 }
 
 /*
- * Where a message whose recipients resolved to rr[] (those with todo[i])
- * is parked instead of loaded: the queue of one of its destinations when
+ * Where a message whose recipients still to do resolved to rr[] is
+ * parked instead of loaded: the queue of one of its destinations when
  * every one of them already has QMGR_DEST_WAIT_MAX groups waiting; NULL
  * when it is loaded (something of it can go now, or settles at once).
  */
@@ -1311,7 +1311,8 @@ qmgr_park_queue(const struct qenv *e, const struct resolve_result *rr)
 /*
  * Step 1 and 2 for one ID in active/: returns the message when it needs
  * a delivery agent (its groups are then waiting for slots), NULL when it
- * is finished (or gone, or quarantined).
+ * is finished (or gone, or quarantined), or parked (qmgr_park_queue; not
+ * when force: a message given back is always loaded).
  */
 static struct qmgr_msg *
 qmgr_load(const char *id, int force)
