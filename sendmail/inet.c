@@ -105,6 +105,25 @@ inet_parse_service(const char *spec, char **host, char **port, char *err, size_t
 	return 0;
 }
 
+/* The maxproc field: "-" is default_process_limit. -1 with err when malformed. */
+static int
+inet_maxproc(const char *field, long *maxproc, char *err, size_t errlen)
+{
+	char *end;
+
+	if (strcmp(field, "-") == 0) {
+		*maxproc = (long)conf_int("default_process_limit");
+		return 0;
+	}
+	errno = 0;
+	*maxproc = strtol(field, &end, 10);
+	if (errno || end == field || *end != '\0' || *maxproc < 0) {
+		snprintf(err, errlen, "bad maxproc \"%s\"", field);
+		return -1;
+	}
+	return 0;
+}
+
 /* Handles one logical line; returns -1 with err on a malformed one. */
 static int
 inet_line(char *line, struct inet_services *out, char *err, size_t errlen)
@@ -123,31 +142,29 @@ inet_line(char *line, struct inet_services *out, char *err, size_t errlen)
 		snprintf(err, errlen, "expected %d fields or more, found %zu", INET_FIELDS, f.n);
 		goto out;
 	}
+	if (strcmp(f.v[1], "unix") == 0) {
+		long maxproc;
+
+		if (inet_maxproc(f.v[6], &maxproc, err, errlen) < 0)
+			goto out;
+		out->uv = xreallocarray(out->uv, out->nu + 1, sizeof(*out->uv));
+		out->uv[out->nu].name = xstrdup(f.v[0]);
+		out->uv[out->nu++].maxproc = maxproc;
+		rc = 0;
+		goto out;
+	}
 	if (strcmp(f.v[1], "inet") != 0) {
 		rc = 0;
 		goto out;
 	}
 	memset(&svc, 0, sizeof(svc));
 	strv_init(&svc.overrides);
+	if (inet_maxproc(f.v[6], &svc.maxproc, err, errlen) < 0)
+		goto out;
 	if (inet_parse_service(f.v[0], &svc.host, &svc.port, err, errlen) < 0)
 		goto out;
 	svc.name = xstrdup(f.v[0]);
 	svc.command = xstrdup(f.v[7]);
-	if (strcmp(f.v[6], "-") == 0) {
-		svc.maxproc = (long)conf_int("default_process_limit");
-	} else {
-		char *end;
-
-		svc.maxproc = strtol(f.v[6], &end, 10);
-		if (*end != '\0' || svc.maxproc < 0) {
-			snprintf(err, errlen, "bad maxproc \"%s\"", f.v[6]);
-			free(svc.name);
-			free(svc.host);
-			free(svc.port);
-			free(svc.command);
-			goto out;
-		}
-	}
 	for (i = INET_FIELDS; i < f.n; i++) {
 		const char *o = NULL;
 
@@ -179,6 +196,8 @@ inet_load(const char *path, struct inet_services *out, char *err, size_t errlen)
 
 	out->v = NULL;
 	out->n = 0;
+	out->uv = NULL;
+	out->nu = 0;
 	if (fileio_read_file(path, &data, &len, INET_FILE_MAX) < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -387,4 +406,21 @@ inet_free(struct inet_services *s)
 	free(s->v);
 	s->v = NULL;
 	s->n = 0;
+	for (i = 0; i < s->nu; i++)
+		free(s->uv[i].name);
+	free(s->uv);
+	s->uv = NULL;
+	s->nu = 0;
+}
+
+long
+inet_unix_maxproc(const struct inet_services *s, const char *name)
+{
+	size_t i;
+
+	/* The last line for a service wins, as in Postfix. */
+	for (i = s->nu; i > 0; i--)
+		if (strcmp(s->uv[i - 1].name, name) == 0)
+			return s->uv[i - 1].maxproc;
+	return -1;
 }

@@ -13,6 +13,8 @@
  * arguments are kept as per-service overrides.
  * Errors: a malformed line or an unknown port name is an error naming
  * the file and line; a failed bind names the address and the reason.
+ * Of the "unix" lines only the service name and maxproc are kept
+ * (inet_unix_maxproc: the process limit of the smtp delivery service).
  */
 #ifndef PETREL_INET_H
 #define PETREL_INET_H
@@ -37,9 +39,17 @@ struct inet_service {
 	long busy_refused;	/* clients refused at maxproc since that warning */
 };
 
+/* A "unix" line of master.cf: only what Petrel uses of it. */
+struct inet_unix_service {
+	char *name;		/* "smtp", "local", ... */
+	long maxproc;		/* 0 = no limit */
+};
+
 struct inet_services {
 	struct inet_service *v;
 	size_t n;
+	struct inet_unix_service *uv;
+	size_t nu;
 };
 
 /*
@@ -60,6 +70,12 @@ int inet_load(const char *path, struct inet_services *out, char *err, size_t err
  * (the sockets opened so far stay in place for inet_close).
  */
 int inet_listen(struct inet_services *s, char *err, size_t errlen);
+
+/*
+ * The maxproc of the "unix" service name ("-": default_process_limit,
+ * 0: no limit), or -1 when master.cf has no such line.
+ */
+long inet_unix_maxproc(const struct inet_services *s, const char *name);
 
 void inet_close(struct inet_services *s);
 void inet_free(struct inet_services *s);

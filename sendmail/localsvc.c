@@ -27,11 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aliases.h"
 #include "conf.h"
 #include "fileio.h"
+#include "inet.h"
 #include "instance.h"
 #include "local.h"
 #include "localsvc.h"
@@ -48,6 +50,7 @@
 static volatile sig_atomic_t localsvc_stop;
 static int (*localsvc_idle_check)(void);
 static void (*localsvc_idle)(int final);
+static long long localsvc_max_idle;	/* seconds; 0: no limit */
 
 void
 localsvc_set_idle_check(int (*check)(void))
@@ -59,6 +62,12 @@ void
 localsvc_set_idle(void (*idle)(int final))
 {
 	localsvc_idle = idle;
+}
+
+void
+localsvc_set_max_idle(long long seconds)
+{
+	localsvc_max_idle = seconds;
 }
 
 static void
@@ -200,15 +209,43 @@ localsvc_local_agent(struct localsvc_job *job)
 	}
 }
 
+/* The smtp service's process limit: master.cf's "smtp unix" maxproc, else default_process_limit. */
+static long long
+localsvc_smtp_maxproc(void)
+{
+	struct inet_services svcs;
+	char err[512];
+	char *path = xasprintf("%s/%s", conf_dir(), INET_MASTER_CF);
+	long long n = conf_int("default_process_limit");
+
+	/* A broken master.cf is the master's to report; the default applies here. */
+	if (inet_load(path, &svcs, err, sizeof(err)) == 0) {
+		long mp = inet_unix_maxproc(&svcs, LOCALSVC_SMTP_SERVICE);
+
+		if (mp >= 0)
+			n = mp;
+		inet_free(&svcs);
+	}
+	free(path);
+	return n;
+}
+
 size_t
 localsvc_workers(const char *service)
 {
-	long long n = conf_int(strcmp(service, "smtp") == 0 ? "smtp_destination_concurrency_limit"
-	    : "local_destination_concurrency_limit");
-	long long pl = conf_int("default_process_limit");
+	long long n;
 
-	if (pl > 0 && n > pl)
-		n = pl;
+	if (strcmp(service, LOCALSVC_SMTP_SERVICE) == 0) {
+		n = localsvc_smtp_maxproc();
+		if (n == 0)	/* maxproc 0: no limit */
+			n = LOCALSVC_WORKERS_MAX;
+	} else {
+		long long pl = conf_int("default_process_limit");
+
+		n = conf_int("local_destination_concurrency_limit");
+		if (pl > 0 && n > pl)
+			n = pl;
+	}
 	if (n < 1)
 		n = 1;
 	if (n > LOCALSVC_WORKERS_MAX)
@@ -368,6 +405,7 @@ int
 localsvc_loop(int listen_fd, long max_use, localsvc_agent agent)
 {
 	struct sigaction sa;
+	struct timespec last;
 	long served = 0;
 
 	memset(&sa, 0, sizeof(sa));
@@ -376,11 +414,16 @@ localsvc_loop(int listen_fd, long max_use, localsvc_agent agent)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (!localsvc_stop && !instance_parent_gone() && (max_use <= 0 || served < max_use)) {
 		struct pollfd p = { listen_fd, POLLIN, 0 };
+		struct timespec now;
 		int fd, n;
 
 		if (localsvc_idle_check != NULL && localsvc_idle_check())
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (localsvc_max_idle > 0 && (long long)(now.tv_sec - last.tv_sec) >= localsvc_max_idle)
 			break;
 		n = poll(&p, 1, LOCALSVC_POLL_MS);
 		if (n < 0 && errno != EINTR)
@@ -394,6 +437,7 @@ localsvc_loop(int listen_fd, long max_use, localsvc_agent agent)
 		(void)localsvc_serve(fd, agent);
 		close(fd);
 		served++;
+		clock_gettime(CLOCK_MONOTONIC, &last);
 		/* Deliveries switched effective ids, which cleared the watch. */
 		instance_rearm_parent_watch();
 	}

@@ -66,7 +66,14 @@
 #define SMTPSVC_SOCKET		"private/smtp"
 #define LOCALSVC_NEXTHOP_KEY	"nexthop="
 #define LOCALSVC_NEXTHOP_MAX	300
-#define LOCALSVC_WORKERS_MAX	64	/* worker processes per service, at most */
+/*
+ * Worker processes per service, at most. The queue manager holds a line
+ * to each and an open file for each message it has loaded (at most
+ * QMGR_WAIT_MAX waiting plus one per line): 500 + 2 x 200 + the local
+ * ones stays well within the usual limit of 1024 descriptors.
+ */
+#define LOCALSVC_WORKERS_MAX	200
+#define LOCALSVC_SMTP_SERVICE	"smtp"	/* its master.cf "unix" line */
 
 /*
  * One request as a server's agent gets it: the queue file is read, the
@@ -98,9 +105,15 @@ void localsvc_local_agent(struct localsvc_job *job);
 
 /*
  * How many worker processes a service gets, and how many requests the
- * queue manager has at it at once: local_destination_concurrency_limit
- * for "local", smtp_destination_concurrency_limit for "smtp", each capped
- * by default_process_limit and LOCALSVC_WORKERS_MAX.
+ * queue manager has at it at once (its slots). "smtp": the process limit
+ * of the smtp service, the maxproc of master.cf's "smtp unix" line when
+ * there is one ("-": default_process_limit, 0: LOCALSVC_WORKERS_MAX),
+ * else default_process_limit (Postfix: 100 smtp processes in all; the
+ * queue manager keeps each destination within
+ * smtp_destination_concurrency_limit of them). "local":
+ * local_destination_concurrency_limit capped by default_process_limit
+ * (every local recipient is one destination here). Both within
+ * [1, LOCALSVC_WORKERS_MAX].
  */
 size_t localsvc_workers(const char *service);
 
@@ -127,6 +140,13 @@ void localsvc_set_idle_check(int (*check)(void));
  * the smtp agent ends cached SMTP sessions there. NULL for none.
  */
 void localsvc_set_idle(void (*idle)(int final));
+
+/*
+ * localsvc_loop returns once no connection came for seconds (the
+ * master's max_idle for smtp workers, which it starts again on demand).
+ * 0 (the default): no limit.
+ */
+void localsvc_set_max_idle(long long seconds);
 
 /*
  * Serves the requests on one connection until the client closes it.

@@ -55,7 +55,12 @@
 #include "strv.h"
 #include "xalloc.h"
 
-#define MASTER_LISTEN_BACKLOG	128
+/*
+ * The queue manager may connect once per slot before the smtp workers
+ * have grown to take them (LOCALSVC_WORKERS_MAX): its connect() must not
+ * block on a full queue (the kernel caps it at net.core.somaxconn).
+ */
+#define MASTER_LISTEN_BACKLOG	(2 * LOCALSVC_WORKERS_MAX)
 #define MASTER_SOCKET_MODE	0666
 #define MASTER_PID_MODE		0644
 #define MASTER_BUSY_LOG_SECONDS	60	/* "all processes busy" at most this often per service */
@@ -78,12 +83,15 @@ static int smtp_fd = -1;
 /*
  * smtp workers start on demand: one always runs; one more is started
  * whenever a connection to private/smtp is still waiting
- * MASTER_SMTP_GROW_MS after the master saw it, up to smtp_max. Once
- * started they stay (max_use recycles them).
+ * MASTER_SMTP_GROW_MS after the master saw it, up to smtp_max (the smtp
+ * service's process limit, localsvc_workers). A worker ends after
+ * max_idle with no request, or after max_use; either way one fewer is
+ * kept running (at least one), and demand starts them again.
  */
 static int smtp_base = -1;	/* index of the first smtp worker */
 static int smtp_max;		/* smtp workers at most */
 static int smtp_want = 1;	/* smtp workers to keep running */
+static time_t smtp_next_start;	/* after a failed smtp worker: none starts before */
 static long long smtp_check_at;	/* monotonic ms of the pending check, 0: none */
 static int signal_fd = -1;
 
@@ -297,6 +305,7 @@ master_worker_main(struct worker *w, pid_t master_pid)
 		close(qmgr_fd);
 		localsvc_set_idle_check(smtp_sasl_maps_changed);
 		localsvc_set_idle(smtp_deliver_idle);
+		localsvc_set_max_idle(conf_time("max_idle"));
 		exit(localsvc_loop(smtp_fd, (long)conf_int("max_use"), smtp_deliver_agent));
 	}
 	close(smtp_fd);
@@ -336,7 +345,7 @@ static void
 master_reap(void)
 {
 	pid_t pid;
-	int status, i;
+	int status, i, failed;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		size_t k;
@@ -358,16 +367,24 @@ master_reap(void)
 			if (w->pid != pid)
 				continue;
 			w->pid = 0;
-			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM) {
+			failed = 1;
+			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
 				log_warn("process petrel/%s pid %ld killed by signal %d",
 				    master_role_name(w->role), (long)pid, WTERMSIG(status));
-				w->next_start = time(NULL) + MASTER_RESPAWN_DELAY;
-			} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+			else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 				log_warn("process petrel/%s pid %ld exit status %d",
 				    master_role_name(w->role), (long)pid, WEXITSTATUS(status));
+			else
+				failed = 0;
+			if (failed) {
 				w->next_start = time(NULL) + MASTER_RESPAWN_DELAY;
+				/* Any free smtp entry may take its place: the delay holds for all. */
+				if (w->role == ROLE_SMTP)
+					smtp_next_start = w->next_start;
 			} else {
-				w->next_start = 0;	/* a normal max_use exit */
+				w->next_start = 0;	/* a normal max_use or max_idle exit */
+				if (w->role == ROLE_SMTP && smtp_want > 1)
+					smtp_want--;
 			}
 		}
 	}
@@ -377,13 +394,20 @@ static void
 master_spawn_due(void)
 {
 	time_t now = time(NULL);
-	int i;
+	int i, nsmtp = 0;
 
+	for (i = 0; i < nworkers; i++)
+		if (workers[i].role == ROLE_SMTP && workers[i].pid)
+			nsmtp++;
 	for (i = 0; i < nworkers; i++) {
-		if (workers[i].role == ROLE_SMTP && i >= smtp_base + smtp_want)
+		if (workers[i].pid || workers[i].next_start > now)
 			continue;
-		if (workers[i].pid == 0 && workers[i].next_start <= now)
-			master_spawn(&workers[i]);
+		/* smtp: as many as wanted, in whichever entries are free. */
+		if (workers[i].role == ROLE_SMTP && (nsmtp >= smtp_want || now < smtp_next_start))
+			continue;
+		master_spawn(&workers[i]);
+		if (workers[i].role == ROLE_SMTP && workers[i].pid)
+			nsmtp++;
 	}
 }
 
@@ -496,7 +520,7 @@ master_reload_inet(char **old_keys)
 {
 	char err[1024];
 	char *path = xasprintf("%s/%s", conf_dir(), INET_MASTER_CF);
-	struct inet_services next = { NULL, 0 };
+	struct inet_services next = { NULL, 0, NULL, 0 };
 	char **new_keys, *matched;
 	size_t *map, i, j, k;
 
@@ -527,7 +551,7 @@ master_reload_inet(char **old_keys)
 	}
 	/* Removed ones first: a new listener may want the same port on another address. */
 	for (j = 0; j < inet_svcs.n; j++) {
-		struct inet_services one = { &inet_svcs.v[j], 1 };
+		struct inet_services one = { &inet_svcs.v[j], 1, NULL, 0 };
 
 		if (map[j] != SIZE_MAX)
 			continue;
@@ -535,7 +559,7 @@ master_reload_inet(char **old_keys)
 		log_info("reload: service %s: closed", inet_svcs.v[j].name);
 	}
 	for (i = 0; i < next.n; i++) {
-		struct inet_services one = { &next.v[i], 1 };
+		struct inet_services one = { &next.v[i], 1, NULL, 0 };
 
 		if (matched[i])
 			continue;

@@ -15,11 +15,14 @@
  *             the master starts) serving private/local (localsvc.h, mode
  *             0600, mail_owner's: only qmgr connects); they keep root,
  *             since local delivery becomes each recipient;
- *   smtp    - up to smtp_destination_concurrency_limit processes (capped by
- *             default_process_limit) serving private/smtp with the SMTP
- *             client (smtp_deliver.h), as mail_owner; one runs from the
- *             start, another starts whenever a connection to private/smtp
- *             has waited MASTER_SMTP_GROW_MS (all busy), and they stay.
+ *   smtp    - up to the smtp service's process limit (master.cf's "smtp
+ *             unix" maxproc, else default_process_limit: localsvc_workers)
+ *             serving private/smtp with the SMTP client (smtp_deliver.h),
+ *             as mail_owner; one runs from the start, another starts
+ *             whenever a connection to private/smtp has waited
+ *             MASTER_SMTP_GROW_MS (all busy); one that had no request for
+ *             max_idle (or served max_use) ends and is not replaced until
+ *             demand says so (at least one runs).
  * Workers other than local drop to mail_owner when the master is root, and die with it
  * (PR_SET_PDEATHSIG). Signals: SIGTERM stops gracefully (workers finish
  * what they are doing), SIGQUIT aborts at once, SIGHUP re-reads main.cf

@@ -59,17 +59,45 @@
  *
  * Concurrency: a slot is one request line to one delivery process. There
  * are localsvc_workers("local") local slots (local_destination_
- * concurrency_limit) and localsvc_workers("smtp") smtp slots
- * (smtp_destination_concurrency_limit), each capped by
- * default_process_limit. Waiting groups get slots in the order they came
- * (a group whose destination is at its limit lets later ones pass); new
- * messages are loaded while a slot is free and fewer than QMGR_WAIT_MAX
- * groups wait, and a new message's groups are placed at once. In the
- * daemon each group goes over a connection to private/local or
- * private/smtp (the master's workers); a delivery process that dies
- * defers its unanswered recipients (at least once: they are tried
- * again). Remote delivery never blocks this loop: the SMTP conversation
- * runs in the smtp processes.
+ * concurrency_limit, capped by default_process_limit) and
+ * localsvc_workers("smtp") smtp slots: the smtp service's process limit
+ * (master.cf's "smtp unix" maxproc, else default_process_limit, 100),
+ * as Postfix's 100 smtp processes; each smtp destination is kept within
+ * its window of at most smtp_destination_concurrency_limit (20) of them
+ * (see "Destinations"), so one slow but alive destination holds at most
+ * that many and mail for the others goes on beside it.
+ *
+ * Waiting groups sit in one queue per destination (each smtp nexthop;
+ * local delivery as a whole), in the order they came. Local groups take
+ * free local slots in order. The smtp destinations with groups waiting
+ * form a ring and take turns (round-robin, as Postfix's nqmgr): when
+ * smtp slots are free, each turn starts the oldest group of one
+ * destination below its window, then the next destination has its turn;
+ * one at its window is passed over. So new mail for an idle destination
+ * leaves at once, however long another destination's backlog.
+ *
+ * Loading (bounded, and fair): messages are loaded while a slot of some
+ * service is free and fewer than QMGR_WAIT_MAX groups wait in all; a new
+ * message's groups that are first in their queue start at once. A
+ * message whose every destination already has QMGR_DEST_WAIT_MAX groups
+ * waiting is not kept: its ID is parked at one of them (it stays in
+ * active/, its file closed, nothing logged) and comes back, before the
+ * run queue, each time that destination starts one of its groups. So a
+ * backlog of 10,000 messages for one destination keeps at most its
+ * window in flight and QMGR_DEST_WAIT_MAX waiting (and open), while the
+ * loading of newer mail for other destinations goes on; the IDs known
+ * (run queue, parked, loaded) stay within QMGR_ACTIVE_LIMIT (Postfix's
+ * qmgr_message_active_limit, 20000). Local delivery is left as it was:
+ * its destination is the whole local transport (Postfix counts per
+ * recipient), since mailbox locking makes more than a few deliveries at
+ * once to one mailbox useless and local mail is quick.
+ *
+ * In the daemon each group goes over a connection to private/local or
+ * private/smtp (the master's workers, started on demand up to the
+ * process limit; an idle smtp worker ends after max_idle); a delivery
+ * process that dies defers its unanswered recipients (at least once:
+ * they are tried again). Remote delivery never blocks this loop: the
+ * SMTP conversation runs in the smtp processes.
  *
  * Destinations (smtp, one per nexthop, Postfix's scheduler cut down):
  * each has a concurrency window, starting at
@@ -172,6 +200,8 @@
 #define QMGR_TRIGGER_MODE	0666
 #define QMGR_TRIGGER_DRAIN	64
 #define QMGR_WAIT_MAX		500	/* groups waiting for a slot: load no more beyond */
+#define QMGR_DEST_WAIT_MAX	50	/* groups waiting per destination: park messages beyond */
+#define QMGR_LOAD_BURST		256	/* messages loaded (or parked) between two looks at the answers */
 #define QMGR_DEST_BUCKETS	1024	/* hash table of the smtp destinations */
 #define QMGR_SUSPENDED		"delivery temporarily suspended: "
 
@@ -200,6 +230,26 @@ struct qmgr_result {
 };
 
 struct qmgr_msg;
+struct qmgr_group;
+struct qmgr_dest;
+
+/* A FIFO of queue IDs: the run queue, a destination's parked messages. */
+struct qmgr_idq {
+	char (*id)[QID_LEN + 1];
+	size_t head, tail, cap;
+};
+
+/*
+ * The groups waiting for a slot of one destination (an smtp nexthop, or
+ * local delivery as a whole), in the order they came, and the messages
+ * in active/ put aside while QMGR_DEST_WAIT_MAX of its groups wait.
+ */
+struct qmgr_queue {
+	struct qmgr_group *head, *tail;
+	size_t n;
+	struct qmgr_dest *dest;		/* NULL: local */
+	struct qmgr_idq parked;
+};
 
 /*
  * One smtp destination (a nexthop, without case): its concurrency
@@ -215,6 +265,9 @@ struct qmgr_dest {
 	time_t dead_until;		/* 0: alive */
 	char dsn[LOCALSVC_DSN_MAX];	/* of the failure that made it dead */
 	char *reason;			/* "delivery temporarily suspended: ..." */
+	struct qmgr_queue q;		/* its waiting groups */
+	struct qmgr_dest *rnext, *rprev;	/* the round-robin ring, while groups wait */
+	int in_ring;
 };
 
 /* The recipients of one message that go one way: a transport and a nexthop. */
@@ -223,6 +276,8 @@ struct qmgr_group {
 	enum qmgr_tr tr;
 	char *nexthop;			/* QT_SMTP: where to (resolve.h); NULL for local */
 	struct qmgr_dest *dest;		/* QT_SMTP: its destination */
+	struct qmgr_queue *q;		/* where it waits: dest->q, or the local queue */
+	struct qmgr_group *wnext;	/* next in that queue */
 	size_t *idx;			/* recipient indexes */
 	size_t n;
 	size_t next;			/* idx[next...] not yet sent */
@@ -254,26 +309,26 @@ struct qmgr_slot {
 	char *fail_text;
 };
 
-struct qmgr_runq {
-	char (*id)[QID_LEN + 1];
-	size_t head, tail, cap;
-};
-
 static struct {
 	const char *qdir;
 	int foreground;
 	struct qmgr_slot *slot;
 	size_t nslot;
-	struct qmgr_group **wait;	/* groups waiting for a slot, in order */
-	size_t nwait, capwait;
+	size_t nwait;			/* groups waiting for a slot, in all queues */
+	struct qmgr_queue localq;	/* local groups waiting */
+	struct qmgr_dest *ring;		/* smtp destinations with groups waiting: whose turn */
+	size_t nring;
 	size_t nmsg;			/* messages loaded and not finished */
-	struct qmgr_runq runq;
+	struct qmgr_idq runq;
+	struct qmgr_idq unpark;		/* parked IDs whose destination has room again */
+	size_t nparked;			/* IDs parked at destinations */
 	int own_active;			/* holds the active/ lock */
 	int lock_fd;
 	int trigger_fd;
 	int new_incoming;		/* a notice was queued: scan incoming/ */
+	int more_load;			/* qmgr_dispatch stopped at QMGR_LOAD_BURST */
 	int more_incoming, more_deferred, more_deferred_all;	/* scans cut at the limit */
-} qm = { NULL, 0, NULL, 0, NULL, 0, 0, 0, { NULL, 0, 0, 0 }, 0, -1, -1, 0, 0, 0, 0 };
+} qm = { .lock_fd = -1, .trigger_fd = -1 };
 
 static struct qmgr_dest *qmgr_dests[QMGR_DEST_BUCKETS];
 static int qmgr_preset_trigger = -1;
@@ -385,6 +440,7 @@ qmgr_dest_get(const char *name)
 	if (d == NULL) {
 		d = xcalloc(1, sizeof(*d));
 		d->name = xstrdup(name);
+		d->q.dest = d;
 		qmgr_dest_revive(d);
 		d->next = *b;
 		*b = d;
@@ -399,7 +455,7 @@ qmgr_dest_gc(struct qmgr_dest *d)
 {
 	struct qmgr_dest **p;
 
-	if (d->ref > 0 || d->busy > 0 || d->dead_until != 0)
+	if (d->ref > 0 || d->busy > 0 || d->dead_until != 0 || d->q.parked.tail > d->q.parked.head)
 		return;
 	for (p = &qmgr_dests[qmgr_dest_hash(d->name)]; *p != NULL; p = &(*p)->next) {
 		if (*p == d) {
@@ -409,6 +465,7 @@ qmgr_dest_gc(struct qmgr_dest *d)
 	}
 	free(d->name);
 	free(d->reason);
+	free(d->q.parked.id);
 	free(d);
 }
 
@@ -474,13 +531,11 @@ qmgr_dest_feedback(struct qmgr_dest *d, int failed, const char *dsn, const char 
 	    conf_time("minimal_backoff_time"));
 }
 
-/* ---- the run queue: IDs in active/, in arrival order of the scans ---- */
+/* ---- ID queues: the run queue (IDs in active/, in arrival order of the scans) ---- */
 
 static void
-qmgr_runq_push(const char *id)
+qmgr_idq_push(struct qmgr_idq *q, const char *id)
 {
-	struct qmgr_runq *q = &qm.runq;
-
 	if (q->tail == q->cap) {
 		if (q->head > 0) {
 			memmove(q->id, q->id + q->head, (q->tail - q->head) * sizeof(*q->id));
@@ -495,9 +550,36 @@ qmgr_runq_push(const char *id)
 }
 
 static size_t
+qmgr_idq_len(const struct qmgr_idq *q)
+{
+	return q->tail - q->head;
+}
+
+/* Takes the first ID of q (not empty) into id. */
+static void
+qmgr_idq_pop(struct qmgr_idq *q, char id[QID_LEN + 1])
+{
+	snprintf(id, QID_LEN + 1, "%s", q->id[q->head++]);
+}
+
+static void
+qmgr_idq_free(struct qmgr_idq *q)
+{
+	free(q->id);
+	memset(q, 0, sizeof(*q));
+}
+
+static void
+qmgr_runq_push(const char *id)
+{
+	qmgr_idq_push(&qm.runq, id);
+}
+
+/* IDs in active/ not loaded: to load, parked, and unparked. */
+static size_t
 qmgr_runq_len(void)
 {
-	return qm.runq.tail - qm.runq.head;
+	return qmgr_idq_len(&qm.runq) + qmgr_idq_len(&qm.unpark) + qm.nparked;
 }
 
 static size_t
@@ -771,7 +853,7 @@ qmgr_msg_free(struct qmgr_msg *m)
 
 	if (m == NULL)
 		return;
-	for (i = 0; i < m->env.nrcpt; i++) {
+	for (i = 0; m->res != NULL && i < m->env.nrcpt; i++) {
 		free(m->res[i].text);
 		free(m->res[i].diag);
 		free(m->res[i].mta);
@@ -1087,29 +1169,158 @@ qmgr_group_for(struct qmgr_msg *m, enum qmgr_tr tr, const char *nexthop)
 	g->tr = tr;
 	g->nexthop = tr == QT_SMTP ? xstrdup(nexthop) : NULL;
 	g->dest = tr == QT_SMTP ? qmgr_dest_get(nexthop) : NULL;
+	g->q = g->dest != NULL ? &g->dest->q : &qm.localq;
 	g->idx = xcalloc(m->env.nrcpt + 1, sizeof(*g->idx));
 	return g;
+}
+
+/* ---- waiting groups: a queue per destination, a ring of smtp destinations ---- */
+
+/* d joins the ring just before the one whose turn it is (it comes last in this round). */
+static void
+qmgr_ring_add(struct qmgr_dest *d)
+{
+	if (d->in_ring)
+		return;
+	if (qm.ring == NULL) {
+		d->rnext = d->rprev = d;
+		qm.ring = d;
+	} else {
+		d->rnext = qm.ring;
+		d->rprev = qm.ring->rprev;
+		qm.ring->rprev->rnext = d;
+		qm.ring->rprev = d;
+	}
+	d->in_ring = 1;
+	qm.nring++;
+}
+
+static void
+qmgr_ring_del(struct qmgr_dest *d)
+{
+	if (!d->in_ring)
+		return;
+	if (d->rnext == d) {
+		qm.ring = NULL;
+	} else {
+		d->rprev->rnext = d->rnext;
+		d->rnext->rprev = d->rprev;
+		if (qm.ring == d)
+			qm.ring = d->rnext;
+	}
+	d->rnext = d->rprev = NULL;
+	d->in_ring = 0;
+	qm.nring--;
 }
 
 static void
 qmgr_wait_push(struct qmgr_group *g)
 {
-	if (qm.nwait == qm.capwait) {
-		qm.capwait = qm.capwait ? qm.capwait * 2 : 64;
-		qm.wait = xreallocarray(qm.wait, qm.capwait, sizeof(*qm.wait));
+	struct qmgr_queue *q = g->q;
+
+	g->wnext = NULL;
+	if (q->tail != NULL)
+		q->tail->wnext = g;
+	else
+		q->head = g;
+	q->tail = g;
+	q->n++;
+	qm.nwait++;
+	if (q->dest != NULL)
+		qmgr_ring_add(q->dest);
+}
+
+/*
+ * Takes the first group of q off it. A destination with no group left
+ * leaves the ring; one with room again gives back a parked message (to
+ * qm.unpark, loaded before the run queue).
+ */
+static struct qmgr_group *
+qmgr_wait_pop(struct qmgr_queue *q)
+{
+	struct qmgr_group *g = q->head;
+	size_t unparked = 0;
+
+	q->head = g->wnext;
+	if (q->head == NULL)
+		q->tail = NULL;
+	g->wnext = NULL;
+	q->n--;
+	qm.nwait--;
+	if (q->n == 0 && q->dest != NULL)
+		qmgr_ring_del(q->dest);
+	/*
+	 * Up to the room there is: usually one, more when the messages given
+	 * back went elsewhere (then none is left behind with nothing waiting).
+	 */
+	while (q->n + unparked < QMGR_DEST_WAIT_MAX && qmgr_idq_len(&q->parked) > 0) {
+		char id[QID_LEN + 1];
+
+		qmgr_idq_pop(&q->parked, id);
+		qm.nparked--;
+		qmgr_idq_push(&qm.unpark, id);
+		unparked++;
 	}
-	qm.wait[qm.nwait++] = g;
+	return g;
+}
+
+/* The smtp destination named name when it exists (no reference taken). */
+static struct qmgr_dest *
+qmgr_dest_find(const char *name)
+{
+	struct qmgr_dest *d;
+
+	for (d = qmgr_dests[qmgr_dest_hash(name)]; d != NULL; d = d->next)
+		if (strcasecmp(d->name, name) == 0)
+			return d;
+	return NULL;
+}
+
+/*
+ * Where a message whose recipients still to do resolved to rr[] is
+ * parked instead of loaded: the queue of one of its destinations when
+ * every one of them already has QMGR_DEST_WAIT_MAX groups waiting; NULL
+ * when it is loaded (something of it can go now, or settles at once).
+ */
+static struct qmgr_queue *
+qmgr_park_queue(const struct qenv *e, const struct resolve_result *rr)
+{
+	struct qmgr_queue *full = NULL;
+	size_t i;
+
+	for (i = 0; i < e->nrcpt; i++) {
+		struct qmgr_queue *q;
+
+		if (e->rcpt[i].state != QR_TODO)
+			continue;
+		if (rr[i].transport == RESOLVE_LOCAL) {
+			q = &qm.localq;
+		} else if (rr[i].transport == RESOLVE_SMTP) {
+			struct qmgr_dest *d = qmgr_dest_find(rr[i].nexthop);
+
+			q = d != NULL ? &d->q : NULL;
+		} else {
+			return NULL;
+		}
+		if (q == NULL || q->n < QMGR_DEST_WAIT_MAX)
+			return NULL;
+		full = q;
+	}
+	return full;
 }
 
 /*
  * Step 1 and 2 for one ID in active/: returns the message when it needs
  * a delivery agent (its groups are then waiting for slots), NULL when it
- * is finished (or gone, or quarantined).
+ * is finished (or gone, or quarantined), or parked (qmgr_park_queue; not
+ * when force: a message given back is always loaded).
  */
 static struct qmgr_msg *
-qmgr_load(const char *id)
+qmgr_load(const char *id, int force)
 {
 	struct qmgr_msg *m = xcalloc(1, sizeof(*m));
+	struct resolve_result *rr = NULL;
+	struct qmgr_queue *park;
 	char err[512], *path;
 	enum qfile_status st;
 	size_t i;
@@ -1127,6 +1338,17 @@ qmgr_load(const char *id)
 			log_warn("%s: %s; it waits in %s/", id, err, QDIR_ACTIVE);
 		goto gone;
 	}
+	rr = xcalloc(m->env.nrcpt + 1, sizeof(*rr));
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (m->env.rcpt[i].state == QR_TODO)
+			resolve_rcpt(m->env.rcpt[i].addr, &rr[i]);
+	/* Its destinations have enough waiting: it stays in active/ for later. */
+	park = force ? NULL : qmgr_park_queue(&m->env, rr);
+	if (park != NULL) {
+		qmgr_idq_push(&park->parked, id);
+		qm.nparked++;
+		goto gone;
+	}
 	path = xasprintf("%s/%s/%s", qm.qdir, QDIR_ACTIVE, id);
 	m->fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (m->fd < 0) {
@@ -1141,32 +1363,32 @@ qmgr_load(const char *id)
 	log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue active)", id,
 	    qmgr_sender(&m->env), m->env.data_len, m->env.nrcpt);
 	for (i = 0; i < m->env.nrcpt; i++) {
-		struct resolve_result rr;
+		struct resolve_result *r = &rr[i];
 		struct qmgr_group *g;
 
 		if (m->env.rcpt[i].state != QR_TODO)
 			continue;
-		resolve_rcpt(m->env.rcpt[i].addr, &rr);
-		switch (rr.transport) {
+		switch (r->transport) {
 		case RESOLVE_LOCAL:
 		case RESOLVE_SMTP:
-			g = qmgr_group_for(m, rr.transport == RESOLVE_LOCAL ? QT_LOCAL : QT_SMTP,
-			    rr.nexthop);
+			g = qmgr_group_for(m, r->transport == RESOLVE_LOCAL ? QT_LOCAL : QT_SMTP,
+			    r->nexthop);
 			g->idx[g->n++] = i;
 			break;
 		case RESOLVE_ERROR:
 			if (conf_bool("soft_bounce"))
-				rr.dsn[0] = '4';
+				r->dsn[0] = '4';
 			qmgr_set_result(m, i, conf_bool("soft_bounce") ? RS_DEFER : RS_BOUNCE,
-			    rr.dsn, rr.text);
+			    r->dsn, r->text);
 			qmgr_log_routed(m, i, conf_bool("soft_bounce") ? "SOFTBOUNCE" : "bounced");
 			break;
 		case RESOLVE_DEFER:
-			qmgr_set_result(m, i, RS_DEFER, rr.dsn, rr.text);
+			qmgr_set_result(m, i, RS_DEFER, r->dsn, r->text);
 			qmgr_log_routed(m, i, "deferred");
 			break;
 		}
 	}
+	free(rr);
 	if (m->ngrp == 0) {
 		qmgr_finish(m);
 		return NULL;
@@ -1177,6 +1399,7 @@ qmgr_load(const char *id)
 		qmgr_wait_push(&m->grp[i]);
 	return m;
 gone:
+	free(rr);
 	qmgr_msg_free(m);
 	return NULL;
 }
@@ -1256,12 +1479,7 @@ qmgr_slot_feedback(struct qmgr_slot *s)
 static int
 qmgr_backlog(const struct qmgr_dest *d)
 {
-	size_t i;
-
-	for (i = 0; i < qm.nwait; i++)
-		if (qm.wait[i]->dest == d)
-			return 1;
-	return 0;
+	return d != NULL && d->q.n > 0;
 }
 
 /*
@@ -1426,6 +1644,18 @@ qmgr_free_slot(const struct qmgr_group *g)
 	return best;
 }
 
+/* How many slots of service tr are free. */
+static size_t
+qmgr_free_count(enum qmgr_tr tr)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < qm.nslot; i++)
+		if (qm.slot[i].tr == tr && qm.slot[i].grp == NULL && !qm.slot[i].dead)
+			n++;
+	return n;
+}
+
 /* 1 when some slot of any service is free. */
 static int
 qmgr_any_free_slot(void)
@@ -1469,80 +1699,150 @@ qmgr_all_dead(enum qmgr_tr tr)
 }
 
 /*
- * Hands waiting groups from wait[from] on to free slots, in the order
- * they came; a group for a dead destination is deferred at once.
+ * The first group of q goes on when it can: to a free slot (when its
+ * destination is below its window), deferred at once when its
+ * destination is dead, abandoned when every process of its service is
+ * gone (foreground). free_slots: 0 when no slot of its service is free
+ * (then only the last two apply, without a look at the slots). Returns
+ * 1 when the group left q, 0 when it waits.
+ */
+static int
+qmgr_try_head(struct qmgr_queue *q, int free_slots)
+{
+	struct qmgr_group *g = q->head;
+	struct qmgr_dest *d = q->dest;
+	struct qmgr_slot *s = NULL;
+
+	if (g == NULL)
+		return 0;
+	if (d != NULL && d->dead_until != 0 && time(NULL) >= d->dead_until)
+		qmgr_dest_revive(d);
+	if (d != NULL && d->dead_until != 0) {
+		qmgr_wait_pop(q);
+		qmgr_suspend(g);
+		return 1;
+	}
+	if (free_slots)
+		s = qmgr_free_slot(g);
+	if (s != NULL) {
+		qmgr_wait_pop(q);
+		qmgr_slot_start(s, g);
+		return 1;
+	}
+	if (!free_slots && qmgr_all_dead(g->tr)) {
+		/* Foreground with every process of that service gone. */
+		qmgr_wait_pop(q);
+		qmgr_abandon(g, QMGR_DIED_REASON);
+		qmgr_group_done(g);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Hands waiting groups to free slots. Local groups go in the order they
+ * came. The smtp destinations take turns (round-robin over the ring):
+ * each turn starts the oldest group of one destination below its window,
+ * then the next destination has its turn; a destination at its window is
+ * passed over. A dead destination's groups are deferred at once, even
+ * while every slot is busy. Ends when a whole round started nothing.
  */
 static void
-qmgr_assign_from(size_t from)
+qmgr_assign(void)
 {
-	size_t i = from;
-	time_t now = time(NULL);
+	size_t passed = 0, nfree;
+	int all_dead;
 
-	while (i < qm.nwait) {
-		struct qmgr_group *g = qm.wait[i];
-		int suspended = g->dest != NULL && g->dest->dead_until != 0;
-		struct qmgr_slot *s;
-		int dead;
+	while (qm.localq.head != NULL && qmgr_try_head(&qm.localq, qmgr_free_count(QT_LOCAL) > 0))
+		;
+	nfree = qmgr_free_count(QT_SMTP);
+	all_dead = qmgr_all_dead(QT_SMTP);
+	while (qm.ring != NULL && passed < qm.nring) {
+		struct qmgr_dest *d = qm.ring;
 
-		if (suspended && now >= g->dest->dead_until) {
-			qmgr_dest_revive(g->dest);
-			suspended = 0;
-		}
-		s = suspended ? NULL : qmgr_free_slot(g);
-		dead = s == NULL && !suspended && qmgr_all_dead(g->tr);
-		if (s == NULL && !dead && !suspended) {
-			i++;
+		if (!nfree && d->dead_until == 0 && !all_dead) {
+			/* No slot: only dead destinations can move; look at each once. */
+			qm.ring = d->rnext;
+			passed++;
 			continue;
 		}
-		memmove(qm.wait + i, qm.wait + i + 1, (qm.nwait - i - 1) * sizeof(*qm.wait));
-		qm.nwait--;
-		if (suspended) {
-			qmgr_suspend(g);
-		} else if (dead) {
-			/* Foreground with every process of that service gone. */
-			qmgr_abandon(g, QMGR_DIED_REASON);
-			qmgr_group_done(g);
+		if (qmgr_try_head(&d->q, nfree > 0)) {
+			/* d's turn is over (a destination left the ring has moved it already). */
+			if (d->in_ring && qm.ring == d)
+				qm.ring = d->rnext;
+			passed = 0;
+			nfree = qmgr_free_count(QT_SMTP);
+			all_dead = qmgr_all_dead(QT_SMTP);
 		} else {
-			qmgr_slot_start(s, g);
+			qm.ring = d->rnext;
+			passed++;
 		}
 	}
 }
 
+/*
+ * The groups of m, just loaded: each that is first in its queue starts
+ * at once when it can (the ones behind older groups wait their turn).
+ */
 static void
-qmgr_assign(void)
+qmgr_assign_msg(struct qmgr_msg *m)
 {
-	qmgr_assign_from(0);
+	size_t i;
+
+	for (i = 0; i < m->ngrp; i++) {
+		struct qmgr_group *g = &m->grp[i];
+		/* The last open group may finish m (and free it) at once. */
+		int last = m->open == 1;
+
+		if (g->q->head == g && qmgr_try_head(g->q, qmgr_free_count(g->tr) > 0) && last)
+			return;
+	}
 }
 
-/* Loads messages and hands out their groups while there is room. */
+/*
+ * Loads messages and hands out their groups while there is room: some
+ * slot is free and fewer than QMGR_WAIT_MAX groups wait. A message whose
+ * every destination has QMGR_DEST_WAIT_MAX groups waiting is parked at
+ * one of them (qmgr_load) and comes back when that one has room, before
+ * the run queue; so a backlog for one destination never stops the
+ * loading of mail for the others.
+ */
 static void
 qmgr_dispatch(void)
 {
-	qmgr_assign();
-	for (;;) {
-		char id[QID_LEN + 1];
-		size_t from = qm.nwait;
+	size_t loaded;
 
-		/*
-		 * Every slot busy, or enough waiting: load no more for now. (The
-		 * groups that wait are those whose destination is at its limit:
-		 * the messages behind them may go elsewhere, so loading goes on
-		 * while a slot is free, up to QMGR_WAIT_MAX.)
-		 */
+	qm.more_load = 0;
+	qmgr_assign();
+	for (loaded = 0;; loaded++) {
+		char id[QID_LEN + 1];
+		struct qmgr_msg *m;
+		int force = 0;
+
 		if (!qmgr_any_free_slot() || qm.nwait >= QMGR_WAIT_MAX)
 			return;
-		if (qmgr_runq_len() == 0) {
-			if (qm.more_incoming)
-				qmgr_scan(QDIR_INCOMING, 0);
-			else if (qm.more_deferred)
-				qmgr_scan(QDIR_DEFERRED, qm.more_deferred_all);
-			if (qmgr_runq_len() == 0)
-				return;
+		/* A long run queue (mostly parked) does not keep the answers waiting. */
+		if (loaded >= QMGR_LOAD_BURST) {
+			qm.more_load = 1;
+			return;
 		}
-		snprintf(id, sizeof(id), "%s", qm.runq.id[qm.runq.head++]);
-		/* Only the new groups can be placed: the older ones were tried. */
-		if (qmgr_load(id) != NULL)
-			qmgr_assign_from(from);
+		if (qmgr_idq_len(&qm.unpark) > 0) {
+			qmgr_idq_pop(&qm.unpark, id);
+			force = 1;
+		} else {
+			if (qmgr_idq_len(&qm.runq) == 0) {
+				if (qm.more_incoming)
+					qmgr_scan(QDIR_INCOMING, 0);
+				else if (qm.more_deferred)
+					qmgr_scan(QDIR_DEFERRED, qm.more_deferred_all);
+				if (qmgr_idq_len(&qm.runq) == 0)
+					return;
+			}
+			qmgr_idq_pop(&qm.runq, id);
+		}
+		m = qmgr_load(id, force);
+		if (m != NULL)
+			qmgr_assign_msg(m);
 	}
 }
 
@@ -1643,11 +1943,20 @@ qmgr_slots_free(void)
 	free(qm.slot);
 	qm.slot = NULL;
 	qm.nslot = 0;
-	free(qm.runq.id);
-	memset(&qm.runq, 0, sizeof(qm.runq));
-	free(qm.wait);
-	qm.wait = NULL;
-	qm.nwait = qm.capwait = 0;
+	qmgr_idq_free(&qm.runq);
+	qmgr_idq_free(&qm.unpark);
+	qmgr_idq_free(&qm.localq.parked);
+	/* What was parked stays in active/ for the next run. */
+	for (i = 0; i < QMGR_DEST_BUCKETS; i++) {
+		struct qmgr_dest *d = qmgr_dests[i], *next;
+
+		for (; d != NULL; d = next) {
+			next = d->next;
+			qmgr_idq_free(&d->q.parked);
+			qmgr_dest_gc(d);
+		}
+	}
+	qm.nparked = 0;
 }
 
 /*
@@ -1756,7 +2065,8 @@ qmgr_loop(void)
 		else
 			qmgr_assign();
 		/* A notice just queued goes out now, not after the poll timeout. */
-		qmgr_wait(qm.new_incoming && !qmgr_stop ? 0 : QMGR_POLL_MS, &wake, &flush);
+		qmgr_wait((qm.new_incoming || qm.more_load) && !qmgr_stop ? 0 : QMGR_POLL_MS,
+		    &wake, &flush);
 		if (instance_parent_gone())
 			qmgr_stop = 1;
 		if (qmgr_stop)
@@ -1892,7 +2202,7 @@ qmgr_run_once(int flush)
 				break;
 			continue;
 		}
-		qmgr_wait(QMGR_POLL_MS, &wake, &fl);
+		qmgr_wait(qm.more_load ? 0 : QMGR_POLL_MS, &wake, &fl);
 	}
 	qmgr_fg_reap();
 	qmgr_slots_free();

@@ -25,7 +25,9 @@
 # which AUTH succeeded ("auth": [mechanism, user, password] or null).
 # A rcpt reply that starts with "!close " sends the rest (no final line)
 # and hangs up.
-# Writes STATE_DIR/ready when it listens.
+# Writes STATE_DIR/ready when it listens, and STATE_DIR/maxconc (written
+# anew, atomically, each time it grows): the most SMTP connections it held
+# open at once.
 import asyncio, base64, json, os, ssl, sys
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope
 
@@ -97,15 +99,35 @@ class Handler:
         return c.get('data_reply', '250 2.0.0 Ok: queued as SINK%d' % os.getpid())
 
 connections = 0
+open_now = 0
+open_max = 0
+
+def note_open(delta):
+    global open_now, open_max
+    open_now += delta
+    if open_now > open_max:
+        open_max = open_now
+        tmp = os.path.join(state, 'maxconc.new')
+        with open(tmp, 'w') as f:
+            f.write('%d\n' % open_max)
+        os.rename(tmp, os.path.join(state, 'maxconc'))
 
 class Sink(SMTP):
     def connection_made(self, transport):
         global connections
         connections += 1
         self.conn_no = connections
+        self.counted = True
+        note_open(1)
         super().connection_made(transport)
         if self.session.ssl is None and transport.get_extra_info('ssl_object') is not None:
             self.session.ssl = {'wrapper': True}   # aiosmtpd marks STARTTLS only
+
+    def connection_lost(self, exc):
+        if getattr(self, 'counted', False):
+            self.counted = False
+            note_open(-1)
+        super().connection_lost(exc)
 
     async def smtp_EHLO(self, arg):
         if conf().get('no_ehlo'):
