@@ -12,6 +12,7 @@
 #     ("delivery temporarily suspended: ..."); petrel flush revives it.
 # Every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
+. "$PETREL_SRCDIR/t/lib/peers.sh"
 
 SINKPORT=10025
 DEADPORT=10027
@@ -27,16 +28,6 @@ printf 'dead.test    smtp:[127.0.0.1]:%s\n' "$DEADPORT" >"$CONF/transport"
 
 SINK=$T/sink
 mkdir -p "$SINK"
-SINKPID=
-sink_start() {
-	rm -f "$SINK/ready"
-	$PY "$PETREL_SRCDIR/t/lib/smtpsink.py" 127.0.0.1 "$SINKPORT" "$SINK" 2>>"$SINK/err" &
-	SINKPID=$!
-	wait_for 10 test -f "$SINK/ready"
-}
-sink_stop() { [ -n "$SINKPID" ] && kill "$SINKPID" 2>/dev/null; SINKPID=; }
-sink_count() { [ -f "$SINK/mail.jsonl" ] && wc -l <"$SINK/mail.jsonl" || echo 0; }
-sink_has() { [ "$(sink_count)" -ge "$1" ]; }
 sink_conns() { $PY -c "import json; print(len(set(json.loads(l)['conn'] for l in open('$SINK/mail.jsonl'))))"; }
 
 # The nasty dead server: takes every connection, never answers; counts them.
