@@ -65,7 +65,14 @@ struct elem {
 	int need_domain;	/* no "@domain" was written */
 	int is_group;		/* members already committed: never re-scan */
 	size_t ins_off;		/* where "@domain" goes (end of the local part) */
+	size_t span_start, span_end;	/* the addr-spec as written, [start, end) */
 	struct pbuf addr;	/* SMTP form */
+};
+
+/* A committed address and where it was written. */
+struct span {
+	size_t start, end;
+	char *addr;
 };
 
 struct parser {
@@ -78,6 +85,9 @@ struct parser {
 	size_t added, bad;
 	size_t *ins;		/* qualify mode: insertion offsets (or unused) */
 	size_t nins, capins;
+	struct span *spans;	/* map mode: every address with its place (or NULL) */
+	size_t nspans;
+	int want_spans;
 	struct elem cur;
 };
 
@@ -310,6 +320,8 @@ parse_addr_spec(struct parser *p)
 	int prev_word = 0, quoted = 0, rc = -1;
 	size_t words = 0, i;
 
+	if (p->pos < p->n)
+		p->cur.span_start = p->t[p->pos].start;
 	while (p->pos < p->n) {
 		const struct tok *t = &p->t[p->pos];
 
@@ -356,6 +368,7 @@ parse_addr_spec(struct parser *p)
 			goto out;
 	} else
 		p->cur.need_domain = 1;
+	p->cur.span_end = p->t[p->pos - 1].end;
 	p->cur.has_addr = 1;
 	rc = 0;
 out:
@@ -502,6 +515,13 @@ commit(struct parser *p)
 	p->added++;
 	if (p->out)
 		strv_addn(p->out, pbuf_str(&p->cur.addr), p->cur.addr.len);
+	if (p->want_spans) {
+		p->spans = xreallocarray(p->spans, p->nspans + 1, sizeof(*p->spans));
+		p->spans[p->nspans].start = p->cur.span_start;
+		p->spans[p->nspans].end = p->cur.span_end;
+		p->spans[p->nspans].addr = xstrndup(pbuf_str(&p->cur.addr), p->cur.addr.len);
+		p->nspans++;
+	}
 	if (p->cur.need_domain) {
 		if (p->nins == p->capins) {
 			p->capins = p->capins ? p->capins * 2 : TOKS_MIN_CAP;
@@ -546,13 +566,19 @@ parse_list(struct parser *p, int in_group)
 }
 
 static void
-parser_run(struct parser *p, const char *text, size_t len, struct strv *out)
+parser_start(struct parser *p, const char *text, size_t len, struct strv *out)
 {
 	memset(p, 0, sizeof(*p));
 	p->text = text;
 	p->len = len;
 	p->out = out;
 	pbuf_init(&p->cur.addr);
+}
+
+static void
+parser_run(struct parser *p, const char *text, size_t len, struct strv *out)
+{
+	parser_start(p, text, len, out);
 	tokenize(p);
 	parse_list(p, 0);
 }
@@ -560,9 +586,44 @@ parser_run(struct parser *p, const char *text, size_t len, struct strv *out)
 static void
 parser_free(struct parser *p)
 {
+	size_t i;
+
+	for (i = 0; i < p->nspans; i++)
+		free(p->spans[i].addr);
+	free(p->spans);
 	free(p->t);
 	free(p->ins);
 	pbuf_free(&p->cur.addr);
+}
+
+size_t
+addr_map_header(const char *value, size_t len, addr_map_fn fn, void *ctx, struct pbuf *out)
+{
+	struct parser p;
+	size_t i, prev = 0, changed = 0;
+
+	parser_start(&p, value, len, NULL);
+	p.want_spans = 1;
+	tokenize(&p);
+	parse_list(&p, 0);
+	for (i = 0; i < p.nspans; i++) {
+		const struct span *sp = &p.spans[i];
+		char *repl;
+
+		if (sp->start < prev || sp->end > len || sp->start >= sp->end)
+			continue;	/* cannot happen: spans come in text order */
+		repl = fn(sp->addr, ctx);
+		if (repl == NULL)
+			continue;
+		pbuf_append(out, value + prev, sp->start - prev);
+		pbuf_puts(out, repl);
+		free(repl);
+		prev = sp->end;
+		changed++;
+	}
+	pbuf_append(out, value + prev, len - prev);
+	parser_free(&p);
+	return changed;
 }
 
 size_t

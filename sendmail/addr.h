@@ -42,6 +42,17 @@ char *addr_qualify(const char *addr, const char *domain);
 size_t addr_qualify_header(const char *value, size_t len, const char *domain,
     struct pbuf *out);
 
+/*
+ * Rewrites the addresses of a header value (an address list): fn gets
+ * each address in SMTP form and returns its replacement (malloc'd), or
+ * NULL to keep it; display names, comments, groups, folding and anything
+ * that does not parse stay as written. Appends the new value to out;
+ * returns the number of addresses replaced.
+ */
+typedef char *(*addr_map_fn)(const char *addr, void *ctx);
+size_t addr_map_header(const char *value, size_t len, addr_map_fn fn, void *ctx,
+    struct pbuf *out);
+
 /* The local part without quoting (for lookups); malloc'd. */
 char *addr_unquote_local(const char *addr);
 

@@ -119,15 +119,6 @@
 #define FNV_OFFSET	UINT64_C(14695981039346656037)
 #define FNV_PRIME	UINT64_C(1099511628211)
 
-/* Address headers completed with @myorigin (Postfix's HDR_OPT_SENDER/RECIP). */
-static const char *const cleanup_addr_headers[] = {
-	"From", "Sender", "Reply-To", "To", "Cc",
-	"Resent-From", "Resent-Sender", "Resent-Reply-To", "Resent-To", "Resent-Cc",
-	"Return-Receipt-To", "Errors-To", "Disposition-Notification-To",
-	"Mail-Followup-To", "Mail-Reply-To", "Apparently-To",
-	NULL
-};
-
 static const char *const cleanup_rcpt_headers[] = { "To", "Cc", "Bcc", NULL };
 static const char *const cleanup_resent_headers[] = {
 	"Resent-To", "Resent-Cc", "Resent-Bcc", NULL
@@ -491,7 +482,7 @@ put_header(const struct cleanup_params *p, const struct header *hd, size_t len,
 	size_t name_end, vlen;
 
 	if (p->append_at_myorigin && colon != NULL &&
-	    name_in(hd, cleanup_addr_headers)) {
+	    header_has_addresses(hd)) {
 		name_end = (size_t)(colon - hd->raw) + 1;
 		vlen = len - name_end;
 		if (vlen > 0 && hd->raw[len - 1] == '\n')

@@ -155,3 +155,23 @@ header_value(const struct header *h, struct pbuf *out)
 		if (h->raw[i] != '\r' && h->raw[i] != '\n')
 			pbuf_putc(out, h->raw[i]);
 }
+
+/* Postfix's address headers (HDR_OPT_SENDER and HDR_OPT_RECIP). */
+static const char *const header_addr_names[] = {
+	"From", "Sender", "Reply-To", "To", "Cc",
+	"Resent-From", "Resent-Sender", "Resent-Reply-To", "Resent-To", "Resent-Cc",
+	"Return-Receipt-To", "Errors-To", "Disposition-Notification-To",
+	"Mail-Followup-To", "Mail-Reply-To", "Apparently-To",
+	NULL
+};
+
+int
+header_has_addresses(const struct header *h)
+{
+	const char *const *n;
+
+	for (n = header_addr_names; *n; n++)
+		if (header_is(h, *n))
+			return 1;
+	return 0;
+}

@@ -37,6 +37,11 @@ void headers_parse(const char *msg, size_t len, struct headers *h);
 int header_is(const struct header *h, const char *name);
 /* Index of the first header with this name at or after from, or -1. */
 long headers_find(const struct headers *h, const char *name, size_t from);
+/*
+ * 1 when h is one of the headers that hold addresses Postfix rewrites
+ * (From, Sender, Reply-To, To, Cc, their Resent- forms, Errors-To, ...).
+ */
+int header_has_addresses(const struct header *h);
 /* The value with continuation lines unfolded (CR/LF removed), leading white space trimmed. */
 void header_value(const struct header *h, struct pbuf *out);
 

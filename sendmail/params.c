@@ -237,7 +237,7 @@ const struct conf_param conf_params[] = {
 	{ "smtp_destination_concurrency_failed_cohort_limit", "$default_destination_concurrency_failed_cohort_limit", CONF_INT, 0, 0 },
 	{ "smtp_destination_concurrency_limit", "$default_destination_concurrency_limit", CONF_INT, 0, 0 },
 	{ "smtp_destination_recipient_limit", "$default_destination_recipient_limit", CONF_INT, 0, 0 },
-	{ "smtp_generic_maps", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },
+	{ "smtp_generic_maps", "", CONF_LIST, 0, 0 },
 	{ "smtp_helo_name", "$myhostname", CONF_STR, 0, 0 },
 	{ "smtp_helo_timeout", "300s", CONF_TIME, 's', 0 },
 	{ "smtp_initial_destination_concurrency", "$initial_destination_concurrency", CONF_INT, 0, 0 },

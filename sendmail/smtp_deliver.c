@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "dns.h"
 #include "log.h"
+#include "generic.h"
 #include "mime_qp.h"
 #include "pbuf.h"
 #include "smtp_client.h"
@@ -223,6 +224,36 @@ smtp_cache_drop(void)
 }
 
 /*
+ * A copy of env for the wire with smtp_generic_maps applied to the sender
+ * and recipients: it shares everything with env but the strings in
+ * *owned (nrcpt + 1 of them, the sender last) and its rcpt array.
+ */
+static int
+smtp_generic_envelope(const struct qenv *env, struct qenv *out, char ***owned, char *why,
+    size_t whylen)
+{
+	char **mine = xcalloc(env->nrcpt + 1, sizeof(*mine));
+	size_t i;
+	int rc = 0;
+
+	*out = *env;
+	out->rcpt = xcalloc(env->nrcpt ? env->nrcpt : 1, sizeof(*out->rcpt));
+	for (i = 0; i < env->nrcpt && rc >= 0; i++) {
+		out->rcpt[i] = env->rcpt[i];
+		rc = generic_address(env->rcpt[i].addr, &mine[i], why, whylen);
+		if (rc > 0)
+			out->rcpt[i].addr = mine[i];
+	}
+	if (rc >= 0 && env->sender != NULL) {
+		rc = generic_address(env->sender, &mine[env->nrcpt], why, whylen);
+		if (rc > 0)
+			out->sender = mine[env->nrcpt];
+	}
+	*owned = mine;
+	return rc < 0 ? -1 : 0;
+}
+
+/*
  * One transaction on c, an open session (smtp_cache.born set): settles
  * every recipient of the job, then keeps the session in the cache when
  * it still works and caching is on, or ends it.
@@ -234,22 +265,50 @@ smtp_transact(struct smtp_run *run, struct smtp_client *c)
 	struct smtp_result *res = xcalloc(job->n, sizeof(*res));
 	size_t i;
 
-	struct pbuf conv = PBUF_INIT;
+	struct pbuf conv = PBUF_INIT, gen = PBUF_INIT;
 	const char *content = job->content;
 	size_t len = job->len;
+	struct qenv genv;
+	char **owned = NULL;
+	char why[SMTP_IO_WHY_MAX];
+	const struct qenv *env = job->env;
 
 	run->dsn_offered = (c->ext & SMTP_EXT_DSN) != 0;
 	run->conn_use = ++smtp_cache.uses;
 	for (i = 0; i < job->n; i++)
 		res[i].status = SMTP_RESULT_NONE;
+	if (generic_active()) {
+		/* smtp_generic_maps: the envelope and the address headers as they leave. */
+		if (smtp_generic_envelope(job->env, &genv, &owned, why, sizeof(why)) < 0
+		    || generic_message(content, len, &gen, why, sizeof(why)) < 0) {
+			char *text = xasprintf("smtp_generic_maps lookup error: %s", why);
+
+			log_warn("%s: %s", job->id, text);
+			for (i = 0; i < job->n; i++)
+				smtp_result_set(&res[i], 4, "4.3.0", text, 0, NULL);
+			free(text);
+			goto settle;
+		}
+		env = &genv;
+		content = gen.data ? gen.data : "";
+		len = gen.len;
+	}
 	/* No 8BITMIME: parts declared 8bit go as quoted-printable (mime_qp.h). */
 	if (!(c->ext & SMTP_EXT_8BITMIME) && !conf_bool("disable_mime_output_conversion")
 	    && mime_qp_convert(content, len, &conv)) {
 		content = conv.data;
 		len = conv.len;
 	}
-	smtp_client_transaction(c, job->env, content, len, job->idx, job->n, res);
+	smtp_client_transaction(c, env, content, len, job->idx, job->n, res);
+settle:
 	pbuf_free(&conv);
+	pbuf_free(&gen);
+	if (owned != NULL) {
+		for (i = 0; i <= job->env->nrcpt; i++)
+			free(owned[i]);
+		free(owned);
+		free(genv.rcpt);
+	}
 	for (i = 0; i < job->n; i++) {
 		if (res[i].status == SMTP_RESULT_NONE)
 			smtp_result_set(&res[i], 4, "4.3.0", "no result for this recipient", 0, NULL);

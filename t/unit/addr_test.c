@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "xalloc.h"
 #include "log.h"
 #include "pbuf.h"
 #include "strv.h"
@@ -329,6 +330,49 @@ test_single(void)
 	free(s);
 }
 
+/* addr_map_header's test mapping: a@x.org and c@z.org change, the rest stays. */
+static char *
+map_some(const char *addr, void *ctx)
+{
+	(*(int *)ctx)++;
+	if (strcmp(addr, "a@x.org") == 0)
+		return xstrdup("new.a@y.org");
+	if (strcmp(addr, "c@z.org") == 0)
+		return xstrdup("c@w.org");
+	return NULL;
+}
+
+static const char *
+mapped(const char *value, int *seen, size_t *changed)
+{
+	static char out[512];
+	struct pbuf b = PBUF_INIT;
+
+	*seen = 0;
+	*changed = addr_map_header(value, strlen(value), map_some, seen, &b);
+	snprintf(out, sizeof(out), "%s", pbuf_str(&b));
+	pbuf_free(&b);
+	return out;
+}
+
+static void
+map_headers(void)
+{
+	int seen;
+	size_t changed;
+
+	is_str(mapped(" \"Ann A.\" <a@x.org>, b@y.org (Bob), team: c@z.org;", &seen, &changed),
+	    " \"Ann A.\" <new.a@y.org>, b@y.org (Bob), team: c@w.org;",
+	    "addr_map_header: angle address, comment and group kept around the replacements");
+	is_int((long)changed, 2, "two replaced");
+	is_int(seen, 3, "every address offered to the map");
+	is_str(mapped(" a@x.org (x),\n\tjunk <<, c@z.org", &seen, &changed),
+	    " new.a@y.org (x),\n\tjunk <<, c@w.org", "folding kept, junk left as written");
+	is_str(mapped(" undisclosed-recipients:;", &seen, &changed), " undisclosed-recipients:;",
+	    "an empty group: unchanged");
+	is_int(seen, 0, "... nothing offered");
+}
+
 int
 main(void)
 {
@@ -370,5 +414,6 @@ main(void)
 		    "a quoted CR in a domain literal is refused");
 		strv_free(&r);
 	}
+	map_headers();
 	return done_testing();
 }
