@@ -19,7 +19,13 @@
  *             default_process_limit) serving private/smtp with the SMTP
  *             client (smtp_deliver.h), as mail_owner; one runs from the
  *             start, another starts whenever a connection to private/smtp
- *             has waited MASTER_SMTP_GROW_MS (all busy), and they stay.
+ *             has waited MASTER_SMTP_GROW_MS (all busy), and they stay;
+ *   smtpd   - per inet service of master.cf, up to its maxproc processes
+ *             (mail_owner, with the service's -o overrides) that serve one
+ *             SMTP client after another: the master accepts and hands
+ *             each connection to an idle one (forking one only when none
+ *             is idle), which exits after max_use clients or max_idle
+ *             seconds without one (see master.c).
  * Workers other than local drop to mail_owner when the master is root, and die with it
  * (PR_SET_PDEATHSIG). Signals: SIGTERM stops gracefully (workers finish
  * what they are doing), SIGQUIT aborts at once, SIGHUP re-reads main.cf
@@ -27,7 +33,8 @@
  * (new listeners open, removed ones close, kept ones keep their socket;
  * a broken master.cf leaves the listeners as they were), reloads the TLS
  * certificate and restarts the workers; SMTP sessions under way finish
- * with the configuration they started with.
+ * with the configuration they started with, then their smtpd exits (idle
+ * ones exit at once), so every new client meets the new configuration.
  */
 #ifndef PETREL_MASTER_H
 #define PETREL_MASTER_H
