@@ -853,9 +853,13 @@ master_svc_max_idle_ms(const struct inet_service *svc)
 	return t * 1000;
 }
 
-/* Starts an smtpd process for the service; its index in sessions, or SIZE_MAX. */
+/*
+ * Starts an smtpd process for the service; its index in sessions, or
+ * SIZE_MAX. client_fd, the connection it is started for, is not
+ * inherited: it comes over the socketpair like every other.
+ */
 static size_t
-master_session_spawn(size_t svc_idx)
+master_session_spawn(size_t svc_idx, int client_fd)
 {
 	struct inet_service *svc = &inet_svcs.v[svc_idx];
 	struct master_session *m;
@@ -876,6 +880,7 @@ master_session_spawn(size_t svc_idx)
 	}
 	if (pid == 0) {
 		close(sv[0]);
+		close(client_fd);
 		master_session_main(sv[1], svc_idx, master_pid);
 	}
 	close(sv[1]);
@@ -1073,7 +1078,7 @@ master_accept(size_t svc_idx, int lfd)
 					master_busy(svc, fd, addr);
 					break;
 				}
-				k = master_session_spawn(svc_idx);
+				k = master_session_spawn(svc_idx, fd);
 				fresh = 1;
 				if (k == SIZE_MAX) {
 					master_refuse(fd, "server busy", addr, 1);

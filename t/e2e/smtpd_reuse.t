@@ -199,6 +199,25 @@ is "$SPID" "$P1" "session 7 served by the same process"
 is "${r[2]}" "503 5.5.1 Error: need MAIL command" "session 7: RCPT without MAIL is 503"
 is "$(grep -c "smtpd\[$P1\]: connect from" "$MAILLOG")" 7 "seven connect lines from one pid"
 is "$(grep -c 'smtpd\[[0-9]*\]: connect from' "$MAILLOG")" 7 "and no other smtpd served a client"
+# inet_sockets PID: sockets the process holds that are not unix sockets
+# (an idle smtpd keeps no client connection, not even a closed one).
+inet_sockets() {
+	$PY - "$1" <<'PY'
+import os, sys
+pid = sys.argv[1]
+unix = set(l.split()[6] for l in open('/proc/net/unix').readlines()[1:] if len(l.split()) > 6)
+n = 0
+for fd in os.listdir('/proc/%s/fd' % pid):
+    try:
+        t = os.readlink('/proc/%s/fd/%s' % (pid, fd))
+    except OSError:
+        continue
+    if t.startswith('socket:[') and t[8:-1] not in unix:
+        n += 1
+print(n)
+PY
+}
+is "$(inet_sockets "$P1")" 0 "the idle smtpd holds no client socket after seven clients"
 is "$(ps -o user= -p "$P1" | tr -d ' ')" petrel "the idle smtpd runs as mail_owner"
 is "$(ps -o comm= -p "$P1")" smtpd "and ps names it smtpd"
 
