@@ -296,8 +296,11 @@ is "$SPID" "$R2" "the new process goes on serving"
 # The client waits for each session's disconnect line (the process is
 # idle again by then), so every session goes to the same process.
 cat >"$T/loop.py" <<'PY'
-import socket, sys, time
+import socket, ssl, sys, time
 log, n = sys.argv[1], int(sys.argv[2])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
 def ndisc():
     with open(log, 'rb') as f:
         return f.read().count(b']: disconnect from')
@@ -311,6 +314,9 @@ for i in range(n):
             if not l: raise SystemExit('EOF in session %d' % i)
             if len(l) < 4 or l[3:4] != b'-': return l
     reply()
+    if i % 10 == 5:	# every tenth session in TLS
+        s.sendall(b'EHLO loop%d.example\r\nSTARTTLS\r\n' % i); reply(); reply()
+        s = ctx.wrap_socket(s); f = s.makefile('rb')
     cmds = [b'EHLO loop%d.example' % i, b'MAIL FROM:<a%d@example.org>' % i,
             b'RCPT TO:<postmaster@host.example.com>', b'RCPT TO:<far@remote.example>']
     if i % 10 == 0:
