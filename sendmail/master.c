@@ -22,12 +22,18 @@
  * SIGTERM (petrel stop; a session under way ends with 421), or with the
  * master (PR_SET_PDEATHSIG, and the socketpair's end of file). A process
  * that died while idle is noticed at the latest when a client cannot be
- * handed to it, and the client goes to another one. When every one of
- * the service's maxproc (default_process_limit) processes is busy, or
- * the client already has smtpd_client_connection_count_limit sessions
- * (busy processes' clients; mynetworks exempt), the master itself
- * answers 421 4.7.0 and closes. The
- * process limit is logged at most once per MASTER_BUSY_LOG_SECONDS per
+ * handed to it, and the client goes to another one. The master, not the
+ * process, times max_idle out: a process never exits while a client is
+ * on its way to it. A process says it is idle as soon as its client is
+ * gone (before the "disconnect from" line), the master reads those words
+ * before its listeners' news and again before it forks, and it picks the
+ * process that went idle last: sequential clients meet the same process,
+ * and surplus ones reach max_idle. When every one of the service's
+ * maxproc (default_process_limit) processes is busy, or the client
+ * already has smtpd_client_connection_count_limit sessions (busy
+ * processes' clients; mynetworks exempt), the master itself answers 421
+ * 4.7.0 and closes. The process limit is logged at most once per
+ * MASTER_BUSY_LOG_SECONDS per
  * service, with the count of clients refused since the previous warning
  * (a flood of 1,000 connections gives one line, not 1,000; Postfix's
  * master warns at most once per 1,000 seconds); a refusal for the
