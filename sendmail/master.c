@@ -43,6 +43,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -856,7 +857,7 @@ master_svc_max_idle_ms(const struct inet_service *svc)
 		    svc->name, v, conf_time("max_idle"));
 	if (t < 0)
 		t = conf_time("max_idle");
-	return t * 1000;
+	return t < LLONG_MAX / 1000 ? t * 1000 : LLONG_MAX;
 }
 
 /*
