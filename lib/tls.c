@@ -4,11 +4,13 @@
  * Both contexts allow TLS 1.2 and newer only, no compression, no
  * renegotiation, and treat a peer that closes without close_notify as a
  * plain end of stream (SSL_OP_IGNORE_UNEXPECTED_EOF), as SMTP peers
- * often do. The server sends no session tickets (there is no session
- * cache). tls_ctx_policy() narrows a context to the versions and ciphers
- * main.cf asks for; below TLS 1.2 is never reached whatever it says
- * (Postfix's default ">=TLSv1" leaves it to OpenSSL, whose Debian build
- * refuses TLS 1.0 and 1.1 at its default security level anyway).
+ * often do. The server keeps no sessions to resume: no tickets and no
+ * session-ID cache (an smtpd process serves one client after another,
+ * and each must start as in a fresh process; the cache would also grow
+ * with every client). tls_ctx_policy() narrows a context to the versions
+ * and ciphers main.cf asks for; below TLS 1.2 is never reached whatever it
+ * says (Postfix's default ">=TLSv1" leaves it to OpenSSL, whose Debian
+ * build refuses TLS 1.0 and 1.1 at its default security level anyway).
  *
  * While a connection is wrapped, its descriptor is non-blocking; every
  * call waits in poll() for what OpenSSL asks (readable or writable)
@@ -137,6 +139,7 @@ tls_server_ctx(const char *cert_file, const char *key_file, char *err, size_t er
 		return NULL;
 	SSL_CTX_set_options(ssl, SSL_OP_NO_TICKET);
 	(void)SSL_CTX_set_num_tickets(ssl, 0);
+	(void)SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
 	if (SSL_CTX_use_certificate_chain_file(ssl, cert_file) != 1) {
 		snprintf(what, sizeof(what), "cannot load certificate from file %s", cert_file);
 		tls_err(err, errlen, what);

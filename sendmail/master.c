@@ -5,12 +5,35 @@
  * listening sockets and the workers alive, so a bug in message handling
  * can kill a worker but never the instance. Signals are blocked and read
  * from a signalfd in the same poll() that watches the inet listeners of
- * master.cf, so no handler races with the loop. Each accepted SMTP
- * connection gets its own child (smtpd.h) that drops to mail_owner and
- * applies the service's -o overrides; when the service's maxproc
- * (default_process_limit) or the client's smtpd_client_connection_count_limit
- * is reached, the master itself answers 421 4.7.0 and closes. The
- * process limit is logged at most once per MASTER_BUSY_LOG_SECONDS per
+ * master.cf, so no handler races with the loop.
+ *
+ * SMTP: the master alone accepts, and hands each connection to an idle
+ * smtpd process of that service over the process's own socketpair
+ * (SOCK_SEQPACKET, one byte MASTER_CTL_CONN with the descriptor as
+ * SCM_RIGHTS). An smtpd process applies the service's -o overrides,
+ * loads TLS and drops to mail_owner once, then runs one session
+ * (smtpd.h) after another, answering MASTER_CTL_IDLE each time its client
+ * is gone. A new process is forked only when the service has no idle
+ * one and fewer than maxproc processes (idle + busy; Postfix's model,
+ * without its shared accept(): the master keeps every check in one
+ * place). A process exits after max_use clients (its own count), when
+ * the master closes its socketpair (idle for the service's max_idle; a
+ * reload: idle ones at once, busy ones when their client is gone), on
+ * SIGTERM (petrel stop; a session under way ends with 421), or with the
+ * master (PR_SET_PDEATHSIG, and the socketpair's end of file). A process
+ * that died while idle is noticed at the latest when a client cannot be
+ * handed to it, and the client goes to another one. The master, not the
+ * process, times max_idle out: a process never exits while a client is
+ * on its way to it. A process says it is idle as soon as its client is
+ * gone (before the "disconnect from" line), the master reads those words
+ * before its listeners' news and again before it forks, and it picks the
+ * process that went idle last: sequential clients meet the same process,
+ * and surplus ones reach max_idle. When every one of the service's
+ * maxproc (default_process_limit) processes is busy, or the client
+ * already has smtpd_client_connection_count_limit sessions (busy
+ * processes' clients; mynetworks exempt), the master itself answers 421
+ * 4.7.0 and closes. The process limit is logged at most once per
+ * MASTER_BUSY_LOG_SECONDS per
  * service, with the count of clients refused since the previous warning
  * (a flood of 1,000 connections gives one line, not 1,000; Postfix's
  * master warns at most once per 1,000 seconds); a refusal for the
@@ -20,6 +43,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -95,15 +119,35 @@ static time_t smtp_next_start;	/* after a failed smtp worker: none starts before
 static long long smtp_check_at;	/* monotonic ms of the pending check, 0: none */
 static int signal_fd = -1;
 
-/* The inet services of master.cf and the SMTP sessions running for them. */
+/*
+ * The inet services of master.cf and their smtpd processes. Each process
+ * serves one client after another: the master hands it an accepted
+ * connection over its own socketpair (MASTER_CTL_CONN with the descriptor
+ * as SCM_RIGHTS) and the process answers MASTER_CTL_IDLE when that client
+ * is gone. A process the master closes the socketpair on (max_idle, a
+ * reload, its end of the pair gone) exits; so does one after max_use
+ * clients, without going idle.
+ */
 static struct inet_services inet_svcs;
 struct master_session {
 	pid_t pid;
-	size_t svc;		/* index in inet_svcs */
-	char addr[SMTPD_NAME_MAX];
+	size_t svc;		/* index in inet_svcs, SIZE_MAX once the service is gone */
+	int ctl;		/* the master's end of the socketpair; -1: told to exit */
+	int busy;		/* serving the client in addr */
+	int retire;		/* a reload came: exit after this client instead of going idle */
+	long long idle_since;	/* monotonic ms, while idle */
+	long long max_idle_ms;	/* the service's max_idle when the process started */
+	char addr[SMTPD_NAME_MAX];	/* the client's address while busy, else "" */
 };
 static struct master_session *sessions;
 static size_t nsessions;
+
+#define MASTER_CTL_CONN		'c'	/* master to smtpd: a client (its descriptor attached) */
+#define MASTER_CTL_IDLE		'i'	/* smtpd to master: that client is gone, send the next */
+
+/* In an smtpd process: its end of the socketpair, clients served, max_use. */
+static int session_ctl = -1;
+static long session_served, session_max_use;
 
 #define MASTER_POLL_MS		1000
 #define MASTER_ACCEPT_BURST	64	/* connections accepted per listener per round */
@@ -220,7 +264,11 @@ master_open_inet(void)
 	return rc;
 }
 
-/* In a child: the master's descriptors it must not keep. */
+/*
+ * In a child: the master's descriptors it must not keep (a child holding
+ * another smtpd's socketpair end would keep that process from ever
+ * seeing the master close it).
+ */
 static void
 master_close_inet(void)
 {
@@ -229,8 +277,31 @@ master_close_inet(void)
 	for (i = 0; i < inet_svcs.n; i++)
 		for (j = 0; j < inet_svcs.v[i].nfds; j++)
 			close(inet_svcs.v[i].fds[j]);
+	for (i = 0; i < nsessions; i++)
+		if (sessions[i].ctl >= 0)
+			close(sessions[i].ctl);
 	if (signal_fd >= 0)
 		close(signal_fd);
+}
+
+/*
+ * Tells smtpd process k to exit (closes the master's end of its
+ * socketpair): it no longer counts against its service's maxproc and
+ * gets no more clients; its record stays until it is reaped.
+ */
+static void
+master_session_retire(size_t k)
+{
+	struct master_session *m = &sessions[k];
+
+	if (m->ctl < 0)
+		return;
+	close(m->ctl);
+	m->ctl = -1;
+	m->busy = 0;
+	m->addr[0] = '\0';
+	if (m->svc < inet_svcs.n)
+		inet_svcs.v[m->svc].nchildren--;
 }
 
 static const char *
@@ -356,8 +427,7 @@ master_reap(void)
 			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
 				log_warn("process petrel/smtpd pid %ld killed by signal %d",
 				    (long)pid, WTERMSIG(status));
-			if (sessions[k].svc < inet_svcs.n)
-				inet_svcs.v[sessions[k].svc].nchildren--;
+			master_session_retire(k);
 			sessions[k] = sessions[--nsessions];
 			break;
 		}
@@ -575,6 +645,17 @@ master_reload_inet(char **old_keys)
 		sessions[k].svc = sessions[k].svc < inet_svcs.n ? map[sessions[k].svc] : SIZE_MAX;
 	inet_free(&inet_svcs);
 	inet_svcs = next;
+	/*
+	 * The smtpd processes run the old configuration: the idle ones exit
+	 * now, the busy ones once their client is gone; new clients get new
+	 * processes.
+	 */
+	for (k = 0; k < nsessions; k++) {
+		if (sessions[k].busy)
+			sessions[k].retire = 1;
+		else
+			master_session_retire(k);
+	}
 	free(map);
 	master_free_keys(new_keys);
 }
@@ -636,12 +717,77 @@ master_refuse(int fd, const char *why, const char *addr, int log)
 	close(fd);
 }
 
+/*
+ * The smtpd process's done hook (smtpd_set_done_fn): the client is gone,
+ * so the master may send the next one, unless this process stops here
+ * (SIGTERM, or its max_use-th client) and exits instead.
+ */
+static void
+master_session_done(void)
+{
+	char c = MASTER_CTL_IDLE;
+
+	session_served++;
+	if (smtpd_stopping() || (session_max_use > 0 && session_served >= session_max_use))
+		return;
+	(void)send(session_ctl, &c, 1, MSG_NOSIGNAL);
+}
+
+/*
+ * In the smtpd process: the next client's descriptor from the master;
+ * -1 when the master closed the socketpair (or went away), or sent
+ * something else.
+ */
+static int
+master_session_recv(int ctl)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *h;
+	char c = 0;
+	ssize_t n;
+	int fd = -1;
+
+	memset(&msg, 0, sizeof(msg));
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = &c;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.buf;
+	msg.msg_controllen = sizeof(cm.buf);
+	do
+		n = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -1;
+	for (h = CMSG_FIRSTHDR(&msg); h != NULL; h = CMSG_NXTHDR(&msg, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS
+		    && h->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(h), sizeof(int));
+	if (c != MASTER_CTL_CONN || fd < 0 || (msg.msg_flags & MSG_CTRUNC)) {
+		log_warn("unexpected message from the master (%d bytes, descriptor %d): exiting",
+		    (int)n, fd);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * An smtpd process: set up once (the service's -o overrides, TLS, then
+ * mail_owner), then one client after another from the master.
+ */
 __attribute__((noreturn))
 static void
-master_session_main(int fd, size_t svc_idx, pid_t master_pid)
+master_session_main(int ctl, size_t svc_idx, pid_t master_pid)
 {
 	const struct inet_service *svc = &inet_svcs.v[svc_idx];
-	struct smtpd_client client;
 	size_t i;
 
 	master_child_setup(master_pid, "smtpd");
@@ -667,8 +813,35 @@ master_session_main(int fd, size_t svc_idx, pid_t master_pid)
 	 */
 	smtpd_prepare();
 	instance_drop_privileges();
-	smtpd_client_from_fd(fd, &client);
-	exit(smtpd_session(fd, fd, &client));
+	session_ctl = ctl;
+	session_max_use = (long)conf_int("max_use");
+	smtpd_set_done_fn(master_session_done);
+	for (;;) {
+		struct pollfd p = { ctl, POLLIN, 0 };
+		struct smtpd_client client;
+		int fd, n;
+
+		/* Between clients SIGTERM simply ends the process: nothing is under way. */
+		signal(SIGTERM, SIG_DFL);
+		if (smtpd_stopping() || instance_parent_gone())
+			break;
+		n = poll(&p, 1, MASTER_POLL_MS);
+		if (n < 0 && errno != EINTR) {
+			log_warn("poll: %m");
+			break;
+		}
+		if (n <= 0)
+			continue;
+		fd = master_session_recv(ctl);
+		if (fd < 0)
+			break;
+		smtpd_client_from_fd(fd, &client);
+		(void)smtpd_session(fd, fd, &client);
+		close(fd);
+		if (session_max_use > 0 && session_served >= session_max_use)
+			break;
+	}
+	exit(0);
 }
 
 /* Numeric address of a connected socket's peer (IPv4-mapped shown as IPv4). */
@@ -689,6 +862,211 @@ master_peer_addr(int fd, char *out, size_t outlen)
 		memmove(out, p + 7, strlen(p + 7) + 1);
 }
 
+/*
+ * The service's max_idle in ms: its last -o max_idle=, else main.cf's. A
+ * malformed override is a warning naming the service, and main.cf's
+ * value applies.
+ */
+static long long
+master_svc_max_idle_ms(const struct inet_service *svc)
+{
+	static const char key[] = "max_idle=";
+	const char *v = NULL;
+	long long t;
+	size_t i;
+
+	for (i = 0; i < svc->overrides.n; i++)
+		if (strncmp(svc->overrides.v[i], key, sizeof(key) - 1) == 0)
+			v = svc->overrides.v[i] + sizeof(key) - 1;
+	t = v ? conf_parse_time(v, 's') : -1;
+	if (v && t < 0)
+		log_warn("service %s: invalid -o max_idle value \"%s\": using %lld s",
+		    svc->name, v, conf_time("max_idle"));
+	if (t < 0)
+		t = conf_time("max_idle");
+	return t < LLONG_MAX / 1000 ? t * 1000 : LLONG_MAX;
+}
+
+/*
+ * Starts an smtpd process for the service; its index in sessions, or
+ * SIZE_MAX. client_fd, the connection it is started for, is not
+ * inherited: it comes over the socketpair like every other.
+ */
+static size_t
+master_session_spawn(size_t svc_idx, int client_fd)
+{
+	struct inet_service *svc = &inet_svcs.v[svc_idx];
+	struct master_session *m;
+	pid_t master_pid = getpid();
+	pid_t pid;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_warn("service %s: socketpair: %m", svc->name);
+		return SIZE_MAX;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_warn("fork smtpd: %m");
+		close(sv[0]);
+		close(sv[1]);
+		return SIZE_MAX;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		close(client_fd);
+		master_session_main(sv[1], svc_idx, master_pid);
+	}
+	close(sv[1]);
+	sessions = xreallocarray(sessions, nsessions + 1, sizeof(*sessions));
+	m = &sessions[nsessions];
+	memset(m, 0, sizeof(*m));
+	m->pid = pid;
+	m->svc = svc_idx;
+	m->ctl = sv[0];
+	m->idle_since = master_now_ms();
+	m->max_idle_ms = master_svc_max_idle_ms(svc);
+	svc->nchildren++;
+	return nsessions++;
+}
+
+/* Hands the client fd (from addr) to smtpd process k. 0, or -1 when that process is gone. */
+static int
+master_session_give(size_t k, int fd, const char *addr)
+{
+	struct master_session *m = &sessions[k];
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *h;
+	char c = MASTER_CTL_CONN;
+	ssize_t n;
+
+	memset(&msg, 0, sizeof(msg));
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = &c;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.buf;
+	msg.msg_controllen = sizeof(cm.buf);
+	h = CMSG_FIRSTHDR(&msg);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &fd, sizeof(int));
+	do
+		n = sendmsg(m->ctl, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		return -1;
+	m->busy = 1;
+	snprintf(m->addr, sizeof(m->addr), "%s", addr);
+	return 0;
+}
+
+/*
+ * Reads what smtpd process k said: MASTER_CTL_IDLE makes it idle (or,
+ * after a reload, tells it to exit); end of file or an error means it
+ * is exiting or gone.
+ */
+static void
+master_session_read(size_t k)
+{
+	struct master_session *m = &sessions[k];
+	char buf[16];
+	ssize_t n;
+
+	if (m->ctl < 0)
+		return;
+	n = recv(m->ctl, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0 || m->retire || m->svc >= inet_svcs.n) {
+		master_session_retire(k);
+		return;
+	}
+	m->busy = 0;
+	m->addr[0] = '\0';
+	m->idle_since = master_now_ms();
+}
+
+/* The idle smtpd process of the service that went idle last; SIZE_MAX when none. */
+static size_t
+master_session_idle(size_t svc_idx)
+{
+	size_t k, best = SIZE_MAX;
+
+	for (k = 0; k < nsessions; k++) {
+		const struct master_session *m = &sessions[k];
+
+		if (m->svc != svc_idx || m->ctl < 0 || m->busy)
+			continue;
+		if (best == SIZE_MAX || m->idle_since >= sessions[best].idle_since)
+			best = k;
+	}
+	return best;
+}
+
+/*
+ * An idle process for a new client of the service: before concluding
+ * there is none, the busy ones' news not yet read is read (one that has
+ * just seen its client go must not cost a fork).
+ */
+static size_t
+master_session_find(size_t svc_idx)
+{
+	size_t k = master_session_idle(svc_idx);
+
+	if (k != SIZE_MAX)
+		return k;
+	for (k = 0; k < nsessions; k++)
+		if (sessions[k].svc == svc_idx && sessions[k].busy)
+			master_session_read(k);
+	return master_session_idle(svc_idx);
+}
+
+/* Idle processes past their max_idle are told to exit. */
+static void
+master_session_expire(void)
+{
+	long long now = master_now_ms();
+	size_t k;
+
+	for (k = 0; k < nsessions; k++) {
+		const struct master_session *m = &sessions[k];
+
+		if (m->ctl >= 0 && !m->busy && now - m->idle_since >= m->max_idle_ms)
+			master_session_retire(k);
+	}
+}
+
+/* The service's maxproc is taken by busy processes: "all processes busy", logged sparingly. */
+static void
+master_busy(struct inet_service *svc, int fd, const char *addr)
+{
+	long long now = master_now_ms();
+
+	svc->busy_refused++;
+	if (svc->busy_logged == 0 || now - svc->busy_logged >= MASTER_BUSY_LOG_SECONDS * 1000LL) {
+		if (svc->busy_logged == 0)
+			log_warn("service %s: all %ld processes busy (default_process_limit"
+			    " or master.cf maxproc): new clients are answered 421 4.7.0",
+			    svc->name, svc->maxproc);
+		else
+			log_warn("service %s: all %ld processes busy (default_process_limit"
+			    " or master.cf maxproc): %ld client%s answered 421 4.7.0 since"
+			    " the previous warning", svc->name, svc->maxproc,
+			    svc->busy_refused, svc->busy_refused == 1 ? "" : "s");
+		svc->busy_logged = now;
+		svc->busy_refused = 0;
+	}
+	master_refuse(fd, "too many connections", addr, 0);
+}
+
 static void
 master_accept(size_t svc_idx, int lfd)
 {
@@ -700,7 +1078,6 @@ master_accept(size_t svc_idx, int lfd)
 		char addr[SMTPD_NAME_MAX];
 		long same = 0;
 		size_t k;
-		pid_t pid, master_pid = getpid();
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -709,49 +1086,51 @@ master_accept(size_t svc_idx, int lfd)
 			return;
 		}
 		master_peer_addr(fd, addr, sizeof(addr));
-		if (svc->maxproc > 0 && svc->nchildren >= svc->maxproc) {
-			long long now = master_now_ms();
-
-			svc->busy_refused++;
-			if (svc->busy_logged == 0
-			    || now - svc->busy_logged >= MASTER_BUSY_LOG_SECONDS * 1000LL) {
-				if (svc->busy_logged == 0)
-					log_warn("service %s: all %ld processes busy (default_process_limit"
-					    " or master.cf maxproc): new clients are answered 421 4.7.0",
-					    svc->name, svc->maxproc);
-				else
-					log_warn("service %s: all %ld processes busy (default_process_limit"
-					    " or master.cf maxproc): %ld client%s answered 421 4.7.0 since"
-					    " the previous warning", svc->name, svc->maxproc,
-					    svc->busy_refused, svc->busy_refused == 1 ? "" : "s");
-				svc->busy_logged = now;
-				svc->busy_refused = 0;
-			}
-			master_refuse(fd, "too many connections", addr, 0);
+		k = master_session_find(svc_idx);
+		if (k == SIZE_MAX && svc->maxproc > 0 && svc->nchildren >= svc->maxproc) {
+			master_busy(svc, fd, addr);
 			continue;
 		}
 		for (k = 0; k < nsessions; k++)
-			if (strcmp(sessions[k].addr, addr) == 0)
+			if (sessions[k].busy && strcmp(sessions[k].addr, addr) == 0)
 				same++;
 		if (client_limit > 0 && same >= client_limit && !smtpd_check_mynetworks(addr)) {
 			master_refuse(fd, "too many connections from this client", addr, 1);
 			continue;
 		}
-		pid = fork();
-		if (pid < 0) {
-			log_warn("fork smtpd: %m");
-			master_refuse(fd, "server busy", addr, 1);
-			continue;
+		/*
+		 * Each failure retires a process that has died meanwhile (killed
+		 * while idle, not reaped yet), so this ends: with a fresh one at
+		 * the latest.
+		 */
+		for (;;) {
+			int fresh = 0;
+
+			k = master_session_find(svc_idx);
+			if (k == SIZE_MAX) {
+				if (svc->maxproc > 0 && svc->nchildren >= svc->maxproc) {
+					master_busy(svc, fd, addr);
+					break;
+				}
+				k = master_session_spawn(svc_idx, fd);
+				fresh = 1;
+				if (k == SIZE_MAX) {
+					master_refuse(fd, "server busy", addr, 1);
+					break;
+				}
+			}
+			if (master_session_give(k, fd, addr) == 0) {
+				close(fd);
+				break;
+			}
+			log_warn("service %s: smtpd pid %ld cannot take a client: %m",
+			    svc->name, (long)sessions[k].pid);
+			master_session_retire(k);
+			if (fresh) {
+				master_refuse(fd, "server busy", addr, 1);
+				break;
+			}
 		}
-		if (pid == 0)
-			master_session_main(fd, svc_idx, master_pid);
-		close(fd);
-		sessions = xreallocarray(sessions, nsessions + 1, sizeof(*sessions));
-		sessions[nsessions].pid = pid;
-		sessions[nsessions].svc = svc_idx;
-		snprintf(sessions[nsessions].addr, sizeof(sessions[nsessions].addr), "%s", addr);
-		nsessions++;
-		svc->nchildren++;
 	}
 }
 
@@ -838,17 +1217,26 @@ master_run(int ready_fd)
 
 	while (!stop) {
 		struct pollfd *pfd;
-		size_t *owner, np = 1, k, j, smtp_idx;
+		size_t *owner, np = 1, k, j, smtp_idx, nctl;
 		struct signalfd_siginfo si;
 
 		for (k = 0; k < inet_svcs.n; k++)
 			np += inet_svcs.v[k].nfds;
+		np += nsessions;
 		np++;	/* private/smtp, while more smtp workers may start */
 		pfd = xcalloc(np, sizeof(*pfd));
 		owner = xcalloc(np, sizeof(*owner));
 		pfd[0].fd = signal_fd;
 		pfd[0].events = POLLIN;
 		np = 1;
+		/* The smtpd processes first: one that went idle takes the next client. */
+		for (k = 0; k < nsessions; k++)
+			if (sessions[k].ctl >= 0) {
+				pfd[np].fd = sessions[k].ctl;
+				pfd[np].events = POLLIN;
+				owner[np++] = k;
+			}
+		nctl = np;
 		for (k = 0; k < inet_svcs.n; k++)
 			for (j = 0; j < inet_svcs.v[k].nfds; j++) {
 				pfd[np].fd = inet_svcs.v[k].fds[j];
@@ -863,6 +1251,11 @@ master_run(int ready_fd)
 		}
 		if (poll(pfd, np, smtp_check_at ? MASTER_SMTP_GROW_MS : MASTER_POLL_MS) > 0) {
 			for (k = 1; k < np; k++) {
+				if (k < nctl) {
+					if (pfd[k].revents)
+						master_session_read(owner[k]);
+					continue;
+				}
 				if (!(pfd[k].revents & POLLIN))
 					continue;
 				if (k == smtp_idx)
@@ -872,6 +1265,7 @@ master_run(int ready_fd)
 			}
 		}
 		master_smtp_check();
+		master_session_expire();
 		free(pfd);
 		free(owner);
 		while (!stop && read(signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {

@@ -23,6 +23,12 @@
  *             MASTER_SMTP_GROW_MS (all busy); one that had no request for
  *             max_idle (or served max_use) ends and is not replaced until
  *             demand says so (at least one runs).
+ *   smtpd   - per inet service of master.cf, up to its maxproc processes
+ *             (mail_owner, with the service's -o overrides) that serve one
+ *             SMTP client after another: the master accepts and hands
+ *             each connection to an idle one (forking one only when none
+ *             is idle), which exits after max_use clients or max_idle
+ *             seconds without one (see master.c).
  * Workers other than local drop to mail_owner when the master is root, and die with it
  * (PR_SET_PDEATHSIG). Signals: SIGTERM stops gracefully (workers finish
  * what they are doing), SIGQUIT aborts at once, SIGHUP re-reads main.cf
@@ -30,7 +36,8 @@
  * (new listeners open, removed ones close, kept ones keep their socket;
  * a broken master.cf leaves the listeners as they were), reloads the TLS
  * certificate and restarts the workers; SMTP sessions under way finish
- * with the configuration they started with.
+ * with the configuration they started with, then their smtpd exits (idle
+ * ones exit at once), so every new client meets the new configuration.
  */
 #ifndef PETREL_MASTER_H
 #define PETREL_MASTER_H

@@ -123,6 +123,7 @@ struct smtpd_cmd {
 
 static volatile sig_atomic_t smtpd_stop;
 static smtpd_queue_fn smtpd_queue_hook;
+static void (*smtpd_done_hook)(void);
 
 static void smtpd_local_addr(int fd, char *out, size_t outlen);
 
@@ -218,6 +219,18 @@ void
 smtpd_set_queue_fn(smtpd_queue_fn fn)
 {
 	smtpd_queue_hook = fn;
+}
+
+void
+smtpd_set_done_fn(void (*fn)(void))
+{
+	smtpd_done_hook = fn;
+}
+
+int
+smtpd_stopping(void)
+{
+	return smtpd_stop != 0;
 }
 
 static void
@@ -1931,6 +1944,9 @@ smtpd_session(int in_fd, int out_fd, const struct smtpd_client *c)
 	}
 	(void)smtpd_flush(s);
 	smtpd_linger(s);
+	/* The client is gone: a persistent process may take the next one now. */
+	if (smtpd_done_hook != NULL)
+		smtpd_done_hook();
 	smtpd_log_disconnect(s, unknown);
 	smtpd_sasl_logout(s);
 	smtpd_sasl_close(s->sasl);

@@ -81,8 +81,24 @@ int smtpd_client_from_fd(int fd, struct smtpd_client *c);
 /*
  * Runs one session: banner, commands until QUIT, EOF, timeout, the hard
  * error limit or SIGTERM. Returns the exit status for the process (0).
+ * Everything a session learns (HELO name, envelope, TLS, AUTH identity,
+ * milter connections, command counts) lives and dies with the call, so
+ * one process may run any number of sessions one after the other, each
+ * starting as in a fresh process. It installs its own SIGTERM handler
+ * (the session ends with 421 4.3.2); smtpd_stopping() then returns 1.
  */
 int smtpd_session(int in_fd, int out_fd, const struct smtpd_client *c);
+
+/*
+ * fn (NULL: none) is called by each smtpd_session once the client is
+ * gone (last reply flushed, TLS closed, our side shut down and the
+ * client's rest read), before the "disconnect from" line is logged: a
+ * persistent process tells its master there that it is free again.
+ */
+void smtpd_set_done_fn(void (*fn)(void));
+
+/* 1 once SIGTERM asked a session to end: the process must not serve another. */
+int smtpd_stopping(void);
 
 /*
  * For daemon sessions: reads the TLS settings and loads the certificate

@@ -44,7 +44,9 @@ trap '"$PETREL" stop >/dev/null 2>&1; umount "$QDIR" "$T/home/bob" 2>/dev/null; 
 ok $? "petrel start"
 MPID=$(tr -dc 0-9 <"$QDIR/pid/master.pid")
 master_up() { kill -0 "$MPID" 2>/dev/null; }
-no_sessions() { ! pgrep -x smtpd -P "$MPID" >/dev/null; }
+# No smtpd serves a client any more (the processes stay, idle, for
+# max_idle): no connection of port 25 is open on the server side.
+no_sessions() { [ -z "$(ss -Htn state established state close-wait '( sport = :25 )')" ]; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # A one-shot SMTP client: smtp_send PORT FROM RCPT BYTES [MAILARGS] prints

@@ -272,8 +272,9 @@ like "$out" '^LAST 421 4\.7\.0 ' "the 500th idle connection is refused"
 like "$out" '^NEW 421 4\.7\.0 host\.example\.com Error: too many connections [0-9.]+$' "500 idle connections: a new client gets 421 4.7.0"
 like "$out" ' 0\.[0-9]+$' "within a second"
 like "$(cat "$MAILLOG")" 'service smtp: all 100 processes busy' "process limit logged"
-# no_sessions: the master has no smtpd child left (each names itself).
-no_sessions() { ! pgrep -x smtpd -P "$MPID" >/dev/null; }
+# no_sessions: no smtpd serves a client any more (the processes stay,
+# idle, for max_idle: no connection of port 25 is open on the server side).
+no_sessions() { [ -z "$(ss -Htn state established state close-wait '( sport = :25 )')" ]; }
 wait_for 60 no_sessions || diag "smtpd sessions still running after 60 s"
 ok $? "every session of the closed clients ended"
 
