@@ -10,6 +10,7 @@
 # and the death of the master. Runs as root in its own network namespace
 # (t/harness); every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
+. "$PETREL_SRCDIR/t/lib/peers.sh"
 
 instance_setup "smtpd_error_sleep_time = 0" "smtpd_helo_required = yes" \
 	"mynetworks = 127.0.0.1/32" "smtpd_timeout = 10s"
@@ -42,39 +43,9 @@ ok $? "petrel start"
 MPID=$(tr -dc 0-9 <"$QDIR/pid/master.pid")
 
 # --- Dovecot's auth service, its socket under the queue (private/auth) ---
-DV=$T/dovecot
-mkdir -p "$DV/run" "$DV/state" "$QDIR/private"
-echo 'carol:{PLAIN}s3cret' >"$DV/users"
-cat >"$DV/dovecot.conf" <<EOF
-base_dir = $DV/run
-state_dir = $DV/state
-log_path = $DV/dovecot.log
-protocols =
-ssl = no
-auth_mechanisms = plain login
-auth_failure_delay = 0
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $DV/users
-}
-userdb {
-  driver = static
-  args = uid=2001 gid=2001 home=$T/home/alice
-}
-service auth {
-  unix_listener $QDIR/private/auth {
-    mode = 0660
-    user = petrel
-    group = petrel
-  }
-}
-EOF
-dovecot -c "$DV/dovecot.conf"
-ok $? "dovecot started"
-stop_dovecot() { [ -f "$DV/run/master.pid" ] && kill "$(cat "$DV/run/master.pid")" 2>/dev/null; }
-trap 'stop_dovecot; instance_teardown' EXIT
-wait_for 10 test -S "$QDIR/private/auth"
-ok $? "Dovecot's auth socket is there"
+dovecot_auth_start carol:s3cret
+ok $? "Dovecot's auth service started, its socket at private/auth"
+trap 'dovecot_stop; instance_teardown' EXIT
 
 # smtpc PORT SRC < script: one session; each line is sent and its whole
 # reply printed (lines joined by "|"); "!starttls" sends STARTTLS and

@@ -9,6 +9,7 @@
 # The key is root's alone (0600): the smtpd loads it before it drops to
 # mail_owner. Runs as root in its own network namespace (t/harness).
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
+. "$PETREL_SRCDIR/t/lib/peers.sh"
 
 instance_setup "smtpd_error_sleep_time = 0" "mynetworks = 127.0.0.1/32"
 TLSDIR=$T/tls
@@ -63,39 +64,9 @@ ok $? "petrel start with smtp, submission, smtps and test listeners"
 is "$(stat -c '%a %U' "$TLSDIR/key.pem")" "600 root" "the key is readable by root alone"
 
 # --- Dovecot's auth service, its socket under the queue (private/auth) ---
-DV=$T/dovecot
-mkdir -p "$DV/run" "$DV/state" "$QDIR/private"
-echo 'carol:{PLAIN}s3cret' >"$DV/users"
-cat >"$DV/dovecot.conf" <<EOF
-base_dir = $DV/run
-state_dir = $DV/state
-log_path = $DV/dovecot.log
-protocols =
-ssl = no
-auth_mechanisms = plain login
-auth_failure_delay = 0
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $DV/users
-}
-userdb {
-  driver = static
-  args = uid=2001 gid=2001 home=$T/home/alice
-}
-service auth {
-  unix_listener $QDIR/private/auth {
-    mode = 0660
-    user = petrel
-    group = petrel
-  }
-}
-EOF
-dovecot -c "$DV/dovecot.conf"
-ok $? "dovecot started"
-stop_dovecot() { [ -f "$DV/run/master.pid" ] && kill "$(cat "$DV/run/master.pid")" 2>/dev/null; }
-trap 'stop_dovecot; instance_teardown' EXIT
-wait_for 10 test -S "$QDIR/private/auth"
-ok $? "Dovecot's auth socket is there"
+dovecot_auth_start carol:s3cret
+ok $? "Dovecot's auth service started, its socket at private/auth"
+trap 'dovecot_stop; instance_teardown' EXIT
 
 # A small client: tlsc PORT [SRC] [wrapper] < script. Each line is sent
 # and the whole reply printed, lines joined by "|". "!starttls" sends
@@ -398,5 +369,5 @@ sum=$(cat "$SC/tls/cert.pem" "$SC/tls/key.pem" | sha256sum)
 out=$(PETREL_CONFIG_DIR=$SC sh "$PETREL_SRCDIR/contrib/petrel-tls-cert" "$PETREL_BUILDDIR/sendmail" 2>&1)
 is "$out|$(cat "$SC/tls/cert.pem" "$SC/tls/key.pem" | sha256sum)" "|$sum" "a second run changes nothing"
 
-stop_dovecot
+dovecot_stop
 done_testing

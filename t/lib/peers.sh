@@ -27,6 +27,13 @@
 #                           of smtp-sink(1)); returns once it listens.
 #   smtp_sink_stop NAME     stops it; smtp_sink_stop_all stops every one.
 #   smtp_sink_count NAME    the number of transactions it dumped.
+#   dovecot_auth_start USER:PASSWORD
+#                           Dovecot's auth service alone (no IMAP, no SSL),
+#                           its socket at $QDIR/private/auth for the petrel
+#                           user (smtpd_sasl_type = dovecot,
+#                           smtpd_sasl_path = private/auth), one PLAIN and
+#                           LOGIN user; returns once the socket is there.
+#   dovecot_stop            stops it.
 #
 # The aiosmtpd server of the relay tests (t/lib/smtpsink.py; its options
 # are the keys of SINK/conf.json, read at every connection), on
@@ -182,4 +189,43 @@ r['data'] = base64.b64decode(r['data'])
 v = eval(sys.argv[3])
 sys.stdout.write(v.decode('utf-8', 'replace') if isinstance(v, bytes) else str(v))
 EOF
+}
+
+DV=
+
+dovecot_auth_start() {
+	DV=$T/dovecot
+	mkdir -p "$DV/run" "$DV/state" "$QDIR/private"
+	echo "${1%%:*}:{PLAIN}${1#*:}" >"$DV/users"
+	cat >"$DV/dovecot.conf" <<EOF
+base_dir = $DV/run
+state_dir = $DV/state
+log_path = $DV/dovecot.log
+protocols =
+ssl = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $DV/users
+}
+userdb {
+  driver = static
+  args = uid=2001 gid=2001 home=$T/home/alice
+}
+service auth {
+  unix_listener $QDIR/private/auth {
+    mode = 0660
+    user = petrel
+    group = petrel
+  }
+}
+EOF
+	dovecot -c "$DV/dovecot.conf" || return 1
+	wait_for 10 test -S "$QDIR/private/auth"
+}
+
+dovecot_stop() {
+	[ -n "$DV" ] && [ -f "$DV/run/master.pid" ] && kill "$(cat "$DV/run/master.pid")" 2>/dev/null
+	return 0
 }
