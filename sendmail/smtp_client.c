@@ -123,19 +123,26 @@ smtp_client_command(struct smtp_client *c, const char *cmd, struct smtp_reply *r
 	return 0;
 }
 
+/* The name we give in EHLO/HELO: smtp_helo_name, else $myhostname. */
+static const char *
+smtp_client_helo_name(void)
+{
+	const char *helo = conf_str("smtp_helo_name");
+
+	return *helo ? helo : conf_str("myhostname");
+}
+
 int
 smtp_client_hello(struct smtp_client *c, struct smtp_result *fail)
 {
 	long long t = conf_time("smtp_helo_timeout");
-	const char *helo = conf_str("smtp_helo_name");
+	const char *helo = smtp_client_helo_name();
 	char why[SMTP_IO_WHY_MAX];
 	struct smtp_reply rp;
 	struct pbuf cmd = PBUF_INIT;
 	int rc = -1;
 
 	smtp_reply_init(&rp);
-	if (*helo == '\0')
-		helo = conf_str("myhostname");
 	if (smtp_io_reply(&c->io, &rp, t, why, sizeof(why)) != SMTP_IO_OK) {
 		smtp_result_io(fail, why, "receiving the initial server greeting");
 		goto out;
@@ -425,14 +432,12 @@ out:
 int
 smtp_client_ehlo(struct smtp_client *c, struct smtp_result *fail)
 {
-	const char *helo = conf_str("smtp_helo_name");
+	const char *helo = smtp_client_helo_name();
 	struct smtp_reply rp;
 	struct pbuf cmd = PBUF_INIT;
 	int rc = -1;
 
 	smtp_reply_init(&rp);
-	if (*helo == '\0')
-		helo = conf_str("myhostname");
 	pbuf_printf(&cmd, "EHLO %s", helo);
 	if (smtp_client_command(c, cmd.data, &rp, conf_time("smtp_helo_timeout"), "sending EHLO",
 	    fail) < 0)
