@@ -733,6 +733,20 @@ master_session_done(void)
 	(void)send(session_ctl, &c, 1, MSG_NOSIGNAL);
 }
 
+/* A one-byte control message with room for one descriptor (SCM_RIGHTS). */
+static void
+master_ctl_msg(struct msghdr *msg, struct iovec *iov, char *c, char *cbuf, size_t cbuflen)
+{
+	memset(msg, 0, sizeof(*msg));
+	memset(cbuf, 0, cbuflen);
+	iov->iov_base = c;
+	iov->iov_len = 1;
+	msg->msg_iov = iov;
+	msg->msg_iovlen = 1;
+	msg->msg_control = cbuf;
+	msg->msg_controllen = cbuflen;
+}
+
 /*
  * In the smtpd process: the next client's descriptor from the master;
  * -1 when the master closed the socketpair (or went away), or sent
@@ -752,14 +766,7 @@ master_session_recv(int ctl)
 	ssize_t n;
 	int fd = -1;
 
-	memset(&msg, 0, sizeof(msg));
-	memset(&cm, 0, sizeof(cm));
-	iov.iov_base = &c;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof(cm.buf);
+	master_ctl_msg(&msg, &iov, &c, cm.buf, sizeof(cm.buf));
 	do
 		n = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
@@ -945,14 +952,7 @@ master_session_give(size_t k, int fd, const char *addr)
 	char c = MASTER_CTL_CONN;
 	ssize_t n;
 
-	memset(&msg, 0, sizeof(msg));
-	memset(&cm, 0, sizeof(cm));
-	iov.iov_base = &c;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof(cm.buf);
+	master_ctl_msg(&msg, &iov, &c, cm.buf, sizeof(cm.buf));
 	h = CMSG_FIRSTHDR(&msg);
 	h->cmsg_level = SOL_SOCKET;
 	h->cmsg_type = SCM_RIGHTS;

@@ -203,6 +203,16 @@ access_reply(int code, const char *text, enum smtpd_access_kind kind, const char
 	    access_kind_text[kind], *text ? text : "Access denied");
 }
 
+/* 1 when s has a control byte other than TAB (a policy server's answer is not trusted). */
+static int
+access_has_ctl(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < ' ' && *s != '\t') || *s == '\177')
+			return 1;
+	return 0;
+}
+
 enum smtpd_access_verdict
 smtpd_access_action(const char *value, const char *origin, enum smtpd_access_kind kind,
     const char *shown, int *code, char *reply, size_t replylen)
@@ -235,6 +245,11 @@ smtpd_access_action(const char *value, const char *origin, enum smtpd_access_kin
 	if (ACCESS_IS("PREPEND")) {
 		if (*rest == '\0' || strchr(rest, ':') == NULL || rest[strcspn(rest, ": \t")] != ':') {
 			log_warn("%s: PREPEND without a header (\"%s\"): ignored", origin, value);
+			return ACCESS_DUNNO;
+		}
+		if (access_has_ctl(rest)) {
+			/* A bare CR (or any control byte) would reach the message as it is. */
+			log_warn("%s: PREPEND header with control characters: ignored", origin);
 			return ACCESS_DUNNO;
 		}
 		snprintf(reply, replylen, "%s", rest);

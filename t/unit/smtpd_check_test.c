@@ -85,6 +85,7 @@ static const char access_map[] =
 	"dir.example        DEFER_IF_REJECT later\n"
 	"prep.example       PREPEND X-Test: yes\n"
 	"badprep.example    PREPEND no header here\n"
+	"ctlprep.example    PREPEND X-Bad: a\rb\n"
 	"warn.example       WARN looks odd\n";
 
 /* Access tables and the other restrictions that need no DNS. */
@@ -199,6 +200,10 @@ restrictions(const char *dir)
 			is_str(pre.v[0], "X-Test: yes", "PREPEND: the header");
 		ci.sender = "x@badprep.example";
 		is_int(smtpd_check_rcpt(&ci, reply, sizeof(reply)), 0, "PREPEND without a header: ignored");
+		is_int((long)pre.n, 1, "... nothing collected");
+		ci.sender = "x@ctlprep.example";
+		is_int(smtpd_check_rcpt(&ci, reply, sizeof(reply)), 0,
+		    "PREPEND with a bare CR in the header: ignored");
 		is_int((long)pre.n, 1, "... nothing collected");
 		strv_free(&pre);
 	}
