@@ -213,6 +213,16 @@ access_has_ctl(const char *s)
 	return 0;
 }
 
+/* RFC 5322 2.2: a field name is printable US-ASCII other than the colon. */
+static int
+access_header_name_ok(const char *s)
+{
+	for (; *s != ':'; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s > '~')
+			return 0;
+	return 1;
+}
+
 enum smtpd_access_verdict
 smtpd_access_action(const char *value, const char *origin, enum smtpd_access_kind kind,
     const char *shown, int *code, char *reply, size_t replylen)
@@ -247,9 +257,18 @@ smtpd_access_action(const char *value, const char *origin, enum smtpd_access_kin
 			log_warn("%s: PREPEND without a header (\"%s\"): ignored", origin, value);
 			return ACCESS_DUNNO;
 		}
+		if (!access_header_name_ok(rest)) {
+			log_warn("%s: PREPEND header name is not printable ASCII: ignored", origin);
+			return ACCESS_DUNNO;
+		}
 		if (access_has_ctl(rest)) {
 			/* A bare CR (or any control byte) would reach the message as it is. */
 			log_warn("%s: PREPEND header with control characters: ignored", origin);
+			return ACCESS_DUNNO;
+		}
+		if (strlen(rest) >= replylen) {
+			/* Cut short it could lose its colon or end mid-character: not a header. */
+			log_warn("%s: PREPEND header longer than %zu bytes: ignored", origin, replylen - 1);
 			return ACCESS_DUNNO;
 		}
 		snprintf(reply, replylen, "%s", rest);

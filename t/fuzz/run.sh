@@ -46,6 +46,11 @@ for f in "$srcdir"/t/fuzz/fuzz_*.c; do
 	rate=$(( ${execs:-0} / (seconds > 0 ? seconds : 1) ))
 	if [ $rc -ne 0 ]; then
 		echo "FAIL: $name crashed after ${execs:-?} runs (see $work/run.log, inputs in $work)"
+		# CI keeps only what is printed: the cause and the input, not the files.
+		grep -E -A12 '^==[0-9]+==|^SUMMARY|runtime error' "$work/run.log" | head -n 40
+		for c in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*; do
+			[ -f "$c" ] && { echo "input $c:"; head -c 1024 "$c" | od -A d -c | head -n 24; }
+		done
 		failed=1
 	else
 		echo "ok: $name ${execs:-0} runs in ${seconds}s (~$rate/s)"

@@ -18,6 +18,7 @@
 #include "inet.h"
 #include "log.h"
 #include "maps.h"
+#include "smtpd_access.h"
 #include "smtpd_check.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -206,6 +207,24 @@ restrictions(const char *dir)
 		    "PREPEND with a bare CR in the header: ignored");
 		is_int((long)pre.n, 1, "... nothing collected");
 		strv_free(&pre);
+	}
+	{
+		/* A policy server's PREPEND that would not fit, or with an 8-bit name. */
+		char big[600], small[64];
+		int code = 0;
+
+		memset(big, 'C', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		memcpy(big, "PREPEND X-Long", 14);
+		big[300] = ':';
+		is_int(smtpd_access_action(big, "test", ACCESS_SENDER, "x@y", &code, small, sizeof(small)),
+		    ACCESS_DUNNO, "PREPEND longer than the buffer: ignored, not cut short");
+		is_int(smtpd_access_action("PREPEND X-\230ame: v", "test", ACCESS_SENDER, "x@y", &code,
+		    small, sizeof(small)), ACCESS_DUNNO, "PREPEND with an 8-bit header name: ignored");
+		is_int(smtpd_access_action("PREPEND X-Fits: v", "test", ACCESS_SENDER, "x@y", &code,
+		    small, sizeof(small)), ACCESS_PREPEND, "PREPEND that fits: taken");
+		is_str(small, "X-Fits: v", "... as it was");
+		is_int(code, 0, "... no reply code");
 	}
 	is_str(decide("203.0.113.5", "unknown", NULL, "x@warn.example", "a@b.example"), "OK",
 	    "WARN: logged, the lists go on");
