@@ -33,6 +33,14 @@ struct tls_ctx *tls_server_ctx(const char *cert_file, const char *key_file,
     char *err, size_t errlen);
 
 /*
+ * Replaces the server's ephemeral DH group (by default one sized to the
+ * certificate's key) with the PEM "DH PARAMETERS" of path
+ * (smtpd_tls_dh1024_param_file). -1 with err naming the file when it
+ * cannot be read or holds no DH parameters; the context is then as before.
+ */
+int tls_server_dh_file(struct tls_ctx *ctx, const char *path, char *err, size_t errlen);
+
+/*
  * Client context. CAfile/CApath may be NULL or "" (then only opportunistic
  * use is possible). Verification is chosen per connection (tls_connect's
  * verify: 0 = none, for security levels may and encrypt; 1 = the chain

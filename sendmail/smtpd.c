@@ -134,7 +134,23 @@ static struct tls_ctx *smtpd_tls_ctx;
 
 /* What smtpd_preload() made for main.cf's own files (in the master). */
 static struct tls_ctx *smtpd_pre_ctx;
-static char *smtpd_pre_cert, *smtpd_pre_key, *smtpd_pre_err;
+static char *smtpd_pre_cert, *smtpd_pre_key, *smtpd_pre_dh, *smtpd_pre_err;
+
+/*
+ * The server context for cert and key, with the DH parameters of dh when
+ * set. DH parameters that cannot be used are a warning, not the end of
+ * TLS: the built-in group stays (as Postfix does).
+ */
+static struct tls_ctx *
+smtpd_tls_ctx_make(const char *cert, const char *key, const char *dh, char *err, size_t errlen)
+{
+	struct tls_ctx *ctx = tls_server_ctx(cert, key, err, errlen);
+	char dherr[2 * TLS_ERR_MAX];
+
+	if (ctx != NULL && *dh != '\0' && tls_server_dh_file(ctx, dh, dherr, sizeof(dherr)) < 0)
+		log_warn("smtpd_tls_dh1024_param_file: %s: using the built-in DH group", dherr);
+	return ctx;
+}
 
 void
 smtpd_preload(void)
@@ -145,14 +161,17 @@ smtpd_preload(void)
 	tls_ctx_free(smtpd_pre_ctx);
 	free(smtpd_pre_cert);
 	free(smtpd_pre_key);
+	free(smtpd_pre_dh);
 	free(smtpd_pre_err);
 	smtpd_pre_ctx = NULL;
-	smtpd_pre_cert = smtpd_pre_key = smtpd_pre_err = NULL;
+	smtpd_pre_cert = smtpd_pre_key = smtpd_pre_dh = smtpd_pre_err = NULL;
 	if (*cert == '\0')
 		return;
 	smtpd_pre_cert = xstrdup(cert);
 	smtpd_pre_key = xstrdup(conf_str("smtpd_tls_key_file"));
-	smtpd_pre_ctx = tls_server_ctx(smtpd_pre_cert, smtpd_pre_key, err, sizeof(err));
+	smtpd_pre_dh = xstrdup(conf_str("smtpd_tls_dh1024_param_file"));
+	smtpd_pre_ctx = smtpd_tls_ctx_make(smtpd_pre_cert, smtpd_pre_key, smtpd_pre_dh, err,
+	    sizeof(err));
 	if (smtpd_pre_ctx == NULL)
 		smtpd_pre_err = xstrdup(err);
 }
@@ -165,6 +184,9 @@ smtpd_prepare(void)
 	char err[2 * TLS_ERR_MAX];
 
 	smtpd_prepared = 1;
+	/* Postfix 2.2's booleans count only while smtpd_tls_security_level is empty. */
+	if (*level == '\0')
+		level = conf_bool("smtpd_enforce_tls") ? "encrypt" : conf_bool("smtpd_use_tls") ? "may" : "";
 	if (*level == '\0' || strcasecmp(level, "none") == 0) {
 		smtpd_tls_level = TLS_LEVEL_NONE;
 	} else if (strcasecmp(level, "may") == 0) {
@@ -184,14 +206,15 @@ smtpd_prepare(void)
 		return;
 	}
 	if (smtpd_pre_cert && strcmp(cert, smtpd_pre_cert) == 0
-	    && strcmp(conf_str("smtpd_tls_key_file"), smtpd_pre_key) == 0) {
+	    && strcmp(conf_str("smtpd_tls_key_file"), smtpd_pre_key) == 0
+	    && strcmp(conf_str("smtpd_tls_dh1024_param_file"), smtpd_pre_dh) == 0) {
 		/* The master's copy: main.cf's files, loaded once. */
 		smtpd_tls_ctx = smtpd_pre_ctx;
 		smtpd_pre_ctx = NULL;
 		snprintf(err, sizeof(err), "%s", smtpd_pre_err ? smtpd_pre_err : "");
 	} else {
-		smtpd_tls_ctx = tls_server_ctx(cert, conf_str("smtpd_tls_key_file"), err,
-		    sizeof(err));
+		smtpd_tls_ctx = smtpd_tls_ctx_make(cert, conf_str("smtpd_tls_key_file"),
+		    conf_str("smtpd_tls_dh1024_param_file"), err, sizeof(err));
 	}
 	/* Wrapper mode and level encrypt use the mandatory protocols and ciphers (Postfix). */
 	if (smtpd_tls_ctx != NULL && tls_policy_apply(smtpd_tls_ctx, "smtpd",

@@ -4,7 +4,9 @@
 # refused, smtps wrapper mode on 465, the STARTTLS command injection
 # (CVE-2011-0411), security level encrypt, a missing or mismatched
 # certificate, smtpd_tls_[mandatory_]protocols / _ciphers /
-# _exclude_ciphers (and invalid values: no STARTTLS and a warning), stalled handshakes cut off at smtpd_timeout, and AUTH
+# _exclude_ciphers (and invalid values: no STARTTLS and a warning), DHE
+# groups (smtpd_tls_dh1024_param_file), smtpd_use_tls/smtpd_enforce_tls,
+# stalled handshakes cut off at smtpd_timeout, and AUTH
 # PLAIN/LOGIN checked by a real Dovecot started in the test's namespace.
 # The key is root's alone (0600): the smtpd loads it before it drops to
 # mail_owner. Runs as root in its own network namespace (t/harness).
@@ -57,7 +59,15 @@ smtps     inet  n       -       n       -       -       smtpd
 127.0.0.1:2535 inet n   -       n       -       -       smtpd -o smtpd_tls_security_level=encrypt
   -o smtpd_tls_protocols=TLSv1.3 -o smtpd_tls_mandatory_protocols=TLSv1.2
 127.0.0.1:2536 inet n   -       n       -       -       smtpd -o smtpd_tls_ciphers=strong
+127.0.0.1:2537 inet n   -       n       -       -       smtpd -o smtpd_tls_dh1024_param_file=$TLSDIR/dh.pem
+127.0.0.1:2538 inet n   -       n       -       -       smtpd -o smtpd_tls_dh1024_param_file=$TLSDIR/other.pem
+127.0.0.1:2539 inet n   -       n       -       -       smtpd -o smtpd_tls_security_level=
+  -o smtpd_use_tls=yes
+127.0.0.1:2540 inet n   -       n       -       -       smtpd -o smtpd_tls_security_level=
+  -o smtpd_enforce_tls=yes
+127.0.0.1:2541 inet n   -       n       -       -       smtpd -o smtpd_tls_security_level=
 EOF
+openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe3072 -out "$TLSDIR/dh.pem" 2>/dev/null
 : >"$T/aliases"
 "$PETREL" start >/dev/null 2>"$T/start.err"
 ok $? "petrel start with smtp, submission, smtps and test listeners"
@@ -200,6 +210,29 @@ out=$(printf 'EHLO client.example\nQUIT\n' | tlsc 2536)
 unlike "$out" 'STARTTLS' "smtpd_tls_ciphers = strong (no such grade): STARTTLS not offered"
 like "$(cat "$MAILLOG")" 'warning: invalid smtpd_tls_ciphers value "strong" \(high, medium, low, export or null\): disabling TLS support' \
 	"... and a warning naming the parameter"
+
+# --- ephemeral DH for TLS 1.2 DHE suites (smtpd_tls_dh1024_param_file) ---
+dhe() {	# dhe PORT: the DHE handshake's cipher and temporary key, as openssl s_client prints them
+	timeout 20 openssl s_client -starttls smtp -connect "127.0.0.1:$1" -tls1_2 \
+		-cipher DHE-RSA-AES256-GCM-SHA384 </dev/null 2>&1 | grep -E '^(New|Server Temp Key)'
+}
+is "$(dhe 25)" "Server Temp Key: DH, 2048 bits
+New, TLSv1.2, Cipher is DHE-RSA-AES256-GCM-SHA384" \
+	"a client that offers only DHE: served with a group as strong as the 2048-bit key"
+is "$(dhe 2537)" "Server Temp Key: DH, 3072 bits
+New, TLSv1.2, Cipher is DHE-RSA-AES256-GCM-SHA384" "smtpd_tls_dh1024_param_file: the file's 3072-bit group"
+is "$(dhe 2538)" "Server Temp Key: DH, 2048 bits
+New, TLSv1.2, Cipher is DHE-RSA-AES256-GCM-SHA384" "a file without DH parameters: the built-in group"
+like "$(cat "$MAILLOG")" "warning: smtpd_tls_dh1024_param_file: cannot load DH parameters from file $TLSDIR/other\\.pem.*: using the built-in DH group" \
+	"... and a warning naming the parameter and the file"
+
+# --- Postfix 2.2's smtpd_use_tls / smtpd_enforce_tls, from old main.cf files ---
+out=$(printf 'EHLO client.example\nQUIT\n' | tlsc 2539)
+like "$out" 'STARTTLS' "smtpd_use_tls = yes (no security level): STARTTLS offered"
+out=$(printf 'EHLO client.example\nQUIT\n' | tlsc 2541)
+unlike "$out" 'STARTTLS' "neither: no STARTTLS"
+out=$(printf 'EHLO client.example\nMAIL FROM:<bob@example.org>\nQUIT\n' | tlsc 2540)
+like "$out" '530 5\.7\.0 Must issue a STARTTLS command first' "smtpd_enforce_tls = yes: level encrypt"
 
 # --- a renewed certificate is served after petrel reload ---
 served_cn() {
