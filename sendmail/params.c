@@ -291,7 +291,7 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_recipient_limit", "1000", CONF_INT, 0, 0 },
 	{ "smtpd_recipient_restrictions", "", CONF_LIST, 0, 0 },
 	{ "smtpd_relay_restrictions", "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination", CONF_LIST, 0, 0 },
-	{ "smtpd_restriction_classes", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },
+	{ "smtpd_restriction_classes", "", CONF_LIST, 0, 0 },
 	{ "smtpd_sasl_auth_enable", "no", CONF_BOOL, 0, 0 },
 	{ "smtpd_sasl_authenticated_header", "no", CONF_BOOL, 0, 0 },
 	{ "smtpd_sasl_local_domain", "", CONF_STR, 0, 0 },

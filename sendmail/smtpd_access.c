@@ -24,10 +24,13 @@
  * header: value, WARN / INFO text (logged), or a reply code 4NN/5NN with
  * text (an enhanced status code at the start of the text is kept, else
  * X.7.1). The reply has Postfix's shape: "554 5.7.1 <SUBJECT>: Sender
- * address rejected: Access denied". Other actions (HOLD, DISCARD,
- * FILTER, REDIRECT, restriction names) are not supported: logged,
- * answered "451 4.3.5 Server configuration error" (fail safe, as for an
- * unknown restriction).
+ * address rejected: Access denied". Any other value is a list of
+ * restrictions or a restriction class (access(5) "restriction...":
+ * "permit_mynetworks, reject", "permissive"), given back to the caller to
+ * evaluate (smtpd_check.c, which answers an unknown name with a temporary
+ * error). Postfix's actions Petrel does not have (HOLD, DISCARD, FILTER,
+ * REDIRECT, BCC) are logged and answered "451 4.3.5 Server configuration
+ * error" (fail safe), never ignored.
  *
  * Errors: a table that cannot be read gives 451 4.3.0 "Temporary lookup
  * failure" (logged with the reason).
@@ -283,6 +286,11 @@ smtpd_access_action(const char *value, const char *origin, enum smtpd_access_kin
 		*code = atoi(value);
 		access_reply(*code, rest, kind, shown, reply, replylen);
 		return ACCESS_DECIDED;
+	}
+	if (!ACCESS_IS("HOLD") && !ACCESS_IS("DISCARD") && !ACCESS_IS("FILTER")
+	    && !ACCESS_IS("REDIRECT") && !ACCESS_IS("BCC") && wl > 0 && strlen(value) < replylen) {
+		snprintf(reply, replylen, "%s", value);
+		return ACCESS_RESTRICTIONS;
 	}
 #undef ACCESS_IS
 	log_warn("%s: action \"%.*s\" for <%s> is not supported by Petrel: answering with "

@@ -21,6 +21,7 @@ enum smtpd_access_verdict {
 	ACCESS_DEFER_IF_PERMIT,	/* *code and reply set: applies if the end is a permit */
 	ACCESS_DEFER_IF_REJECT,	/* *code and reply set: replaces a later 5xx reject */
 	ACCESS_PREPEND,		/* reply holds a header to add to the message */
+	ACCESS_RESTRICTIONS,	/* reply holds restrictions (or a class name) to evaluate */
 };
 
 /*

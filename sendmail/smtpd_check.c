@@ -29,6 +29,8 @@
 #define CHECK_BITS_V4	32
 #define CHECK_BITS_V6	128
 #define CHECK_TEXT_MAX	128	/* longest textual address accepted */
+#define CHECK_NEST_MAX	10	/* classes and table results within each other */
+#define CHECK_LIST_SEPS	" \t\r\n,"
 
 /* Parses "a.b.c.d", "::1", "[::1]" into bytes; returns the family or -1. */
 static int
@@ -205,7 +207,34 @@ struct check_run {
 	int pipelined;		/* at DATA: the client sent more before our 354 */
 	int dip_code, dir_code;	/* DEFER_IF_PERMIT / DEFER_IF_REJECT pending */
 	char dip[SMTPD_CHECK_REPLY_MAX], dir[SMTPD_CHECK_REPLY_MAX];
+	int depth;		/* restriction classes and table results being evaluated */
 };
+
+static enum check_verdict check_eval(struct check_run *r, const struct strv *list);
+static enum check_verdict check_config_error(struct check_run *r, const char *what,
+    const char *name);
+
+/*
+ * Restrictions named by a table's answer or a restriction class, within
+ * the list being evaluated: what they decide is what it decides. Nested
+ * deeper than CHECK_NEST_MAX (a class that names itself) is a
+ * configuration error.
+ */
+static enum check_verdict
+check_nested(struct check_run *r, const char *restrictions, const char *what)
+{
+	struct strv list = STRV_INIT;
+	enum check_verdict v;
+
+	if (r->depth >= CHECK_NEST_MAX)
+		return check_config_error(r, "restrictions nested too deep in", what);
+	strv_split(&list, restrictions, CHECK_LIST_SEPS);
+	r->depth++;
+	v = check_eval(r, &list);
+	r->depth--;
+	strv_free(&list);
+	return v;
+}
 
 /* What an access table or policy server said, for the restriction list. */
 static enum check_verdict
@@ -234,6 +263,16 @@ check_verdict_of(struct check_run *r, enum smtpd_access_verdict v)
 		if (r->ci->prepend != NULL)
 			strv_add(r->ci->prepend, r->reply);
 		return CHECK_DUNNO;
+	case ACCESS_RESTRICTIONS: {
+		/* r->reply is where the nested restrictions answer: take the text out first. */
+		char *text = xstrdup(r->reply);
+		enum check_verdict nv;
+
+		r->reply[0] = '\0';
+		nv = check_nested(r, text, text);
+		free(text);
+		return nv;
+	}
 	default:
 		return CHECK_DUNNO;
 	}
@@ -541,6 +580,19 @@ check_config_error(struct check_run *r, const char *what, const char *name)
 	return CHECK_REJECT;
 }
 
+/* 1 when name is listed in smtpd_restriction_classes. */
+static int
+check_is_class(const char *name)
+{
+	struct strv classes = STRV_INIT;
+	int found;
+
+	conf_list("smtpd_restriction_classes", &classes);
+	found = strv_find(&classes, name, 0) >= 0;
+	strv_free(&classes);
+	return found;
+}
+
 /* Evaluates one restriction; *used is set to the number of list words it took. */
 static enum check_verdict
 check_one(struct check_run *r, const struct strv *list, size_t i, size_t *used)
@@ -640,6 +692,8 @@ check_one(struct check_run *r, const struct strv *list, size_t i, size_t *used)
 		    "hostname, [%s]", *r->code, *r->code / 100, ci->addr);
 		return CHECK_REJECT;
 	}
+	if (check_is_class(n))
+		return check_nested(r, conf_str(n), n);
 	if (strcmp(n, "permit") == 0)
 		return CHECK_PERMIT;
 	if (strcmp(n, "dunno") == 0)
@@ -657,19 +711,29 @@ check_one(struct check_run *r, const struct strv *list, size_t i, size_t *used)
 	return check_config_error(r, "unknown restriction", n);
 }
 
+/* Evaluates restrictions in order until one decides. */
+static enum check_verdict
+check_eval(struct check_run *r, const struct strv *list)
+{
+	enum check_verdict v = CHECK_DUNNO;
+	size_t i, used;
+
+	for (i = 0; i < list->n && v == CHECK_DUNNO; i += used)
+		v = check_one(r, list, i, &used);
+	return v;
+}
+
 /* Runs one restriction list; fills reply/code on a reject. */
 static enum check_verdict
 check_list(struct check_run *r, const char *param, enum smtpd_access_kind kind)
 {
 	struct strv list = STRV_INIT;
-	enum check_verdict v = CHECK_DUNNO;
-	size_t i, used;
+	enum check_verdict v;
 
 	r->param = param;
 	r->kind = kind;
 	conf_list(param, &list);
-	for (i = 0; i < list.n && v == CHECK_DUNNO; i += used)
-		v = check_one(r, &list, i, &used);
+	v = check_eval(r, &list);
 	strv_free(&list);
 	return v;
 }

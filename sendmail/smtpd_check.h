@@ -23,6 +23,13 @@
  *   check_sender_access, check_recipient_access TYPE:TABLE (access(5),
  *   smtpd_access.h), check_policy_service unix:PATH|inet:HOST:PORT
  *   (Postfix's policy delegation, smtpd_policy.h: postgrey, policyd-spf).
+ * A name listed in smtpd_restriction_classes is a restriction too: the
+ * list that main.cf gives under that name, evaluated in its place (so
+ * "check_recipient_access hash:/etc/petrel/rcpt_class" with values like
+ * "permissive" gives per-recipient policies, as in Postfix's
+ * RESTRICTION_CLASS_README). A table's or policy server's answer that is
+ * no access action is such a list or class ("permit_mynetworks, reject").
+ * Classes within classes stop at 10 levels (a configuration error).
  * Table and policy answers may also be DEFER_IF_PERMIT (the recipient is
  * deferred with that reply if the lists end in a permit), DEFER_IF_REJECT
  * (it replaces a later 5xx reject) and PREPEND (a header for the message,

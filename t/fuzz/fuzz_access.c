@@ -7,7 +7,8 @@
  * Checks what must always hold (abort() otherwise): a deciding answer
  * carries a 4xx/5xx code and a reply that starts with it, fits the buffer
  * and has no line break; PREPEND yields a "Name: value" header without a
- * control byte; nothing else touches the code.
+ * control byte; restrictions to evaluate are the answer itself; nothing
+ * else touches the code.
  *
  * Build: see t/fuzz/run.sh (clang -fsanitize=fuzzer,address,undefined).
  */
@@ -77,6 +78,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (const char *p = reply; *p; p++)
 			if (((unsigned char)*p < ' ' && *p != '\t') || *p == '\177')
 				abort();
+		break;
+	case ACCESS_RESTRICTIONS:
+		/* Restrictions to evaluate: the answer itself, whole. */
+		if (code != 0 || strcmp(reply, value) != 0)
+			abort();
 		break;
 	default:
 		if (code != 0)

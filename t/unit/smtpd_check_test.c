@@ -87,7 +87,13 @@ static const char access_map[] =
 	"prep.example       PREPEND X-Test: yes\n"
 	"badprep.example    PREPEND no header here\n"
 	"ctlprep.example    PREPEND X-Bad: a\rb\n"
-	"warn.example       WARN looks odd\n";
+	"warn.example       WARN looks odd\n"
+	"strict.example     reject_unknown_client_hostname\n"
+	"nets.example       permit_mynetworks, reject\n"
+	"loose.example      permissive\n"
+	"tight.example      restrictive\n"
+	"loop.example       loopy\n"
+	"nonsense.example   frobnicate_everything\n";
 
 /* Access tables and the other restrictions that need no DNS. */
 static void
@@ -137,6 +143,37 @@ restrictions(const char *dir)
 	    "sender: an all-digit value is OK");
 	is_str(decide("203.0.113.5", "unknown", NULL, "x@weird.example", "a@elsewhere.example"),
 	    "451 4.3.5 Server configuration error", "sender: an action Petrel lacks: temporary error");
+	/* A table's answer may be restrictions or a class (smtpd_restriction_classes). */
+	conf_override("smtpd_restriction_classes", "permissive, restrictive, loopy");
+	conf_override("permissive", "permit");
+	conf_override("restrictive", "permit_mynetworks, reject");
+	conf_override("loopy", "loopy");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@strict.example", "a@elsewhere.example"),
+	    "450 4.7.25 Client host rejected: cannot find your hostname, [203.0.113.5]",
+	    "sender: the answer is a restriction, evaluated");
+	is_str(decide("203.0.113.5", "mx.example", NULL, "x@strict.example", "a@elsewhere.example"),
+	    "OK", "... which passes a client with a name (the list's permit follows)");
+	is_str(decide("127.0.0.1", "unknown", NULL, "x@nets.example", "a@elsewhere.example"), "OK",
+	    "sender: the answer \"permit_mynetworks, reject\" permits mynetworks");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@nets.example", "a@elsewhere.example"),
+	    "554 5.7.1 <x@nets.example>: Sender address rejected: Access denied",
+	    "... and rejects the rest as the sender list would");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@loose.example", "a@elsewhere.example"), "OK",
+	    "sender: a class that permits");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@loop.example", "a@elsewhere.example"),
+	    "451 4.3.5 Server configuration error", "a class that names itself: a configuration error");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@nonsense.example", "a@elsewhere.example"),
+	    "451 4.3.5 Server configuration error", "an answer that is no restriction: temporary error");
+	conf_override("smtpd_sender_restrictions", "restrictive");
+	is_str(decide("203.0.113.5", "unknown", NULL, "x@y.example", "a@elsewhere.example"),
+	    "554 5.7.1 <x@y.example>: Sender address rejected: Access denied",
+	    "a class in a restriction list: its reject");
+	is_str(decide("127.0.0.1", "unknown", NULL, "x@y.example", "a@elsewhere.example"), "OK",
+	    "... and its permit");
+	acl = xasprintf("check_sender_access %s, permit", spec);
+	conf_override("smtpd_sender_restrictions", acl);
+	free(acl);
+	conf_override("smtpd_restriction_classes", "");
 	conf_override("parent_domain_matches_subdomains", "relay_domains");
 	is_str(decide("203.0.113.5", "unknown", NULL, "x@deep.sub.bad.example", "a@elsewhere.example"),
 	    "OK", "sender: without smtpd_access_maps there, bad.example no longer matches subdomains");
