@@ -2,7 +2,7 @@
 # smtpd_restrict.t - Postfix's restriction lists in the SMTP server, as a
 # small mail host uses them against spam: smtpd_client_restrictions with a
 # DNS block list (reject_rbl_client with a reply filter) and an access
-# table, smtpd_helo_restrictions, smtpd_sender_restrictions with
+# table, smtpd_helo_restrictions, a restriction class, smtpd_sender_restrictions with
 # reject_unknown_sender_domain (NXDOMAIN, null MX, no MX but an A record,
 # a name without records) and an access table, all evaluated at RCPT
 # (smtpd_delay_reject = yes), and smtpd_data_restrictions with
@@ -21,14 +21,15 @@ instance_setup "smtpd_error_sleep_time = 0" "mynetworks = 127.0.0.1/32" \
 	"smtpd_client_restrictions = permit_mynetworks, reject_rbl_client rbl.test=127.0.0.[2..11], check_client_access hash:\$config_directory/client_access" \
 	"smtpd_helo_restrictions = permit_mynetworks, reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname" \
 	"smtpd_sender_restrictions = reject_non_fqdn_sender, reject_unknown_sender_domain, check_sender_access hash:\$config_directory/sender_access" \
-	"smtpd_data_restrictions = reject_unauth_pipelining"
+	"smtpd_data_restrictions = reject_unauth_pipelining" \
+	"smtpd_restriction_classes = local_only" "local_only = permit_mynetworks, reject"
 cat >"$CONF/master.cf" <<'CF'
 smtp      inet  n       -       n       -       -       smtpd
 CF
 : >"$T/aliases"
 "$SENDMAIL" -bi >/dev/null 2>&1
 printf '127.0.0.6    REJECT go away\n' >"$CONF/client_access"
-printf 'spammer@good.test   REJECT no thanks\ngood.test   OK\n' >"$CONF/sender_access"
+printf 'spammer@good.test   REJECT no thanks\ngood.test   OK\nclassy.test local_only\n' >"$CONF/sender_access"
 "$PETREL" map "hash:$CONF/client_access" && "$PETREL" map "hash:$CONF/sender_access"
 ok $? "access tables built with petrel map"
 stop_peers() {
@@ -48,6 +49,7 @@ local-data: "4.0.0.127.rbl.test. A 127.0.0.255"
 local-data: "good.test. MX 10 mx.good.test."
 local-data: "mx.good.test. A 127.0.0.9"
 local-data: "aonly.test. A 127.0.0.9"
+local-data: "classy.test. A 127.0.0.9"
 local-data: "nullmx.test. MX 0 ."
 local-data: "empty.test. TXT \"no mail here\""
 EOF
@@ -103,6 +105,12 @@ is "$(rcpt 127.0.0.5 mail.good.test x@localhost)" \
 is "$(rcpt 127.0.0.5 mail.good.test spammer@good.test)" \
 	"554 5.7.1 <spammer@good.test>: Sender address rejected: no thanks" \
 	"check_sender_access: the address before its domain's OK"
+
+# ---- a restriction class named by the sender table (RESTRICTION_CLASS_README) ----
+is "$(rcpt 127.0.0.5 mail.good.test x@classy.test)" \
+	"554 5.7.1 <x@classy.test>: Sender address rejected: Access denied" \
+	"a sender whose table entry names the class local_only: refused outside mynetworks"
+is "$(rcpt 127.0.0.1 localhost x@classy.test)" "250 2.1.5 Ok" "... and accepted from mynetworks"
 
 # ---- a whole message from a clean client still arrives; refused ones left nothing ----
 out=$(timeout 30 swaks --server 127.0.0.1:25 --local-interface 127.0.0.5 --helo mail.good.test \
