@@ -276,7 +276,7 @@ const struct conf_param conf_params[] = {
 	{ "smtpd_client_restrictions", "", CONF_LIST, 0, 0 },
 	{ "smtpd_data_restrictions", "", CONF_LIST, 0, 0 },
 	{ "smtpd_delay_reject", "yes", CONF_BOOL, 0, 0 },
-	{ "smtpd_end_of_data_restrictions", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },
+	{ "smtpd_end_of_data_restrictions", "", CONF_LIST, 0, 0 },
 	{ "smtpd_enforce_tls", "no", CONF_BOOL, 0, 0 },
 	{ "smtpd_error_sleep_time", "1s", CONF_TIME, 's', 0 },
 	{ "smtpd_hard_error_limit", "${stress?{1}:{20}}", CONF_INT, 0, 0 },

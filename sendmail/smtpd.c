@@ -1204,6 +1204,29 @@ smtpd_milter_message(struct session *s, struct queue_tx *tx, struct pbuf *conten
 }
 
 /*
+ * smtpd_end_of_data_restrictions, once the whole message is in: 1 when
+ * they refuse it (answered and logged as Postfix does), else 0.
+ */
+static int
+smtpd_eod_refused(struct session *s)
+{
+	struct smtpd_check_info ci;
+	char instance[SMTPD_INSTANCE_MAX], reply[SMTPD_CHECK_REPLY_MAX];
+
+	if (conf_str("smtpd_end_of_data_restrictions")[0] == '\0')
+		return 0;
+	smtpd_check_facts(s, NULL, &ci, instance, sizeof(instance));
+	ci.eod = 1;
+	ci.size = s->msg.len;
+	if (smtpd_check_eod(&ci, reply, sizeof(reply)) == 0)
+		return 0;
+	log_info("NOQUEUE: reject: END-OF-MESSAGE from %s[%s]: %s; from=<%s> proto=%s helo=<%s>",
+	    s->c->name, s->c->addr, reply, s->env.sender, smtpd_proto(s), s->helo ? s->helo : "");
+	smtpd_reply(s, "%s", reply);
+	return 1;
+}
+
+/*
  * Writes the message of the transaction into incoming/ and answers.
  * Returns 0; the transaction ends either way.
  */
@@ -1218,6 +1241,10 @@ smtpd_queue(struct session *s)
 
 	if (s->msg.len > 0 && s->msg.data[s->msg.len - 1] != '\n')
 		pbuf_putc(&s->msg, '\n');
+	if (smtpd_eod_refused(s)) {
+		smtpd_enter(s, ST_GREETED);
+		return;
+	}
 	if (smtpd_queue_hook) {
 		char qid[QID_LEN + 1], reply[SMTPD_REPLY_MAX];
 

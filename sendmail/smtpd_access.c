@@ -61,6 +61,7 @@ static const char *const access_kind_text[] = {
 	[ACCESS_SENDER] = "Sender address rejected",
 	[ACCESS_RECIPIENT] = "Recipient address rejected",
 	[ACCESS_DATA] = "Data command rejected",
+	[ACCESS_EOD] = "End-of-data rejected",
 };
 
 const char *
@@ -139,6 +140,7 @@ access_keys(struct strv *keys, enum smtpd_access_kind kind, const char *subject,
 		access_domain_keys(keys, subject);
 		break;
 	case ACCESS_DATA:
+	case ACCESS_EOD:
 		break;
 	case ACCESS_SENDER:
 	case ACCESS_RECIPIENT:

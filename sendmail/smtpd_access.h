@@ -11,6 +11,7 @@
 enum smtpd_access_kind {
 	ACCESS_CLIENT, ACCESS_HELO, ACCESS_SENDER, ACCESS_RECIPIENT,
 	ACCESS_DATA,		/* smtpd_data_restrictions: "<DATA>: Data command rejected" */
+	ACCESS_EOD,		/* smtpd_end_of_data_restrictions: "<END-OF-MESSAGE>: End-of-data rejected" */
 };
 
 enum smtpd_access_verdict {

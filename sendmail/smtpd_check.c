@@ -523,7 +523,8 @@ check_policy(struct check_run *r, const char *endpoint)
 	int rc = -1;
 
 	memset(&rq, 0, sizeof(rq));
-	rq.state = ci->rcpt ? "RCPT" : "DATA";
+	rq.state = ci->eod ? "END-OF-MESSAGE" : ci->rcpt ? "RCPT" : "DATA";
+	rq.size = ci->size;
 	rq.protocol = ci->protocol ? ci->protocol : "SMTP";
 	rq.helo = ci->helo;
 	rq.sender = ci->sender;
@@ -544,7 +545,8 @@ check_policy(struct check_run *r, const char *endpoint)
 		action = xstrdup(conf_str("smtpd_policy_service_default_action"));
 	}
 	v = check_verdict_of(r, smtpd_access_action(action, endpoint,
-	    ci->rcpt ? ACCESS_RECIPIENT : ACCESS_DATA, ci->rcpt ? ci->rcpt : "DATA", r->code, r->reply,
+	    ci->rcpt ? ACCESS_RECIPIENT : ci->eod ? ACCESS_EOD : ACCESS_DATA,
+	    ci->rcpt ? ci->rcpt : ci->eod ? "END-OF-MESSAGE" : "DATA", r->code, r->reply,
 	    r->replylen));
 	free(action);
 	return v;
@@ -703,6 +705,7 @@ check_one(struct check_run *r, const struct strv *list, size_t i, size_t *used)
 		const char *subject = r->kind == ACCESS_CLIENT ? r->client
 		    : r->kind == ACCESS_HELO ? (ci->helo ? ci->helo : "")
 		    : r->kind == ACCESS_SENDER ? (ci->sender ? ci->sender : "")
+		    : r->kind == ACCESS_EOD ? "END-OF-MESSAGE"
 		    : r->kind == ACCESS_DATA || rcpt == NULL ? "DATA" : rcpt;
 
 		return check_reject(r, defer ? 450 : 554, defer ? "4.7.1" : "5.7.1", subject,
@@ -766,6 +769,38 @@ check_run_init(struct check_run *r, const struct smtpd_check_info *ci, int *code
 	snprintf(r->client, sizeof(r->client), "%s[%s]", ci->name ? ci->name : "unknown", ci->addr);
 }
 
+/* One list for the whole message (DATA, end of data): its reply code or 0. */
+static int
+check_message_list(struct check_run *r, const char *param, enum smtpd_access_kind kind,
+    char *reply, size_t replylen)
+{
+	int code;
+
+	if (check_list(r, param, kind) == CHECK_REJECT) {
+		code = *r->code;
+		if (r->dir_code != 0 && code >= 500) {
+			snprintf(reply, replylen, "%s", r->dir);
+			return r->dir_code;
+		}
+		return code;
+	}
+	if (r->dip_code != 0) {
+		snprintf(reply, replylen, "%s", r->dip);
+		return r->dip_code;
+	}
+	return 0;
+}
+
+int
+smtpd_check_eod(const struct smtpd_check_info *ci, char *reply, size_t replylen)
+{
+	struct check_run r;
+	int code = 0;
+
+	check_run_init(&r, ci, &code, reply, replylen);
+	return check_message_list(&r, "smtpd_end_of_data_restrictions", ACCESS_EOD, reply, replylen);
+}
+
 int
 smtpd_check_data(const struct smtpd_check_info *ci, int pipelined, char *reply,
     size_t replylen)
@@ -775,18 +810,7 @@ smtpd_check_data(const struct smtpd_check_info *ci, int pipelined, char *reply,
 
 	check_run_init(&r, ci, &code, reply, replylen);
 	r.pipelined = pipelined;
-	if (check_list(&r, "smtpd_data_restrictions", ACCESS_DATA) == CHECK_REJECT) {
-		if (r.dir_code != 0 && code >= 500) {
-			snprintf(reply, replylen, "%s", r.dir);
-			return r.dir_code;
-		}
-		return code;
-	}
-	if (r.dip_code != 0) {
-		snprintf(reply, replylen, "%s", r.dip);
-		return r.dip_code;
-	}
-	return 0;
+	return check_message_list(&r, "smtpd_data_restrictions", ACCESS_DATA, reply, replylen);
 }
 
 int

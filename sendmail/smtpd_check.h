@@ -9,7 +9,8 @@
  * then the local recipient table (passwd plus aliases); and
  * smtpd_data_restrictions at DATA (reject_unauth_pipelining: "554 5.5.0
  * <DATA>: Data command rejected: Improper use of SMTP command
- * pipelining").
+ * pipelining"), and smtpd_end_of_data_restrictions once the message is in
+ * ("554 5.7.1 <END-OF-MESSAGE>: End-of-data rejected: ...").
  *
  * Supported restrictions, with Postfix's meaning and reply codes:
  *   permit, reject, defer, permit_mynetworks, permit_sasl_authenticated,
@@ -77,6 +78,9 @@ struct smtpd_check_info {
 	const char *sasl_method, *sasl_username;
 	const char *tls_protocol, *tls_cipher;
 	int tls_keysize;
+	/* At the end of the message (smtpd_check_eod): its size in bytes. */
+	int eod;
+	size_t size;
 	/* Out: PREPEND headers asked for (NULL: not collected). */
 	struct strv *prepend;
 };
@@ -94,6 +98,14 @@ int smtpd_check_rcpt(const struct smtpd_check_info *ci, char *reply, size_t repl
  */
 int smtpd_check_data(const struct smtpd_check_info *ci, int pipelined, char *reply,
     size_t replylen);
+
+/*
+ * The end-of-message decision (smtpd_end_of_data_restrictions: Postfix's
+ * generic restrictions and check_policy_service, which is told
+ * protocol_state=END-OF-MESSAGE and the size; ci->eod = 1, ci->rcpt NULL).
+ * 0 or the reply code with reply; a reject refuses the whole message.
+ */
+int smtpd_check_eod(const struct smtpd_check_info *ci, char *reply, size_t replylen);
 
 /*
  * 1 when rcpt's local part is a known local recipient (passwd or alias,

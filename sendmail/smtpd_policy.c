@@ -124,7 +124,8 @@ smtpd_policy_query(const char *endpoint, const struct smtpd_policy_request *rq,
 	policy_attr(&out, "sasl_method", rq->sasl_method);
 	policy_attr(&out, "sasl_username", rq->sasl_username);
 	policy_attr(&out, "sasl_sender", "");
-	policy_attr(&out, "size", "0");
+	snprintf(num, sizeof(num), "%zu", rq->size);
+	policy_attr(&out, "size", num);
 	policy_attr(&out, "ccert_subject", "");
 	policy_attr(&out, "ccert_issuer", "");
 	policy_attr(&out, "ccert_fingerprint", "");

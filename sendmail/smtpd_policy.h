@@ -9,12 +9,13 @@
 
 /* What a request tells the policy server (NULL = empty). */
 struct smtpd_policy_request {
-	const char *state;		/* "RCPT", "DATA" */
+	const char *state;		/* "RCPT", "DATA", "END-OF-MESSAGE" */
 	const char *protocol;		/* "SMTP", "ESMTP" */
 	const char *helo;
 	const char *sender;		/* "" for <> */
 	const char *rcpt;
 	size_t rcpt_count;		/* recipients accepted so far */
+	size_t size;			/* the message's size at END-OF-MESSAGE, else 0 */
 	const char *addr, *name;	/* the client */
 	const char *instance;		/* the same for every RCPT of one transaction */
 	const char *sasl_method, *sasl_username;

@@ -7,7 +7,9 @@
 # header above Received: (PREPEND); a client in mynetworks never asks
 # (permit_mynetworks first); a policy server that is down or answers
 # nonsense gives smtpd_policy_service_default_action (451 4.3.5 unless
-# set), logged; DUNNO as the default action lets mail pass. The clients
+# set), logged; DUNNO as the default action lets mail pass;
+# smtpd_end_of_data_restrictions asks a size policy server (a small Python
+# one) at END-OF-MESSAGE, which refuses the large message. The clients
 # are Python's smtplib bound to 127.0.0.5 (outside mynetworks) and
 # 127.0.0.1. Every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
@@ -15,6 +17,7 @@
 
 PGPORT=10023
 BADPORT=10024
+EODPORT=10025
 instance_setup "smtpd_error_sleep_time = 0" "mynetworks = 127.0.0.1/32" \
 	"smtpd_recipient_restrictions = permit_mynetworks, check_policy_service inet:127.0.0.1:$PGPORT" \
 	"smtpd_policy_service_timeout = 3s"
@@ -25,7 +28,9 @@ CF
 "$SENDMAIL" -bi >/dev/null 2>&1
 PGPID=
 BADPID=
+EODPID=
 stop_peers() {
+	[ -n "$EODPID" ] && kill "$EODPID" 2>/dev/null
 	[ -n "$PGPID" ] && kill "$PGPID" 2>/dev/null
 	[ -n "$BADPID" ] && kill "$BADPID" 2>/dev/null
 	wait 2>/dev/null
@@ -137,5 +142,66 @@ ok $? "... logged as such"
 passes() { [ "$(send 127.0.0.5 dunno | tail -n 1)" = queued ]; }
 wait_for 10 passes
 ok $? "smtpd_policy_service_default_action = DUNNO: the mail passes"
+
+# ---- smtpd_end_of_data_restrictions: a size policy asked once the message is in ----
+# The policy server writes down each request's protocol_state and size and
+# refuses messages over 2000 bytes (what quota policy daemons do).
+$PY - "$T/eod.log" "$EODPORT" <<'PY' 2>/dev/null &
+import socket, sys
+log, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', port)); s.listen(8)
+while True:
+    c, _ = s.accept()
+    f = c.makefile('rb')
+    while True:
+        attrs = {}
+        for line in f:
+            line = line.decode().rstrip('\n')
+            if line == '':
+                break
+            k, _, v = line.partition('=')
+            attrs[k] = v
+        if not attrs:
+            break
+        with open(log, 'a') as o:
+            o.write('%s %s %s\n' % (attrs.get('protocol_state'), attrs.get('size'), attrs.get('recipient')))
+        big = attrs.get('protocol_state') == 'END-OF-MESSAGE' and int(attrs.get('size', '0')) > 2000
+        c.sendall(b'action=552 5.3.4 Message too big for the policy\n\n' if big else b'action=DUNNO\n\n')
+    c.close()
+PY
+EODPID=$!
+wait_for 10 sink_listening 127.0.0.1:$EODPORT
+ok $? "a size policy server listens on 127.0.0.1:$EODPORT"
+"$PETREL" conf -e "smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination" \
+	"smtpd_end_of_data_restrictions = check_policy_service inet:127.0.0.1:$EODPORT" >/dev/null
+"$PETREL" reload >/dev/null 2>&1
+eod_send() {	# eod_send SUBJECT BODYBYTES: the reply to the end of the message
+	timeout 30 $PY - "$1" "$2" <<'PY'
+import smtplib, sys
+subject, n = sys.argv[1], int(sys.argv[2])
+s = smtplib.SMTP('127.0.0.1', 25, timeout=10, source_address=('127.0.0.5', 0))
+s.ehlo('mail.client.example')
+s.mail('someone@client.example')
+s.rcpt('alice@host.example.com')
+try:
+    code, text = s.data(('Subject: %s\r\n\n' % subject).encode() + b'x' * n + b'\r\n')
+except smtplib.SMTPDataError as e:
+    code, text = e.smtp_code, e.smtp_error
+print(code, text.decode().split(' queued as ')[0])
+s.quit()
+PY
+}
+eod_small() { [ "$(eod_send eod-small 100)" = "250 2.0.0 Ok:" ]; }
+wait_for 10 eod_small
+ok $? "a small message: the policy says DUNNO at END-OF-MESSAGE, queued"
+is "$(eod_send eod-big 5000)" "552 5.3.4 <END-OF-MESSAGE>: End-of-data rejected: Message too big for the policy" \
+	"a large one: refused after its last line with the policy's reply"
+like "$(cat "$MAILLOG")" 'NOQUEUE: reject: END-OF-MESSAGE from unknown\[127\.0\.0\.5\]: 552 5\.3\.4 <END-OF-MESSAGE>: End-of-data rejected: Message too big for the policy; from=<someone@client\.example> proto=ESMTP helo=<mail\.client\.example>' \
+	"... logged as Postfix does"
+like "$(cat "$T/eod.log")" '^END-OF-MESSAGE (5[0-9]{3}) $' "the policy server was told protocol_state=END-OF-MESSAGE and the size, no recipient"
+wait_for 10 has_msg eod-small
+ok $? "the small one delivered"
+is "$(msg_of eod-big)" "" "nothing of the refused one delivered"
 
 done_testing
