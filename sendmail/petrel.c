@@ -4,7 +4,7 @@
  *   petrel [-c DIR] [-v] start | start-fg | stop | abort | reload | flush |
  *                        status | check
  *   petrel [-c DIR] conf [postconf options] ...
- *   petrel [-c DIR] queue show ID | list [-j|-p]
+ *   petrel [-c DIR] queue show ID | list [-j|-p] | delete|hold|release|requeue ID...|-|ALL [QUEUE...]
  *   petrel [-c DIR] map [-f] [-q KEY|-] [type:]file ...   (postmap)
  *
  * Messages go to stderr and syslog as "petrel/petrel-script: ...", with
@@ -36,7 +36,7 @@ petrel_usage(void)
 	log_stderr_only("usage: petrel [-c config_dir] [-v] command\n"
 	    "commands: start start-fg stop abort reload flush status check\n"
 	    "          conf [postconf options] [name[=value] ...]\n"
-	    "          queue show ID | queue list [-j|-p]\n"
+	    "          queue show ID | list [-j|-p] | delete|hold|release|requeue ID...|ALL\n"
 	    "          map [-f] [-q key|-] [type:]file ...\n");
 	exit(1);
 }

@@ -1052,17 +1052,38 @@ qmgr_defer(struct qmgr_msg *m, const size_t *idx, size_t n, time_t now, double a
 	queue_defer_free(&d);
 }
 
+/*
+ * 1 when the message's file was deleted ("petrel queue delete") while it
+ * was loaded: it is then dropped without notices, and nothing is written
+ * for it (no defer/ file without a queue file).
+ */
+static int
+qmgr_deleted(struct qmgr_msg *m)
+{
+	struct stat st;
+
+	if (m->fd < 0 || fstat(m->fd, &st) < 0 || st.st_nlink > 0)
+		return 0;
+	(void)queue_defer_remove(qm.qdir, m->id);
+	log_info("%s: removed (deleted from the queue during delivery)", m->id);
+	qmgr_msg_free(m);
+	return 1;
+}
+
 /* Step 4: notices, then remove or defer the message; frees m. */
 static void
 qmgr_finish(struct qmgr_msg *m)
 {
 	struct timeval tv;
-	size_t *failed = xcalloc(m->env.nrcpt + 1, sizeof(size_t));
-	size_t *deferred = xcalloc(m->env.nrcpt + 1, sizeof(size_t));
-	size_t *sent = xcalloc(m->env.nrcpt + 1, sizeof(size_t));
+	size_t *failed, *deferred, *sent;
 	size_t i, nf = 0, nd = 0, ns = 0, todo = 0;
 	double age;
 
+	if (qmgr_deleted(m))
+		return;
+	failed = xcalloc(m->env.nrcpt + 1, sizeof(size_t));
+	deferred = xcalloc(m->env.nrcpt + 1, sizeof(size_t));
+	sent = xcalloc(m->env.nrcpt + 1, sizeof(size_t));
 	gettimeofday(&tv, NULL);
 	age = qmgr_tv_diff(&tv, &m->env.arrival);
 	for (i = 0; i < m->env.nrcpt; i++) {

@@ -1,5 +1,6 @@
 /*
- * queue_cmd - "petrel queue show|list|release|help"; see queue_cmd.h.
+ * queue_cmd - "petrel queue show|list|delete|hold|release|requeue|help";
+ * see queue_cmd.h.
  *
  * show reads the file read-only wherever it is (the live state
  * directories, then corrupt/) and never changes it. Envelope values are
@@ -15,22 +16,29 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "mailq.h"
 #include "pbuf.h"
 #include "qfile.h"
 #include "qmgr.h"
 #include "queue.h"
 #include "queue_cmd.h"
+#include "xalloc.h"
 
 #define QC_PROG		"petrel queue"
 #define QC_ERRLEN	512
 #define QC_TIME_LEN	64
 #define QC_ARG_SHOW_MAX	64	/* of a bad ID echoed back */
+#define QC_RACE_TRIES	5	/* looks for a message that moves while we act */
+#define QC_LINE_MAX	256
+#define QC_STDIN_MAX	10000000L	/* IDs read from stdin at most */
 
 static const struct {
 	unsigned bit;
@@ -50,7 +58,7 @@ qc_usage(FILE *out)
 	fprintf(out,
 	    "usage: petrel queue show ID\n"
 	    "       petrel queue list [-p | -j] [-v]\n"
-	    "       petrel queue release ID\n"
+	    "       petrel queue delete|hold|release|requeue ID... | - | ALL [QUEUE...]\n"
 	    "       petrel queue help\n");
 }
 
@@ -274,32 +282,205 @@ qc_list(int argc, char **argv, const char *queue_dir)
 	return 0;
 }
 
-/* Moves a held message (hold/) to incoming/ and wakes the queue manager. */
+/* ---- delete, hold, release, requeue (Postfix's postsuper -d, -h, -H, -r) ---- */
+
+enum qc_op { QC_DELETE, QC_HOLD, QC_RELEASE, QC_REQUEUE };
+
+static const struct qc_op_info {
+	const char *verb;
+	const char *done;	/* the summary, as postsuper words it */
+	const char *logged;	/* the log line per message */
+	const char *from[5];	/* the queues it takes messages from (ALL and named) */
+	const char *to;		/* where they go (NULL: removed) */
+} qc_ops[] = {
+	[QC_DELETE] = { "delete", "Deleted", "removed",
+		{ QDIR_HOLD, QDIR_INCOMING, QDIR_ACTIVE, QDIR_DEFERRED, NULL }, NULL },
+	[QC_HOLD] = { "hold", "Placed on hold", "placed on hold",
+		{ QDIR_INCOMING, QDIR_DEFERRED, NULL }, QDIR_HOLD },
+	[QC_RELEASE] = { "release", "Released from hold", "released from hold",
+		{ QDIR_HOLD, NULL }, QDIR_INCOMING },
+	[QC_REQUEUE] = { "requeue", "Requeued", "requeued",
+		{ QDIR_DEFERRED, NULL }, QDIR_INCOMING },
+};
+
+/* What one run did, for the summary and the exit status. */
+struct qc_run {
+	enum qc_op op;
+	const char *qdir;
+	long done;
+	int failed;		/* a named message could not be handled */
+};
+
 static int
-qc_release(const char *queue_dir, const char *id)
+qc_op_takes_from(const struct qc_op_info *oi, const char *dir)
 {
-	const char *where;
+	size_t i;
+
+	for (i = 0; oi->from[i] != NULL; i++)
+		if (strcmp(oi->from[i], dir) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Applies the run's operation to the message id found in dir: 1 done, 0
+ * when it is gone from dir meanwhile (the queue manager moved it: look
+ * again), -1 on an error (reported).
+ */
+static int
+qc_apply_in(struct qc_run *r, const char *dir, const char *id)
+{
+	const struct qc_op_info *oi = &qc_ops[r->op];
+	int rc;
+
+	if (oi->to == NULL) {
+		char *path = xasprintf("%s/%s/%s", r->qdir, dir, id);
+
+		rc = unlink(path);
+		free(path);
+		if (rc == 0 && queue_defer_remove(r->qdir, id) < 0 && errno != ENOENT)
+			fprintf(stderr, "%s: warning: %s: cannot remove its delay reasons: %s\n",
+			    QC_PROG, id, strerror(errno));
+	} else {
+		rc = queue_move(r->qdir, dir, oi->to, id);
+	}
+	if (rc < 0) {
+		if (errno == ENOENT)
+			return 0;
+		fprintf(stderr, "%s: %s: cannot %s it in %s/: %s\n", QC_PROG, id, oi->verb, dir,
+		    strerror(errno));
+		return -1;
+	}
+	/* A message held while in active/ would be written back there by the queue manager. */
+	log_info("%s: %s", id, oi->logged);
+	r->done++;
+	return 1;
+}
+
+/*
+ * One message by its ID: found wherever it is (it may move between a
+ * look and the rename; bounded retries). A message being delivered
+ * (active/) cannot be held or requeued: its delivery ends first, then
+ * the command can be given again.
+ */
+static void
+qc_apply_id(struct qc_run *r, const char *id)
+{
+	const struct qc_op_info *oi = &qc_ops[r->op];
+	const char *where = NULL;
+	int tries;
 
 	if (!queue_id_valid(id)) {
-		fprintf(stderr, "%s: fatal: \"", QC_PROG);
+		fprintf(stderr, "%s: \"", QC_PROG);
 		qc_put_max(stderr, id, QC_ARG_SHOW_MAX);
 		fputs("\" is not a queue ID\n", stderr);
-		return 1;
+		r->failed = 1;
+		return;
 	}
-	where = queue_locate(queue_dir, id);
-	if (where == NULL || strcmp(where, QDIR_HOLD) != 0) {
-		fprintf(stderr, "%s: fatal: %s: %s\n", QC_PROG, id,
-		    where ? "not in the hold queue" : "no such message");
-		return 1;
+	for (tries = 0; tries < QC_RACE_TRIES; tries++) {
+		int rc;
+
+		where = queue_locate(r->qdir, id);
+		if (where == NULL)
+			break;
+		if (!qc_op_takes_from(oi, where)) {
+			fprintf(stderr, "%s: %s: %s\n", QC_PROG, id,
+			    strcmp(where, QDIR_ACTIVE) == 0 ? "being delivered (active queue): "
+			    "try again when it is deferred"
+			    : r->op == QC_RELEASE ? "not in the hold queue"
+			    : r->op == QC_HOLD && strcmp(where, QDIR_HOLD) == 0 ? "already on hold"
+			    : "not in a queue this command handles");
+			r->failed = 1;
+			return;
+		}
+		rc = qc_apply_in(r, where, id);
+		if (rc != 0) {
+			if (rc < 0)
+				r->failed = 1;
+			return;
+		}
 	}
-	if (queue_move(queue_dir, QDIR_HOLD, QDIR_INCOMING, id) < 0) {
-		fprintf(stderr, "%s: fatal: %s: cannot move to %s: %s\n", QC_PROG, id,
-		    QDIR_INCOMING, strerror(errno));
-		return 1;
-	}
-	qmgr_wake('W');
-	printf("%s: released from hold\n", id);
+	fprintf(stderr, "%s: %s: no such message\n", QC_PROG, id);
+	r->failed = 1;
+}
+
+static int
+qc_apply_scanned(const char *subdir, const char *id, void *ctx)
+{
+	(void)qc_apply_in(ctx, subdir, id);
 	return 0;
+}
+
+/* ALL, or ALL with queue names: every message in those queues. */
+static int
+qc_apply_all(struct qc_run *r, int argc, char **argv)
+{
+	const struct qc_op_info *oi = &qc_ops[r->op];
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (!qc_op_takes_from(oi, argv[i])) {
+			fprintf(stderr, "%s: fatal: %s ALL: \"", QC_PROG, oi->verb);
+			qc_put_max(stderr, argv[i], QC_ARG_SHOW_MAX);
+			fputs("\" is not a queue it takes messages from\n", stderr);
+			return EX_USAGE;
+		}
+	}
+	for (i = 0; argc == 0 ? oi->from[i] != NULL : i < argc; i++) {
+		const char *dir = argc == 0 ? oi->from[i] : argv[i];
+
+		if (queue_scan(r->qdir, dir, qc_apply_scanned, r) < 0) {
+			fprintf(stderr, "%s: cannot read %s/%s: %s\n", QC_PROG, r->qdir, dir,
+			    strerror(errno));
+			r->failed = 1;
+		}
+	}
+	return 0;
+}
+
+/* IDs one per line on stdin (postsuper -d -): blank lines skipped. */
+static void
+qc_apply_stdin(struct qc_run *r)
+{
+	char line[QC_LINE_MAX];
+	long n = 0;
+
+	while (n++ < QC_STDIN_MAX && fgets(line, sizeof(line), stdin) != NULL) {
+		line[strcspn(line, " \t\r\n")] = '\0';
+		if (line[0] != '\0')
+			qc_apply_id(r, line);
+	}
+}
+
+static int
+qc_change(enum qc_op op, int argc, char **argv, const char *queue_dir)
+{
+	const struct qc_op_info *oi = &qc_ops[op];
+	struct qc_run r = { op, queue_dir, 0, 0 };
+	int i, rc = 0;
+
+	if (argc < 3) {
+		qc_usage(stderr);
+		return EX_USAGE;
+	}
+	/* Each message is logged; the terminal gets the summary. */
+	log_stderr_quiet(1);
+	if (strcmp(argv[2], "ALL") == 0) {
+		rc = qc_apply_all(&r, argc - 3, argv + 3);
+	} else {
+		for (i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "-") == 0)
+				qc_apply_stdin(&r);
+			else
+				qc_apply_id(&r, argv[i]);
+		}
+	}
+	if (rc != 0)
+		return rc;
+	if (r.done > 0 && oi->to != NULL && strcmp(oi->to, QDIR_INCOMING) == 0)
+		qmgr_wake('W');
+	fprintf(stderr, "%s: %s: %ld message%s\n", QC_PROG, oi->done, r.done, r.done == 1 ? "" : "s");
+	return r.failed ? 1 : 0;
 }
 
 int
@@ -322,13 +503,9 @@ queue_cmd_main(int argc, char **argv, const char *queue_dir)
 	}
 	if (strcmp(argv[1], "list") == 0)
 		return qc_list(argc, argv, queue_dir);
-	if (strcmp(argv[1], "release") == 0) {
-		if (argc != 3) {
-			qc_usage(stderr);
-			return EX_USAGE;
-		}
-		return qc_release(queue_dir, argv[2]);
-	}
+	for (size_t i = 0; i < sizeof(qc_ops) / sizeof(qc_ops[0]); i++)
+		if (strcmp(argv[1], qc_ops[i].verb) == 0)
+			return qc_change((enum qc_op)i, argc, argv, queue_dir);
 	fprintf(stderr, "%s: fatal: unknown command \"", QC_PROG);
 	qc_put_max(stderr, argv[1], QC_ARG_SHOW_MAX);
 	fputs("\"\n", stderr);

@@ -10,9 +10,28 @@
  *                              the mailq listing: Sendmail's layout, or
  *                              Postfix's (-p), or JSON lines (-j); -v is
  *                              Sendmail's verbose layout.
- *   petrel queue release ID    moves a message held in hold/ (by a milter's
- *                              quarantine) to incoming/ for delivery; exit 1
- *                              when it is not held.
+ *   petrel queue delete|hold|release|requeue ID... | - | ALL [QUEUE...]
+ *                              Postfix's postsuper -d, -h, -H, -r: each
+ *                              named message ("-": IDs one per line on
+ *                              stdin), or ALL in the queues the command
+ *                              takes from (or only those named):
+ *                                delete   hold incoming active deferred
+ *                                hold     incoming deferred -> hold
+ *                                release  hold -> incoming
+ *                                requeue  deferred -> incoming (tried now)
+ *                              Each message is logged ("ID: removed",
+ *                              "placed on hold", ...); stderr gets
+ *                              "petrel queue: Deleted: N messages". Exit 1
+ *                              when a named message is not found or not in
+ *                              a queue the command takes from.
+ *                              A message being delivered (active/) can be
+ *                              deleted: the queue manager finishes the
+ *                              attempt in progress, then drops it without
+ *                              notices. It cannot be held or requeued
+ *                              until that attempt ends (Petrel's choice:
+ *                              the queue manager would move it back).
+ *                              requeue does not rewrite addresses again
+ *                              (postsuper -r does): it only retries now.
  *   petrel queue help          usage on stdout, exit 0.
  *
  * argv[0] is "queue". Returns the exit status (64 for a usage error).

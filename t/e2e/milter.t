@@ -171,7 +171,7 @@ like "$("$PETREL" queue list -p 2>&1)" "^$qid!" "mailq (Postfix layout) marks it
 like "$("$SENDMAIL" -bp 2>&1)" "QUARANTINE: held by quar" "mailq (Sendmail layout) shows the quarantine reason"
 ok "$(has_msg alice t-quar; echo $((1 - $?)))" "a held message is not delivered"
 out=$("$PETREL" queue release "$qid" 2>&1)
-is "$out" "$qid: released from hold" "petrel queue release"
+is "$out" "petrel queue: Released from hold: 1 message" "petrel queue release"
 wait_for 10 has_msg alice t-quar
 ok $? "released: delivered"
 "$PETREL" queue release "$qid" >/dev/null 2>&1
