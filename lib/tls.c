@@ -123,29 +123,25 @@ tls_readable(const char *what, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-struct tls_ctx *
-tls_server_ctx(const char *cert_file, const char *key_file, char *err, size_t errlen)
+/*
+ * Loads one certificate chain and its key into ssl (they may share a
+ * file: Postfix's chain files hold the key, then the chain, leaf first;
+ * OpenSSL's PEM readers pass over the blocks of the other kind). -1 with
+ * err naming the files.
+ */
+static int
+tls_server_load(SSL_CTX *ssl, const char *cert_file, const char *key_file, char *err,
+    size_t errlen)
 {
-	struct tls_ctx *ctx;
-	SSL_CTX *ssl;
 	char what[TLS_ERR_MAX];
 
-	if (key_file == NULL || *key_file == '\0')
-		key_file = cert_file;
 	if (tls_readable("certificate", cert_file, err, errlen) < 0
 	    || tls_readable("key", key_file, err, errlen) < 0)
-		return NULL;
-	ssl = tls_ctx_common(TLS_server_method(), err, errlen);
-	if (ssl == NULL)
-		return NULL;
-	SSL_CTX_set_options(ssl, SSL_OP_NO_TICKET);
-	(void)SSL_CTX_set_num_tickets(ssl, 0);
-	(void)SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
+		return -1;
 	if (SSL_CTX_use_certificate_chain_file(ssl, cert_file) != 1) {
 		snprintf(what, sizeof(what), "cannot load certificate from file %s", cert_file);
 		tls_err(err, errlen, what);
-		SSL_CTX_free(ssl);
-		return NULL;
+		return -1;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ssl, key_file, SSL_FILETYPE_PEM) != 1) {
 		if (ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH)
@@ -154,21 +150,61 @@ tls_server_ctx(const char *cert_file, const char *key_file, char *err, size_t er
 		else
 			snprintf(what, sizeof(what), "cannot load private key from file %s", key_file);
 		tls_err(err, errlen, what);
-		SSL_CTX_free(ssl);
-		return NULL;
+		return -1;
 	}
 	if (SSL_CTX_check_private_key(ssl) != 1) {
 		snprintf(what, sizeof(what), "the private key in %s does not match the certificate in %s",
 		    key_file, cert_file);
 		tls_err(err, errlen, what);
-		SSL_CTX_free(ssl);
+		return -1;
+	}
+	return 0;
+}
+
+/* A server context with n (certificate, key) pairs: certs[i] and keys[i]. */
+static struct tls_ctx *
+tls_server_ctx_pairs(const char *const *certs, const char *const *keys, size_t n, char *err,
+    size_t errlen)
+{
+	struct tls_ctx *ctx;
+	SSL_CTX *ssl;
+	size_t i;
+
+	if (n == 0) {
+		snprintf(err, errlen, "no certificate file configured");
 		return NULL;
+	}
+	ssl = tls_ctx_common(TLS_server_method(), err, errlen);
+	if (ssl == NULL)
+		return NULL;
+	SSL_CTX_set_options(ssl, SSL_OP_NO_TICKET);
+	(void)SSL_CTX_set_num_tickets(ssl, 0);
+	(void)SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
+	for (i = 0; i < n; i++) {
+		if (tls_server_load(ssl, certs[i], keys[i], err, errlen) < 0) {
+			SSL_CTX_free(ssl);
+			return NULL;
+		}
 	}
 	/* Ephemeral DH for TLS 1.2 DHE suites sized to the key, as Postfix's built-in group. */
 	(void)SSL_CTX_set_dh_auto(ssl, 1);
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->ssl = ssl;
 	return ctx;
+}
+
+struct tls_ctx *
+tls_server_ctx(const char *cert_file, const char *key_file, char *err, size_t errlen)
+{
+	if (key_file == NULL || *key_file == '\0')
+		key_file = cert_file;
+	return tls_server_ctx_pairs(&cert_file, &key_file, 1, err, errlen);
+}
+
+struct tls_ctx *
+tls_server_ctx_chains(const char *const *files, size_t n, char *err, size_t errlen)
+{
+	return tls_server_ctx_pairs(files, files, n, err, errlen);
 }
 
 int

@@ -33,6 +33,14 @@ struct tls_ctx *tls_server_ctx(const char *cert_file, const char *key_file,
     char *err, size_t errlen);
 
 /*
+ * Server context from Postfix's chain files (smtpd_tls_chain_files): each
+ * file holds a private key and its certificate chain, leaf first (one
+ * file per key algorithm, e.g. RSA and ECDSA). NULL with err as above.
+ */
+struct tls_ctx *tls_server_ctx_chains(const char *const *files, size_t n,
+    char *err, size_t errlen);
+
+/*
  * Replaces the server's ephemeral DH group (by default one sized to the
  * certificate's key) with the PEM "DH PARAMETERS" of path
  * (smtpd_tls_dh1024_param_file). -1 with err naming the file when it

@@ -132,21 +132,49 @@ static int smtpd_prepared;
 static enum smtpd_tls_level smtpd_tls_level;
 static struct tls_ctx *smtpd_tls_ctx;
 
-/* What smtpd_preload() made for main.cf's own files (in the master). */
+/* What smtpd_preload() made for main.cf's own files (in the master), and which files. */
 static struct tls_ctx *smtpd_pre_ctx;
-static char *smtpd_pre_cert, *smtpd_pre_key, *smtpd_pre_dh, *smtpd_pre_err;
+static char *smtpd_pre_files, *smtpd_pre_err;
 
 /*
- * The server context for cert and key, with the DH parameters of dh when
- * set. DH parameters that cannot be used are a warning, not the end of
- * TLS: the built-in group stays (as Postfix does).
+ * The files the server's TLS context comes from, as one string (to tell
+ * whether the master's copy fits a service's -o overrides); NULL when no
+ * certificate is configured. smtpd_tls_chain_files, when set, wins over
+ * smtpd_tls_cert_file and smtpd_tls_key_file (Postfix 3.4's rule).
+ */
+static char *
+smtpd_tls_files(void)
+{
+	const char *chain = conf_str("smtpd_tls_chain_files");
+	const char *cert = conf_str("smtpd_tls_cert_file");
+
+	if (*chain == '\0' && *cert == '\0')
+		return NULL;
+	return xasprintf("%s\n%s\n%s\n%s", chain, *chain ? "" : cert,
+	    *chain ? "" : conf_str("smtpd_tls_key_file"), conf_str("smtpd_tls_dh1024_param_file"));
+}
+
+/*
+ * The server context from main.cf's (or the service's) files, with the DH
+ * parameters of smtpd_tls_dh1024_param_file when set. DH parameters that
+ * cannot be used are a warning, not the end of TLS: the built-in group
+ * stays (as Postfix does).
  */
 static struct tls_ctx *
-smtpd_tls_ctx_make(const char *cert, const char *key, const char *dh, char *err, size_t errlen)
+smtpd_tls_ctx_make(char *err, size_t errlen)
 {
-	struct tls_ctx *ctx = tls_server_ctx(cert, key, err, errlen);
+	const char *dh = conf_str("smtpd_tls_dh1024_param_file");
 	char dherr[2 * TLS_ERR_MAX];
+	struct tls_ctx *ctx;
+	struct strv chain = STRV_INIT;
 
+	conf_list("smtpd_tls_chain_files", &chain);
+	if (chain.n > 0)
+		ctx = tls_server_ctx_chains((const char *const *)chain.v, chain.n, err, errlen);
+	else
+		ctx = tls_server_ctx(conf_str("smtpd_tls_cert_file"), conf_str("smtpd_tls_key_file"),
+		    err, errlen);
+	strv_free(&chain);
 	if (ctx != NULL && *dh != '\0' && tls_server_dh_file(ctx, dh, dherr, sizeof(dherr)) < 0)
 		log_warn("smtpd_tls_dh1024_param_file: %s: using the built-in DH group", dherr);
 	return ctx;
@@ -155,23 +183,17 @@ smtpd_tls_ctx_make(const char *cert, const char *key, const char *dh, char *err,
 void
 smtpd_preload(void)
 {
-	const char *cert = conf_str("smtpd_tls_cert_file");
 	char err[2 * TLS_ERR_MAX];
 
 	tls_ctx_free(smtpd_pre_ctx);
-	free(smtpd_pre_cert);
-	free(smtpd_pre_key);
-	free(smtpd_pre_dh);
+	free(smtpd_pre_files);
 	free(smtpd_pre_err);
 	smtpd_pre_ctx = NULL;
-	smtpd_pre_cert = smtpd_pre_key = smtpd_pre_dh = smtpd_pre_err = NULL;
-	if (*cert == '\0')
+	smtpd_pre_err = NULL;
+	smtpd_pre_files = smtpd_tls_files();
+	if (smtpd_pre_files == NULL)
 		return;
-	smtpd_pre_cert = xstrdup(cert);
-	smtpd_pre_key = xstrdup(conf_str("smtpd_tls_key_file"));
-	smtpd_pre_dh = xstrdup(conf_str("smtpd_tls_dh1024_param_file"));
-	smtpd_pre_ctx = smtpd_tls_ctx_make(smtpd_pre_cert, smtpd_pre_key, smtpd_pre_dh, err,
-	    sizeof(err));
+	smtpd_pre_ctx = smtpd_tls_ctx_make(err, sizeof(err));
 	if (smtpd_pre_ctx == NULL)
 		smtpd_pre_err = xstrdup(err);
 }
@@ -180,8 +202,8 @@ void
 smtpd_prepare(void)
 {
 	const char *level = conf_str("smtpd_tls_security_level");
-	const char *cert = conf_str("smtpd_tls_cert_file");
 	char err[2 * TLS_ERR_MAX];
+	char *files;
 
 	smtpd_prepared = 1;
 	/* Postfix 2.2's booleans count only while smtpd_tls_security_level is empty. */
@@ -200,22 +222,21 @@ smtpd_prepare(void)
 	}
 	if (smtpd_tls_level == TLS_LEVEL_NONE && !conf_bool("smtpd_tls_wrappermode"))
 		return;
-	if (*cert == '\0') {
-		log_warn("No server certs available (smtpd_tls_cert_file is empty): "
-		    "TLS won't be enabled");
+	files = smtpd_tls_files();
+	if (files == NULL) {
+		log_warn("No server certs available (smtpd_tls_cert_file and smtpd_tls_chain_files "
+		    "are empty): TLS won't be enabled");
 		return;
 	}
-	if (smtpd_pre_cert && strcmp(cert, smtpd_pre_cert) == 0
-	    && strcmp(conf_str("smtpd_tls_key_file"), smtpd_pre_key) == 0
-	    && strcmp(conf_str("smtpd_tls_dh1024_param_file"), smtpd_pre_dh) == 0) {
+	if (smtpd_pre_files && strcmp(files, smtpd_pre_files) == 0) {
 		/* The master's copy: main.cf's files, loaded once. */
 		smtpd_tls_ctx = smtpd_pre_ctx;
 		smtpd_pre_ctx = NULL;
 		snprintf(err, sizeof(err), "%s", smtpd_pre_err ? smtpd_pre_err : "");
 	} else {
-		smtpd_tls_ctx = smtpd_tls_ctx_make(cert, conf_str("smtpd_tls_key_file"),
-		    conf_str("smtpd_tls_dh1024_param_file"), err, sizeof(err));
+		smtpd_tls_ctx = smtpd_tls_ctx_make(err, sizeof(err));
 	}
+	free(files);
 	/* Wrapper mode and level encrypt use the mandatory protocols and ciphers (Postfix). */
 	if (smtpd_tls_ctx != NULL && tls_policy_apply(smtpd_tls_ctx, "smtpd",
 	    smtpd_tls_level == TLS_LEVEL_ENCRYPT || conf_bool("smtpd_tls_wrappermode"), err,

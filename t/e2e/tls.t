@@ -5,7 +5,8 @@
 # (CVE-2011-0411), security level encrypt, a missing or mismatched
 # certificate, smtpd_tls_[mandatory_]protocols / _ciphers /
 # _exclude_ciphers (and invalid values: no STARTTLS and a warning), DHE
-# groups (smtpd_tls_dh1024_param_file), smtpd_use_tls/smtpd_enforce_tls,
+# groups (smtpd_tls_dh1024_param_file), smtpd_tls_chain_files,
+# smtpd_use_tls/smtpd_enforce_tls,
 # stalled handshakes cut off at smtpd_timeout, and AUTH
 # PLAIN/LOGIN checked by a real Dovecot started in the test's namespace.
 # The key is root's alone (0600): the smtpd loads it before it drops to
@@ -66,7 +67,15 @@ smtps     inet  n       -       n       -       -       smtpd
 127.0.0.1:2540 inet n   -       n       -       -       smtpd -o smtpd_tls_security_level=
   -o smtpd_enforce_tls=yes
 127.0.0.1:2541 inet n   -       n       -       -       smtpd -o smtpd_tls_security_level=
+127.0.0.1:2542 inet n   -       n       -       -       smtpd -o smtpd_tls_chain_files=$TLSDIR/chain.pem
+127.0.0.1:2543 inet n   -       n       -       -       smtpd -o smtpd_tls_chain_files=$TLSDIR/badchain.pem
 EOF
+# Postfix's chain files: the key, then the chain, leaf first.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=chain.example.com \
+	-keyout "$TLSDIR/chain.key" -out "$TLSDIR/chain.crt" >/dev/null 2>&1
+cat "$TLSDIR/chain.key" "$TLSDIR/chain.crt" >"$TLSDIR/chain.pem"
+cat "$TLSDIR/other.pem" "$TLSDIR/chain.crt" >"$TLSDIR/badchain.pem"
+chmod 0600 "$TLSDIR/chain.pem" "$TLSDIR/badchain.pem" "$TLSDIR/chain.key"
 openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe3072 -out "$TLSDIR/dh.pem" 2>/dev/null
 : >"$T/aliases"
 "$PETREL" start >/dev/null 2>"$T/start.err"
@@ -233,6 +242,15 @@ out=$(printf 'EHLO client.example\nQUIT\n' | tlsc 2541)
 unlike "$out" 'STARTTLS' "neither: no STARTTLS"
 out=$(printf 'EHLO client.example\nMAIL FROM:<bob@example.org>\nQUIT\n' | tlsc 2540)
 like "$out" '530 5\.7\.0 Must issue a STARTTLS command first' "smtpd_enforce_tls = yes: level encrypt"
+
+# --- smtpd_tls_chain_files (Postfix 3.4): key and chain in one file, over cert/key_file ---
+out=$(timeout 10 openssl s_client -starttls smtp -connect 127.0.0.1:2542 </dev/null 2>/dev/null |
+	openssl x509 -noout -subject 2>/dev/null)
+is "$out" "subject=CN = chain.example.com" "smtpd_tls_chain_files: its certificate is served, not smtpd_tls_cert_file's"
+out=$(printf 'EHLO client.example\nQUIT\n' | tlsc 2543)
+unlike "$out" 'STARTTLS' "a chain file whose key does not match: STARTTLS not offered"
+like "$(cat "$MAILLOG")" "warning: the private key in $TLSDIR/badchain\\.pem does not match the certificate in $TLSDIR/badchain\\.pem.*: disabling TLS support" \
+	"... and a warning naming the file"
 
 # --- a renewed certificate is served after petrel reload ---
 served_cn() {
