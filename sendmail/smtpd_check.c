@@ -644,9 +644,14 @@ check_one(struct check_run *r, const struct strv *list, size_t i, size_t *used)
 		if (rcpt == NULL || !local_is_local(rcpt))
 			return CHECK_DUNNO;
 		rc = smtpd_check_local_recipient(rcpt);
-		if (rc == 0)
-			return check_reject(r, 550, "5.1.1", rcpt, ACCESS_RECIPIENT,
+		if (rc == 0) {
+			int code = (int)conf_int("unknown_local_recipient_reject_code");
+			char dsn[16];
+
+			snprintf(dsn, sizeof(dsn), "%d.1.1", code / 100);
+			return check_reject(r, code, dsn, rcpt, ACCESS_RECIPIENT,
 			    "User unknown in local recipient table");
+		}
 		if (rc < 0) {
 			*r->code = 451;
 			snprintf(r->reply, r->replylen, "451 4.3.0 <%s>: Temporary lookup failure", rcpt);
@@ -859,9 +864,12 @@ smtpd_check_rcpt(const struct smtpd_check_info *ci, char *reply, size_t replylen
 		int rc = smtpd_check_local_recipient(rcpt);
 
 		if (rc == 0) {
-			snprintf(reply, replylen, "550 5.1.1 <%s>: Recipient address rejected: "
-			    "User unknown in local recipient table", rcpt);
-			return 550;
+			/* 450 while a new table is being tested: the sender tries again. */
+			int ucode = (int)conf_int("unknown_local_recipient_reject_code");
+
+			snprintf(reply, replylen, "%d %d.1.1 <%s>: Recipient address rejected: "
+			    "User unknown in local recipient table", ucode, ucode / 100, rcpt);
+			return ucode;
 		}
 		if (rc < 0) {
 			snprintf(reply, replylen, "451 4.3.0 <%s>: Temporary lookup failure", rcpt);

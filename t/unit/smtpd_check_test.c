@@ -395,6 +395,12 @@ main(void)
 	    sizeof(reply)), 550, "unknown local recipient");
 	is_str(reply, "550 5.1.1 <no-such-user-xyz@host.example.com>: Recipient address "
 	    "rejected: User unknown in local recipient table", "550 reply");
+	conf_override("unknown_local_recipient_reject_code", "450");
+	is_int(rcpt("192.0.2.1", 0, "no-such-user-xyz@host.example.com", reply,
+	    sizeof(reply)), 450, "unknown_local_recipient_reject_code = 450 (trying a new table)");
+	is_str(reply, "450 4.1.1 <no-such-user-xyz@host.example.com>: Recipient address "
+	    "rejected: User unknown in local recipient table", "... 450 4.1.1");
+	conf_override("unknown_local_recipient_reject_code", "550");
 	conf_override("smtpd_relay_restrictions", "permit_mynetworks no_such_restriction");
 	is_int(rcpt("192.0.2.1", 0, "a@elsewhere.example", reply, sizeof(reply)),
 	    451, "an unknown restriction is a temporary error, never a permit");
