@@ -78,11 +78,11 @@ struct smtpd_check_info {
 	const char *sasl_method, *sasl_username;
 	const char *tls_protocol, *tls_cipher;
 	int tls_keysize;
+	/* Out: PREPEND headers asked for (NULL: not collected). */
+	struct strv *prepend;
 	/* At the end of the message (smtpd_check_eod): its size in bytes. */
 	int eod;
 	size_t size;
-	/* Out: PREPEND headers asked for (NULL: not collected). */
-	struct strv *prepend;
 };
 
 /*

@@ -50,7 +50,7 @@ static int
 rcpt(const char *addr, int sasl_auth, const char *to, char *reply, size_t replylen)
 {
 	struct smtpd_check_info ci = { addr, "unknown", NULL, "a@example.org", to, sasl_auth,
-		NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL };
+		NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL, 0, 0 };
 
 	return smtpd_check_rcpt(&ci, reply, replylen);
 }
@@ -61,7 +61,7 @@ decide(const char *addr, const char *name, const char *helo, const char *sender,
 {
 	static char reply[SMTPD_CHECK_REPLY_MAX];
 	struct smtpd_check_info ci = { addr, name, helo, sender, to, 0,
-		NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL };
+		NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL, 0, 0 };
 
 	if (smtpd_check_rcpt(&ci, reply, sizeof(reply)) == 0)
 		return "OK";
@@ -229,7 +229,7 @@ restrictions(const char *dir)
 	{
 		struct strv pre = STRV_INIT;
 		struct smtpd_check_info ci = { "203.0.113.5", "unknown", NULL, "x@prep.example",
-			"a@b.example", 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, &pre };
+			"a@b.example", 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, &pre, 0, 0 };
 		char reply[SMTPD_CHECK_REPLY_MAX];
 
 		is_int(smtpd_check_rcpt(&ci, reply, sizeof(reply)), 0, "PREPEND: accepted");
@@ -299,7 +299,7 @@ restrictions(const char *dir)
 	conf_override("smtpd_client_restrictions", "");
 	{
 		struct smtpd_check_info ci = { "203.0.113.5", "unknown", "mail.y.example",
-			"x@y.example", NULL, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL };
+			"x@y.example", NULL, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL, 0, 0 };
 		char reply[SMTPD_CHECK_REPLY_MAX];
 
 		conf_override("smtpd_data_restrictions", "reject_unauth_pipelining, "
