@@ -27,6 +27,7 @@
 #include "log.h"
 #include "master.h"
 #include "queue.h"
+#include "user.h"
 
 #define CONTROL_POLL_MS	50
 
@@ -165,9 +166,14 @@ control_reload(void)
 int
 control_flush(void)
 {
-	int fd = instance_connect(QUEUE_SHOWQ_SOCKET);
-	char buf[256];
+	char buf[256], who[USER_WHO_MAX];
+	int fd;
 
+	if (!user_self_queue_authorized("authorized_flush_users", who, sizeof(who))) {
+		log_set_fatal_status(EX_NOPERM);
+		log_fatal("User %s is not allowed to flush the mail queue", who);
+	}
+	fd = instance_connect(QUEUE_SHOWQ_SOCKET);
 	if (fd < 0) {
 		log_set_fatal_status(EX_UNAVAILABLE);
 		log_fatal("Cannot flush mail queue - mail system is down");

@@ -66,24 +66,7 @@ pickup_message_id(const struct pbuf *content, struct pbuf *out)
 int
 pickup_submit_allowed(const char *login)
 {
-	struct strv list = STRV_INIT;
-	size_t i;
-	int allowed = 0;
-
-	conf_list("authorized_submit_users", &list);
-	for (i = 0; i < list.n; i++) {
-		const char *w = list.v[i];
-		int neg = w[0] == '!';
-
-		if (neg)
-			w++;
-		if (strcmp(w, "static:anyone") == 0 || strcmp(w, login) == 0) {
-			allowed = !neg;
-			break;
-		}
-	}
-	strv_free(&list);
-	return allowed;
+	return user_authorized("authorized_submit_users", login);
 }
 
 /*

@@ -784,9 +784,11 @@ sm_showq_request(const char *request)
 static int
 sm_mailq(struct sm_opts *o)
 {
-	char request[SHOWQ_REQUEST_MAX];
+	char request[SHOWQ_REQUEST_MAX], who[USER_WHO_MAX];
 	int fmt;
 
+	if (!user_self_queue_authorized("authorized_mailq_users", who, sizeof(who)))
+		sm_exit(EX_NOPERM, "User %s is not allowed to view the mail queue", who);
 	if (o->json)
 		fmt = MAILQ_JSON;
 	else if ((fmt = mailq_format_parse(conf_str("mailq_output_format"))) < 0) {
@@ -809,6 +811,10 @@ sm_mailq(struct sm_opts *o)
 static int
 sm_queue_run(struct sm_opts *o)
 {
+	char who[USER_WHO_MAX];
+
+	if (!user_self_queue_authorized("authorized_flush_users", who, sizeof(who)))
+		sm_exit(EX_NOPERM, "User %s is not allowed to flush the mail queue", who);
 	if (o->qrun == QRUN_ONCE && sm_showq_request("flush\n") == 0)
 		return 0;
 	if (!instance_is_admin()) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "conf.h"
 #include "log.h"
@@ -17,6 +18,7 @@
 #include "qmgr.h"
 #include "queue.h"
 #include "showq.h"
+#include "user.h"
 
 #define SHOWQ_READ_TIMEOUT_MS	(10 * 1000)
 
@@ -68,6 +70,31 @@ showq_count(FILE *out)
 	fprintf(out, "Total requests: %ld\n", n);
 }
 
+/*
+ * Whether the client on fd (its uid from SO_PEERCRED, never from the
+ * request) may do what param allows: sendmail checks first and says why;
+ * this is for a client that talks to the socket itself.
+ */
+static int
+showq_peer_allowed(int fd, const char *param)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct user_info u;
+	int ok;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+		log_warn("showq: SO_PEERCRED: %m");
+		return 0;
+	}
+	user_lookup_uid((long)cred.uid, &u);
+	ok = user_queue_authorized(param, u.uid, u.login);
+	if (!ok)
+		log_warn("showq: %s(%ld) refused by %s", u.login, u.uid, param);
+	user_info_free(&u);
+	return ok;
+}
+
 void
 showq_serve(int fd)
 {
@@ -78,6 +105,8 @@ showq_serve(int fd)
 	if (showq_read_line(fd, line, sizeof(line)) < 0)
 		return;
 	if (strcmp(line, "flush") == 0) {
+		if (!showq_peer_allowed(fd, "authorized_flush_users"))
+			return;
 		pickup_scan_maildrop();
 		log_info("flush requested");
 		qmgr_wake('F');
@@ -92,6 +121,10 @@ showq_serve(int fd)
 	}
 	if (sscanf(line, "mailq %d %d", &fmt, &verbose) == 2
 	    && fmt >= MAILQ_SENDMAIL && fmt <= MAILQ_JSON) {
+		if (!showq_peer_allowed(fd, "authorized_mailq_users")) {
+			fclose(out);
+			return;
+		}
 		if (mailq_print(out, conf_str("queue_directory"), (enum mailq_format)fmt,
 		    verbose) < 0)
 			log_warn("showq: cannot read the queue: %m");

@@ -6,9 +6,13 @@
 #include <ctype.h>
 #include <pwd.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "conf.h"
 #include "pbuf.h"
+#include "strv.h"
 #include "user.h"
 #include "xalloc.h"
 
@@ -59,4 +63,46 @@ user_info_free(struct user_info *u)
 	free(u->full_name);
 	free(u->home);
 	memset(u, 0, sizeof(*u));
+}
+
+int
+user_authorized(const char *param, const char *login)
+{
+	struct strv list = STRV_INIT;
+	size_t i;
+	int allowed = 0;
+
+	conf_list(param, &list);
+	for (i = 0; i < list.n; i++) {
+		const char *w = list.v[i];
+		int neg = w[0] == '!';
+
+		if (neg)
+			w++;
+		if (strcmp(w, "static:anyone") == 0 || strcmp(w, login) == 0) {
+			allowed = !neg;
+			break;
+		}
+	}
+	strv_free(&list);
+	return allowed;
+}
+
+int
+user_queue_authorized(const char *param, long uid, const char *login)
+{
+	return uid == 0 || strcmp(login, conf_str("mail_owner")) == 0 || user_authorized(param, login);
+}
+
+int
+user_self_queue_authorized(const char *param, char *who, size_t wholen)
+{
+	struct user_info u;
+	int ok;
+
+	user_lookup_uid((long)getuid(), &u);
+	snprintf(who, wholen, "%s(%ld)", u.login, u.uid);
+	ok = user_queue_authorized(param, u.uid, u.login);
+	user_info_free(&u);
+	return ok;
 }

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #define USER_UNKNOWN_LOGIN	"nobody"
+#define USER_WHO_MAX		320	/* "login(uid)" */
 
 struct user_info {
 	long uid;
@@ -23,5 +24,25 @@ struct user_info {
 
 void user_lookup_uid(long uid, struct user_info *u);
 void user_info_free(struct user_info *u);
+
+/*
+ * Whether login may do what the list parameter param allows
+ * (authorized_submit_users, authorized_mailq_users,
+ * authorized_flush_users): "static:anyone", login names, "!name" to
+ * refuse; the first match decides, no match refuses. 1 when allowed.
+ */
+int user_authorized(const char *param, const char *login);
+
+/*
+ * The same for the queue commands (mailq, flush): the superuser and
+ * mail_owner are always allowed, as Postfix's postqueue does.
+ */
+int user_queue_authorized(const char *param, long uid, const char *login);
+
+/*
+ * user_queue_authorized() for the calling process's real uid; who gets
+ * "login(uid)" for the refusal message.
+ */
+int user_self_queue_authorized(const char *param, char *who, size_t wholen);
 
 #endif

@@ -302,4 +302,46 @@ like "$REPLY" '^OK [0-9A-F]{14}$' "the same raw request from root is accepted (t
 "$PETREL" stop >/dev/null 2>&1
 cp "$T/main.cf.good" "$CONF/main.cf"
 
+# authorized_mailq_users / authorized_flush_users: sendmail refuses with 77
+# and says why; the daemon refuses a client that talks to public/showq
+# itself; root is always allowed (Postfix's postqueue).
+printf 'authorized_mailq_users = bob\nauthorized_flush_users = bob\n' >>"$CONF/main.cf"
+petrel_start >"$T/start.out" 2>&1
+ok $? "petrel start with authorized_mailq_users = bob" || sed 's/^/# /' "$T/start.out"
+mark; sm_as alice /dev/null -bp
+fails "alice not in authorized_mailq_users" 77 'User alice\(2001\) is not allowed to view the mail queue'
+mark; sm_as alice /dev/null -q
+fails "alice not in authorized_flush_users" 77 'User alice\(2001\) is not allowed to flush the mail queue'
+out=$(run_as alice "$PETREL" flush 2>&1)
+is "$?" 77 "petrel flush as alice: exit 77"
+like "$out" 'User alice\(2001\) is not allowed to flush the mail queue' "... and says why"
+sm_as bob /dev/null -bp
+is "$RC:$ERR" "0:" "bob, who is listed, may view the queue"
+like "$OUT" 'Total requests: ' "... and gets the listing"
+sm /dev/null -bp
+is "$RC" 0 "root may always view the queue"
+cat >"$T/raw_showq.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(20)
+s.connect(sys.argv[1] + "/public/showq")
+s.sendall(b"mailq 0 0\n")
+s.shutdown(socket.SHUT_WR)
+out = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    out += chunk
+print(len(out))
+EOF
+chmod 0644 "$T/raw_showq.py"
+is "$(run_as alice timeout 30 "$PY" "$T/raw_showq.py" "$QDIR" 2>&1)" 0 \
+	"a raw public/showq request from alice gets nothing from the daemon"
+like "$(cat "$MAILLOG")" 'warning: showq: alice\(2001\) refused by authorized_mailq_users' "... and the refusal is logged"
+ok $([ "$(run_as bob timeout 30 "$PY" "$T/raw_showq.py" "$QDIR" 2>&1)" -gt 0 ]; echo $?) \
+	"the same request from bob gets the listing"
+"$PETREL" stop >/dev/null 2>&1
+cp "$T/main.cf.good" "$CONF/main.cf"
+
 done_testing
