@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,7 +25,10 @@
 
 enum log_level { LV_INFO, LV_WARN, LV_ERROR, LV_FATAL, LV_PANIC };
 
-static char log_ident[LOG_IDENT_MAX] = "petrel";
+static char log_ident[2 * LOG_IDENT_MAX + 1] = "petrel";
+static char log_name[LOG_IDENT_MAX] = "petrel";	/* syslog_name */
+static char log_svc[LOG_IDENT_MAX] = "";
+static int log_facility = LOG_MAIL;			/* syslog_facility */
 static char log_host[256] = "localhost";
 static const char *log_prog;		/* stderr echo prefix, or NULL */
 static int log_quiet;
@@ -34,20 +38,60 @@ static int log_syslog_open;
 static int log_fatal_status = 1;
 static void (*log_fatal_hook)(void);
 
-void
-log_init(const char *service)
+/* The ident is "syslog_name/service"; syslog is opened again with it when next used. */
+static void
+log_set_ident(void)
 {
-	snprintf(log_ident, sizeof(log_ident), "petrel/%s", service);
+	snprintf(log_ident, sizeof(log_ident), "%s/%s", log_name, log_svc);
 	if (log_syslog_open) {
 		closelog();
 		log_syslog_open = 0;
 	}
 }
 
+void
+log_init(const char *service)
+{
+	snprintf(log_svc, sizeof(log_svc), "%s", service);
+	log_set_ident();
+}
+
 const char *
 log_service(void)
 {
-	return log_ident + sizeof("petrel/") - 1;
+	return log_svc;
+}
+
+static const struct {
+	const char *name;
+	int facility;
+} log_facilities[] = {
+	{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV }, { "local0", LOG_LOCAL0 },
+	{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
+	{ "local7", LOG_LOCAL7 },
+};
+
+int
+log_set_syslog(const char *name, const char *facility)
+{
+	size_t i;
+	int rc = -1;
+
+	for (i = 0; i < sizeof(log_facilities) / sizeof(log_facilities[0]); i++) {
+		if (strcasecmp(facility, log_facilities[i].name) == 0) {
+			log_facility = log_facilities[i].facility;
+			rc = 0;
+		}
+	}
+	if (name != NULL && *name != '\0' && strlen(name) < sizeof(log_name) / 2
+	    && strpbrk(name, " \t\r\n/") == NULL)
+		snprintf(log_name, sizeof(log_name), "%s", name);
+	else
+		rc = -1;
+	log_set_ident();
+	return rc;
 }
 
 void
@@ -157,7 +201,7 @@ log_emit(enum log_level lv, const char *fmt, va_list ap)
 		static const int prio[] = { LOG_INFO, LOG_WARNING, LOG_ERR, LOG_CRIT, LOG_CRIT };
 
 		if (!log_syslog_open) {
-			openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+			openlog(log_ident, LOG_PID | LOG_NDELAY, log_facility);
 			log_syslog_open = 1;
 		}
 		syslog(prio[lv], "%s%s", log_level_word(lv), text);

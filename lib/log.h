@@ -22,6 +22,12 @@ const char *log_service(void);
 void log_to_stderr(const char *prog);
 /* Only lines at warning level and above reach stderr (for -oeq-like quiet). */
 void log_stderr_quiet(int quiet);
+/*
+ * syslog_name and syslog_facility (main.cf): the ident becomes
+ * "NAME/SERVICE", the facility one of mail, daemon, user, auth, authpriv,
+ * local0..local7. -1 when either is unusable (that one stays as it was).
+ */
+int log_set_syslog(const char *name, const char *facility);
 /* Write to this file instead of syslog; "" or NULL means syslog. -1 on error. */
 int log_set_file(const char *path, const char *hostname);
 /* Sends nothing to syslog or a file: stderr only (for the test programs). */

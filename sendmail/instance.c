@@ -34,6 +34,9 @@ instance_load(const char *config_arg, char *err, size_t errlen)
 	free(dir);
 	if (rc < 0)
 		return -1;
+	if (log_set_syslog(conf_str("syslog_name"), conf_str("syslog_facility")) < 0)
+		log_warn("syslog_name \"%s\" or syslog_facility \"%s\" is unusable: it is ignored",
+		    conf_str("syslog_name"), conf_str("syslog_facility"));
 	logfile = conf_str("maillog_file");
 	if (*logfile && log_set_file(logfile, conf_str("myhostname")) < 0) {
 		/* An unprivileged submitter may not write the log: syslog still works. */
