@@ -417,6 +417,27 @@ fail:
 	return -1;
 }
 
+int
+canonical_recipient_known(const char *addr, char *err, size_t errlen)
+{
+	const struct canonical_table *tables[2];
+	size_t i;
+	int rc = 0;
+
+	tables[0] = &canonical_recipient_table;
+	tables[1] = &canonical_common_table;
+	for (i = 0; i < 2 && rc == 0; i++) {
+		char *out = NULL;
+
+		if (!canonical_param_set(tables[i]->maps)
+		    || (canonical_classes(tables[i]->classes) & CANONICAL_ENV_RCPT) == 0)
+			continue;
+		rc = canonical_lookup(tables[i]->maps, addr, NULL, &out, err, errlen);
+		free(out);
+	}
+	return rc;
+}
+
 size_t
 canonical_map_headers(const char *content, size_t len, canonical_select_fn select,
     void *sctx, addr_map_fn fn, void *fctx, struct pbuf *out)

@@ -84,6 +84,14 @@ int canonical_recipient_header(const struct header *h);
 int canonical_local_headers(const struct qenv *e);
 
 /*
+ * 1 when recipient_canonical_maps or canonical_maps (for envelope
+ * recipients) has a key for addr, so that the SMTP server's
+ * local_recipient_maps check lets it pass as Postfix's does; 0 when not;
+ * -1 with err when a table cannot be read.
+ */
+int canonical_recipient_known(const char *addr, char *err, size_t errlen);
+
+/*
  * The queue's message hook (queue_set_message_hook): rewrites the envelope
  * sender and recipients of e and, when canonical_local_headers(), the
  * address headers of content. 1 with the new content in out, 0 when the
