@@ -6,18 +6,22 @@
  * masquerading with "!" exceptions and masquerade_exceptions, header
  * rewriting (display names kept; SMTP clients' headers only per
  * local_header_rewrite_clients), and a broken table leaving the envelope
- * untouched.
+ * untouched; through queue_write(): the rewritten envelope and content
+ * are what is stored, and a refusal by the envelope hook that runs after
+ * canonical mapping (virtual aliasing) gives the envelope back as it came.
  *
  * Works in a temporary directory under $TMPDIR (or /tmp), removed at the
  * end; log lines go to a file there, which the tests read back.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "canonical.h"
@@ -28,6 +32,7 @@
 #include "maps.h"
 #include "pbuf.h"
 #include "qfile.h"
+#include "queue.h"
 #include "tap.h"
 #include "xalloc.h"
 
@@ -432,6 +437,68 @@ test_message(void)
 }
 
 static int
+refuse(struct qenv *e, char *err, size_t errlen)
+{
+	(void)e;
+	snprintf(err, errlen, "refused by the envelope hook");
+	return -1;
+}
+
+static void
+test_queue_hook(void)
+{
+	static const char msg[] = "From: root@box.example\nSubject: q\n\nbody\n";
+	char *qdir = xasprintf("%s/queue", tmpdir), *inc = xasprintf("%s/incoming", qdir);
+	char err[ERRLEN];
+	struct qenv e, back;
+	struct pbuf content = PBUF_INIT;
+	int rc;
+
+	reset_params();
+	conf_override("sender_canonical_maps", make_map("sender3",
+	    "root@box.example   admin@example.com\n"));
+	if (mkdir(qdir, 0700) < 0 || mkdir(inc, 0700) < 0) {
+		perror(inc);
+		exit(2);
+	}
+	queue_set_message_hook(canonical_message);
+	qenv_init(&e);
+	qenv_set_sender(&e, "root@box.example");
+	qenv_add_rcpt(&e, "bob@box.example", 0, NULL);
+	qenv_set_attr(&e, "origin", "pickup");
+	rc = queue_write(qdir, QDIR_INCOMING, &e, msg, strlen(msg), 0600, err, sizeof(err));
+	is_int(rc, 0, "queue_write with the message hook: 0 (%s)", rc < 0 ? err : "ok");
+	is_str(e.sender, "admin@example.com", "the caller's envelope is the rewritten one");
+	qenv_init(&back);
+	is_int(queue_read(qdir, QDIR_INCOMING, e.id, &back, &content, err, sizeof(err)), QFILE_OK,
+	    "the queue file reads back");
+	is_str(back.sender, "admin@example.com", "the stored sender is rewritten");
+	is_str(pbuf_str(&content), "From: admin@example.com\nSubject: q\n\nbody\n",
+	    "the stored content has the rewritten From:");
+	qenv_free(&back);
+	qenv_free(&e);
+
+	queue_set_envelope_hook(refuse);
+	qenv_init(&e);
+	qenv_set_sender(&e, "root@box.example");
+	qenv_add_rcpt(&e, "bob@box.example", 0, NULL);
+	qenv_set_attr(&e, "origin", "pickup");
+	errno = 0;
+	rc = queue_write(qdir, QDIR_INCOMING, &e, msg, strlen(msg), 0600, err, sizeof(err));
+	is_int(rc, -1, "the envelope hook refuses: -1");
+	is_int(errno, EAGAIN, "errno EAGAIN");
+	is_str(err, "refused by the envelope hook", "its reason");
+	is_str(e.sender, "root@box.example", "the sender is given back as it came");
+	is_int(e.nrcpt, 1, "the recipients too");
+	qenv_free(&e);
+	queue_set_envelope_hook(NULL);
+	queue_set_message_hook(NULL);
+	pbuf_free(&content);
+	free(inc);
+	free(qdir);
+}
+
+static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -463,6 +530,7 @@ main(void)
 	test_classes();
 	test_masquerade();
 	test_message();
+	test_queue_hook();
 	maps_close_all();
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(tmpdir);
