@@ -6,13 +6,13 @@
  * Cc, ...: header_has_addresses()), display names and comments kept. The
  * queue file and the logs keep the original addresses, as in Postfix.
  *
- * Keys, first match wins:
- *   user@domain
- *   user           only when domain is $myorigin or in mydestination
- *   @domain
- * A value "new@other.example" replaces the address; a value "@other.example"
- * keeps the local part and replaces the domain. Keys are looked up in
- * lower case (maps.h).
+ * Keys and results are canonical(5)'s (canonical_lookup() in canonical.c):
+ * user+ext@domain, user@domain, then user+ext, user only when domain is
+ * $myorigin or in mydestination, then @domain. A value "new@other.example"
+ * replaces the address; a value "@other.example" keeps the local part and
+ * replaces the domain; an extension cut off to find the key is put back
+ * when propagate_unmatched_extensions names "generic". Keys are looked up
+ * in lower case (maps.h).
  *
  * API: generic_active(), generic_address(), generic_message().
  * Errors: a table that cannot be read: -1 with a reason; the SMTP client
@@ -26,13 +26,11 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "canonical.h"
 #include "conf.h"
 #include "generic.h"
 #include "header.h"
-#include "local.h"
-#include "maps.h"
 #include "strv.h"
-#include "xalloc.h"
 
 #define GENERIC_PARAM	"smtp_generic_maps"
 
@@ -48,50 +46,10 @@ generic_active(void)
 	return n;
 }
 
-/* 1 when domain is $myorigin or one of mydestination's. */
-static int
-generic_local_domain(const char *domain)
-{
-	char *probe;
-	int local;
-
-	if (strcasecmp(domain, conf_str("myorigin")) == 0)
-		return 1;
-	probe = xasprintf("x@%s", domain);
-	local = local_is_local(probe);
-	free(probe);
-	return local;
-}
-
 int
 generic_address(const char *addr, char **out, char *err, size_t errlen)
 {
-	const char *at = strrchr(addr, '@');
-	char *keys[3], *value = NULL;
-	size_t n = 0, i;
-	int rc = 0;
-
-	*out = NULL;
-	if (*addr == '\0')
-		return 0;	/* the null sender stays */
-	keys[n++] = xstrdup(addr);
-	if (at != NULL && at > addr && generic_local_domain(at + 1))
-		keys[n++] = xstrndup(addr, (size_t)(at - addr));
-	if (at != NULL && at[1] != '\0')
-		keys[n++] = xstrdup(at);
-	for (i = 0; i < n && rc == 0; i++)
-		rc = maps_lookup_list(GENERIC_PARAM, keys[i], &value, err, errlen);
-	for (i = 0; i < n; i++)
-		free(keys[i]);
-	if (rc <= 0)
-		return rc;
-	value[strcspn(value, " \t,")] = '\0';
-	if (value[0] == '@' && value[1] != '\0')
-		*out = xasprintf("%.*s%s", (int)(at ? at - addr : (long)strlen(addr)), addr, value);
-	else if (value[0] != '\0')
-		*out = xstrdup(value);
-	free(value);
-	return *out != NULL;
+	return canonical_lookup(GENERIC_PARAM, addr, "generic", out, err, errlen);
 }
 
 struct generic_ctx {
@@ -113,33 +71,23 @@ generic_map_one(const char *addr, void *arg)
 	return out;
 }
 
+/* Every address header is rewritten. */
+static int
+generic_select(const struct header *h, void *arg)
+{
+	(void)arg;
+	return header_has_addresses(h);
+}
+
 int
 generic_message(const char *content, size_t len, struct pbuf *out, char *err, size_t errlen)
 {
-	struct headers h;
 	struct generic_ctx g = { 0, err, errlen };
-	size_t i, pos = 0, changed = 0;
+	size_t changed;
 
-	headers_init(&h);
-	headers_parse(content, len, &h);
-	for (i = 0; i < h.n && !g.failed; i++) {
-		const struct header *hd = &h.v[i];
-		const char *colon = memchr(hd->raw, ':', hd->raw_len);
-		size_t off = (size_t)(hd->raw - content), vstart, vlen;
-
-		if (colon == NULL || !header_has_addresses(hd))
-			continue;
-		vstart = off + (size_t)(colon - hd->raw) + 1;
-		vlen = hd->raw_len - (size_t)(colon - hd->raw) - 1;
-		if (vlen > 0 && content[vstart + vlen - 1] == '\n')
-			vlen--;
-		pbuf_append(out, content + pos, vstart - pos);
-		changed += addr_map_header(content + vstart, vlen, generic_map_one, &g, out);
-		pos = vstart + vlen;
-	}
-	headers_free(&h);
+	changed = canonical_map_headers(content, len, generic_select, NULL, generic_map_one, &g,
+	    out);
 	if (g.failed)
 		return -1;
-	pbuf_append(out, content + pos, len - pos);
 	return changed > 0;
 }

@@ -60,6 +60,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "canonical.h"
 #include "conf.h"
 #include "fileio.h"
 #include "inet.h"
@@ -348,7 +349,11 @@ master_child_setup(pid_t master_pid, const char *service)
 	master_close_inet();
 	log_to_stderr(NULL);
 	log_init(service);
-	/* Every new message of this instance's processes goes through virtual aliasing. */
+	/*
+	 * Every new message of this instance's processes goes through canonical
+	 * mapping and masquerading, then virtual aliasing.
+	 */
+	queue_set_message_hook(canonical_message);
 	queue_set_envelope_hook(virtual_expand);
 }
 

@@ -265,6 +265,7 @@ fail:
 }
 
 static queue_envelope_fn queue_envelope_hook;
+static queue_message_fn queue_message_hook;
 
 void
 queue_set_envelope_hook(queue_envelope_fn fn)
@@ -272,28 +273,97 @@ queue_set_envelope_hook(queue_envelope_fn fn)
 	queue_envelope_hook = fn;
 }
 
-/* The hook, for a file that goes to incoming/ or hold/ (dir ends so). */
+void
+queue_set_message_hook(queue_message_fn fn)
+{
+	queue_message_hook = fn;
+}
+
+/* A copy of the sender and recipients of an envelope, to put back after a refused commit. */
+struct queue_env_save {
+	char *sender;
+	struct qrcpt *rcpt;
+	size_t nrcpt;
+};
+
+static void
+queue_env_save(const struct qenv *e, struct queue_env_save *s)
+{
+	size_t i;
+
+	s->sender = e->sender ? xstrdup(e->sender) : NULL;
+	s->nrcpt = e->nrcpt;
+	s->rcpt = e->nrcpt ? xcalloc(e->nrcpt, sizeof(*s->rcpt)) : NULL;
+	for (i = 0; i < e->nrcpt; i++) {
+		s->rcpt[i] = e->rcpt[i];
+		s->rcpt[i].addr = xstrdup(e->rcpt[i].addr);
+		s->rcpt[i].orcpt = e->rcpt[i].orcpt ? xstrdup(e->rcpt[i].orcpt) : NULL;
+	}
+}
+
+/* Frees what e holds now and gives it the saved copy (restore) or frees the copy. */
+static void
+queue_env_done(struct qenv *e, struct queue_env_save *s, int restore)
+{
+	struct qrcpt *drop = restore ? e->rcpt : s->rcpt;
+	size_t i, ndrop = restore ? e->nrcpt : s->nrcpt;
+
+	for (i = 0; i < ndrop; i++) {
+		free(drop[i].addr);
+		free(drop[i].orcpt);
+	}
+	free(drop);
+	if (restore) {
+		free(e->sender);
+		e->sender = s->sender;
+		e->rcpt = s->rcpt;
+		e->nrcpt = s->nrcpt;
+	} else {
+		free(s->sender);
+	}
+}
+
+/*
+ * The hooks, for a file that goes to incoming/ or hold/ (dir ends so):
+ * the message hook (which may put new content in *out and set *content
+ * and *len to it), then the envelope hook. When either refuses, e is put
+ * back as it came.
+ */
 static int
-queue_run_hook(const char *dir, struct qenv *e, char *err, size_t errlen)
+queue_run_hook(const char *dir, struct qenv *e, const char **content, size_t *len,
+    struct pbuf *out, char *err, size_t errlen)
 {
 	const char *base = strrchr(dir, '/');
+	struct queue_env_save saved;
+	int rc = 0;
 
 	base = base ? base + 1 : dir;
-	if (queue_envelope_hook == NULL
-	    || (strcmp(base, QDIR_INCOMING) != 0 && strcmp(base, QDIR_HOLD) != 0))
+	if (strcmp(base, QDIR_INCOMING) != 0 && strcmp(base, QDIR_HOLD) != 0)
 		return 0;
-	return queue_envelope_hook(e, err, errlen);
+	if (queue_message_hook == NULL)
+		return queue_envelope_hook ? queue_envelope_hook(e, err, errlen) : 0;
+	queue_env_save(e, &saved);
+	rc = queue_message_hook(e, *content, *len, out, err, errlen);
+	if (rc > 0) {
+		*content = out->data ? out->data : "";
+		*len = out->len;
+	}
+	if (rc >= 0 && queue_envelope_hook != NULL)
+		rc = queue_envelope_hook(e, err, errlen);
+	queue_env_done(e, &saved, rc < 0);
+	return rc < 0 ? -1 : 0;
 }
 
 int
 queue_tx_commit(struct queue_tx *tx, struct qenv *e, const char *content,
     size_t len, mode_t mode, char *err, size_t errlen)
 {
-	struct pbuf head = PBUF_INIT;
+	struct pbuf head = PBUF_INIT, rewritten = PBUF_INIT;
 	int rc;
 
-	if (queue_run_hook(tx->dir, e, err, errlen) < 0) {
+	if (queue_run_hook(tx->dir, e, &content, &len, &rewritten, err, errlen) < 0) {
 		queue_tx_abort(tx);
+		pbuf_free(&rewritten);
 		errno = EAGAIN;
 		return -1;
 	}
@@ -301,11 +371,13 @@ queue_tx_commit(struct queue_tx *tx, struct qenv *e, const char *content,
 	if (qfile_format_head(e, len, &head, err, errlen) < 0) {
 		queue_tx_abort(tx);
 		pbuf_free(&head);
+		pbuf_free(&rewritten);
 		errno = EINVAL;
 		return -1;
 	}
 	rc = queue_tx_finish(tx, &head, content, len, mode, err, errlen);
 	pbuf_free(&head);
+	pbuf_free(&rewritten);
 	return rc;
 }
 
@@ -320,14 +392,15 @@ int
 queue_write(const char *queue_dir, const char *subdir, struct qenv *e,
     const char *content, size_t len, mode_t mode, char *err, size_t errlen)
 {
-	struct pbuf head = PBUF_INIT;
+	struct pbuf head = PBUF_INIT, rewritten = PBUF_INIT;
 	struct queue_tx tx;
 	char saved_id[QID_LEN + 1];
 	int saved;
 
 	/* Format first, so that a bad envelope never touches the disk. */
 	memcpy(saved_id, e->id, sizeof(saved_id));
-	if (queue_run_hook(subdir, e, err, errlen) < 0) {
+	if (queue_run_hook(subdir, e, &content, &len, &rewritten, err, errlen) < 0) {
+		pbuf_free(&rewritten);
 		errno = EAGAIN;
 		return -1;
 	}
@@ -341,11 +414,13 @@ queue_write(const char *queue_dir, const char *subdir, struct qenv *e,
 	if (queue_tx_finish(&tx, &head, content, len, mode, err, errlen) < 0)
 		goto fail;
 	pbuf_free(&head);
+	pbuf_free(&rewritten);
 	return 0;
 fail:
 	saved = errno;
 	memcpy(e->id, saved_id, sizeof(e->id));
 	pbuf_free(&head);
+	pbuf_free(&rewritten);
 	errno = saved;
 	return -1;
 }

@@ -151,6 +151,18 @@ struct queue_tx {
 typedef int (*queue_envelope_fn)(struct qenv *e, char *err, size_t errlen);
 void queue_set_envelope_hook(queue_envelope_fn fn);
 
+/*
+ * A rewrite of envelope and content, run before the envelope hook on the
+ * same files (Postfix's canonical mapping and masquerading, canonical.c).
+ * It returns 1 with the new content in out, 0 when the content stays, or
+ * -1 with err to refuse the commit (errno EAGAIN). When the commit is
+ * refused by either hook, the envelope is put back as it was given.
+ */
+struct pbuf;
+typedef int (*queue_message_fn)(struct qenv *e, const char *content, size_t len,
+    struct pbuf *out, char *err, size_t errlen);
+void queue_set_message_hook(queue_message_fn fn);
+
 int queue_tx_begin(const char *queue_dir, const char *subdir, struct queue_tx *tx,
     char *err, size_t errlen);
 int queue_tx_commit(struct queue_tx *tx, struct qenv *e, const char *content,

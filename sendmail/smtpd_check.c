@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 
 #include "aliases.h"
+#include "canonical.h"
 #include "conf.h"
 #include "dns.h"
 #include "local.h"
@@ -859,9 +860,18 @@ smtpd_check_rcpt(const struct smtpd_check_info *ci, char *reply, size_t replylen
 			return 550;
 		}
 	}
-	/* Postfix's built-in check of local_recipient_maps. */
+	/*
+	 * Postfix's built-in check of local_recipient_maps; an address that
+	 * recipient_canonical_maps or canonical_maps rewrites passes it.
+	 */
 	if (local_is_local(rcpt) && conf_str("local_recipient_maps")[0] != '\0') {
-		int rc = smtpd_check_local_recipient(rcpt);
+		char why[SMTPD_CHECK_REPLY_MAX];
+		int rc = canonical_recipient_known(rcpt, why, sizeof(why));
+
+		if (rc < 0)
+			log_warn("%s", why);
+		if (rc == 0)
+			rc = smtpd_check_local_recipient(rcpt);
 
 		if (rc == 0) {
 			/* 450 while a new table is being tested: the sender tries again. */

@@ -7,6 +7,12 @@
  * parsing an address again gives the same single address; the qualified
  * text parses into as many elements as the original, all with a domain,
  * and qualify_header reports as many changes as there were bare names.
+ * Also sendmail/canonical.c's address work that needs no table:
+ * canonical_masquerade() (masquerade_domains "!sub.example.com,
+ * example.com") keeps the local part and ends in "@example.com" when it
+ * changes anything; canonical_lookup() with no tables finds nothing;
+ * canonical_map_headers() over the input as a message offers no more
+ * addresses than it replaces.
  *
  * Build: clang -fsanitize=fuzzer,address,undefined -Ilib -Isendmail
  *   t/fuzz/fuzz_addr.c sendmail/addr.c lib/pbuf.c lib/strv.c lib/xalloc.c lib/log.c
@@ -18,6 +24,9 @@
 #include <string.h>
 
 #include "addr.h"
+#include "canonical.h"
+#include "conf.h"
+#include "header.h"
 #include "log.h"
 #include "pbuf.h"
 #include "strv.h"
@@ -63,6 +72,36 @@ fuzz_mapped(const char *addr, void *ctx)
 	return xstrdup(FUZZ_MAPPED);
 }
 
+/* Every address header. */
+static int
+fuzz_any_header(const struct header *h, void *ctx)
+{
+	(void)ctx;
+	return header_has_addresses(h) || canonical_recipient_header(h);
+}
+
+/* canonical.c's table-free address work on one C string. */
+static void
+fuzz_canonical(const char *addr)
+{
+	char err[256], *out = NULL;
+	const char *at = strrchr(addr, '@');
+	size_t dl = strlen("@" FUZZ_DOMAIN), ol;
+
+	if (canonical_masquerade(addr, &out, err, sizeof(err)) > 0) {
+		ol = strlen(out);
+		if (at == NULL || ol < dl || strcmp(out + ol - dl, "@" FUZZ_DOMAIN) != 0
+		    || strncmp(out, addr, (size_t)(at - addr) + 1) != 0)
+			abort();
+		free(out);
+	} else if (out != NULL) {
+		abort();
+	}
+	if (canonical_lookup("canonical_maps", addr, "canonical", &out, err, sizeof(err)) != 0
+	    || out != NULL)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -75,6 +114,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!inited) {
 		log_disable_sinks();
+		conf_load_defaults("/nonexistent");
+		conf_override("masquerade_domains", "!sub." FUZZ_DOMAIN ", " FUZZ_DOMAIN);
+		conf_override("recipient_delimiter", "+-");
 		inited = 1;
 	}
 	n = addr_parse_list(text, size, &v, &bad);
@@ -98,6 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(s);
 		s = addr_unquote_local(v.v[i]);
 		free(s);
+		fuzz_canonical(v.v[i]);
 	}
 
 	changed = addr_qualify_header(text, size, FUZZ_DOMAIN, &q);
@@ -136,8 +179,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pbuf_free(&m);
 	}
 
+	/* The input as a whole message: its address headers all mapped. */
+	{
+		struct pbuf m = PBUF_INIT;
+		size_t seen = 0, got;
+
+		got = canonical_map_headers(text, size, fuzz_any_header, NULL, fuzz_mapped, &seen,
+		    &m);
+		if (got != seen)
+			abort();
+		pbuf_free(&m);
+	}
+
 	/* The single-address helpers take C strings. */
 	s = xstrndup(text, size);
+	fuzz_canonical(s);
 	free(addr_strip_brackets(s));
 	free(addr_unquote_local(s));
 	free(addr_qualify(s, FUZZ_DOMAIN));
