@@ -60,7 +60,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "canonical.h"
+#include "cleanup_hook.h"
 #include "conf.h"
 #include "fileio.h"
 #include "inet.h"
@@ -353,7 +353,7 @@ master_child_setup(pid_t master_pid, const char *service)
 	 * Every new message of this instance's processes goes through canonical
 	 * mapping and masquerading, then virtual aliasing.
 	 */
-	queue_set_message_hook(canonical_message);
+	queue_set_message_hook(cleanup_hook_message);
 	queue_set_envelope_hook(virtual_expand);
 }
 

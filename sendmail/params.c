@@ -209,7 +209,7 @@ const struct conf_param conf_params[] = {
 	{ "queue_minfree", "0", CONF_SIZE, 0, 0 },
 	{ "queue_run_delay", "300s", CONF_TIME, 's', 0 },
 	{ "readme_directory", "no", CONF_STR, 0, 0 },
-	{ "recipient_bcc_maps", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },
+	{ "recipient_bcc_maps", "", CONF_LIST, 0, 0 },
 	{ "recipient_canonical_classes", "envelope_recipient, header_recipient", CONF_LIST, 0, 0 },
 	{ "recipient_canonical_maps", "", CONF_LIST, 0, 0 },
 	{ "recipient_delimiter", "", CONF_STR, 0, 0 },
@@ -219,7 +219,7 @@ const struct conf_param conf_params[] = {
 	{ "reset_owner_alias", "no", CONF_BOOL, 0, 0 },
 	/* [Petrel] Postfix: /etc/postfix */
 	{ "sample_directory", PETREL_CONFIG_DIR_DEFAULT, CONF_STR, 0, 0 },
-	{ "sender_bcc_maps", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },
+	{ "sender_bcc_maps", "", CONF_LIST, 0, 0 },
 	{ "sender_canonical_classes", "envelope_sender, header_sender", CONF_LIST, 0, 0 },
 	{ "sender_canonical_maps", "", CONF_LIST, 0, 0 },
 	{ "sender_dependent_relayhost_maps", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },

@@ -38,7 +38,7 @@
 
 #include "addr.h"
 #include "aliases.h"
-#include "canonical.h"
+#include "cleanup_hook.h"
 #include "conf.h"
 #include "fileio.h"
 #include "header.h"
@@ -824,7 +824,7 @@ sm_queue_run(struct sm_opts *o)
 		sm_exit(EX_UNAVAILABLE, "Cannot flush mail queue - mail system is down");
 	}
 	/* Delivers in the foreground (qmgr.c: root only for local delivery). */
-	queue_set_message_hook(canonical_message);
+	queue_set_message_hook(cleanup_hook_message);
 	return qmgr_run_once(1);
 }
 
