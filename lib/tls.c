@@ -581,8 +581,17 @@ tls_peer_fingerprint(const struct tls_conn *c, const char *digest, int pubkey, c
 
 	if (peer == NULL || md == NULL)
 		return -1;
-	ok = pubkey ? X509_pubkey_digest(peer, md, buf, &len) : X509_digest(peer, md, buf, &len);
-	if (ok != 1 || (size_t)len * TLS_FPT_HEX_BYTE > outlen) {
+	if (pubkey) {
+		/* The whole DER SubjectPublicKeyInfo, as Postfix (not X509_pubkey_digest's key bits). */
+		unsigned char *der = NULL;
+		int dlen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(peer), &der);
+
+		ok = dlen > 0 && EVP_Digest(der, (size_t)dlen, buf, &len, md, NULL) == 1;
+		OPENSSL_free(der);
+	} else {
+		ok = X509_digest(peer, md, buf, &len) == 1;
+	}
+	if (!ok || (size_t)len * TLS_FPT_HEX_BYTE > outlen) {
 		ERR_clear_error();
 		return -1;
 	}
