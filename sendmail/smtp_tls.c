@@ -24,6 +24,7 @@
 #define SMTP_TLS_READY		220	/* "220 Ready to start TLS" */
 #define SMTP_CODE_CLASS(c)	((c) / 100)
 #define SMTP_TLS_NOTE_MAX	1024	/* room for a policy's note in a reason */
+#define SMTP_TLS_NOTE(p)	((p)->note != NULL ? (p)->note : "")
 
 /* The byte layer over TLS (smtp_io_ops). */
 static ssize_t
@@ -127,7 +128,7 @@ smtp_tls_ready(const struct smtp_tls_policy *pol, struct smtp_result *fail,
 		*rc = SMTP_TLS_GO;
 	} else {
 		smtp_tls_fail(fail, "4.7.5", "TLS client initialization failed: %s%s", err,
-		    pol->note);
+		    SMTP_TLS_NOTE(pol));
 		*rc = SMTP_TLS_FAIL;
 	}
 	return NULL;
@@ -225,7 +226,7 @@ smtp_tls_handshake(struct smtp_client *c, struct tls_ctx *ctx,
 	    sizeof(err));
 	if (conn == NULL) {
 		log_info("SSL_connect error to %s:%u: %s", c->io.peer, port, err);
-		smtp_tls_fail(fail, "4.7.5", "Cannot start TLS: handshake failure%s", pol->note);
+		smtp_tls_fail(fail, "4.7.5", "Cannot start TLS: handshake failure%s", SMTP_TLS_NOTE(pol));
 		smtp_io_close(&c->io);
 		return pol->level == SMTP_TLS_MAY ? SMTP_TLS_RETRY_PLAIN : SMTP_TLS_FAIL;
 	}
@@ -247,7 +248,7 @@ smtp_tls_handshake(struct smtp_client *c, struct tls_ctx *ctx,
 		    trust, c->io.peer, port, tls_version(conn), tls_cipher(conn),
 		    tls_cipher_bits(conn), tls_cipher_alg_bits(conn));
 	if (pol->level >= SMTP_TLS_FINGERPRINT && !matched) {
-		smtp_tls_fail(fail, "4.7.5", "Server certificate not verified%s", pol->note);
+		smtp_tls_fail(fail, "4.7.5", "Server certificate not verified%s", SMTP_TLS_NOTE(pol));
 		return SMTP_TLS_FAIL;
 	}
 	return SMTP_TLS_GO;
@@ -281,7 +282,7 @@ smtp_tls_start(struct smtp_client *c, const struct smtp_tls_policy *pol, const c
 		if (pol->level == SMTP_TLS_MAY)
 			return SMTP_TLS_GO;
 		smtp_tls_fail(fail, "4.7.4", "TLS is required, but was not offered by host %s%s",
-		    c->io.peer, pol->note);
+		    c->io.peer, SMTP_TLS_NOTE(pol));
 		return SMTP_TLS_FAIL;
 	}
 	ctx = smtp_tls_ready(pol, fail, &rc);
@@ -298,13 +299,13 @@ smtp_tls_start(struct smtp_client *c, const struct smtp_tls_policy *pol, const c
 			goto out;
 		}
 		smtp_tls_fail(fail, "4.7.5", "TLS is required, but host %s refused to start TLS: "
-		    "%s%s", c->io.peer, pbuf_str(&rp.text), pol->note);
+		    "%s%s", c->io.peer, pbuf_str(&rp.text), SMTP_TLS_NOTE(pol));
 		goto out;
 	}
 	if (c->io.in.len > 0) {
 		/* RFC 3207 §4.2: bytes after the 220 are not to be trusted. */
 		smtp_tls_fail(fail, "4.7.5", "Cannot start TLS: host %s sent data after its "
-		    "STARTTLS reply%s", c->io.peer, pol->note);
+		    "STARTTLS reply%s", c->io.peer, SMTP_TLS_NOTE(pol));
 		goto out;
 	}
 	rc = smtp_tls_handshake(c, ctx, pol, host, nexthop, port, fail);
