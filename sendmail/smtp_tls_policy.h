@@ -55,6 +55,11 @@
  *     "KEY": WHAT" for an invalid value (WHAT as Postfix's warnings:
  *     invalid security level "x", invalid attribute name: "x", ...).
  *   4.3.5 for an smtp_tls_security_level Petrel lacks (as before).
+ *
+ * The maps are read by the smtp worker as mail_owner (Postfix opens them
+ * as root before it drops privileges): a map only root can read is a
+ * lookup error, so the mail waits. petrel map gives the database the
+ * source's mode, 0644 for an ordinary file.
  */
 #ifndef PETREL_SMTP_TLS_POLICY_H
 #define PETREL_SMTP_TLS_POLICY_H

@@ -12,7 +12,9 @@
 # without STARTTLS: deferred 4.7.4, and the same through a ".corp.test"
 # parent-domain entry; "verify match=mx.ca.test" with smtp_tls_CAfile =
 # the CA that signed the server's certificate: delivered, "Verified";
-# verify with a match= name the certificate lacks: deferred; fingerprint
+# verify with a match= name the certificate lacks: deferred; "secure" by
+# smtp_tls_secure_cert_match (nexthop, dot-nexthop): an MX host under the
+# domain delivered, an MX host elsewhere deferred; fingerprint
 # with the certificate's and with the public key's SHA-256 fingerprint:
 # delivered, with another one: deferred; an invalid level: deferred 4.7.5
 # with the map, the key and the reason in mailq and the log; relayhost =
@@ -97,7 +99,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Petrel Test CA" \
 	-keyout "$TLSDIR/ca.key" -out "$TLSDIR/ca.pem" >/dev/null 2>&1 &&
 openssl req -newkey rsa:2048 -nodes -subj /CN=mx.ca.test \
 	-keyout "$TLSDIR/leaf.key" -out "$TLSDIR/leaf.csr" >/dev/null 2>&1 &&
-printf 'subjectAltName = DNS:mx.ca.test\nbasicConstraints = CA:FALSE\n' >"$TLSDIR/leaf.ext" &&
+printf 'subjectAltName = DNS:mx.ca.test, DNS:mx.sec.test\nbasicConstraints = CA:FALSE\n' >"$TLSDIR/leaf.ext" &&
 openssl x509 -req -in "$TLSDIR/leaf.csr" -CA "$TLSDIR/ca.pem" -CAkey "$TLSDIR/ca.key" \
 	-CAcreateserial -days 2 -extfile "$TLSDIR/leaf.ext" -out "$TLSDIR/leaf.pem" >/dev/null 2>&1
 ok $? "a self-signed certificate, a CA and a certificate it signed"
@@ -129,6 +131,9 @@ local-data: "mx.notls.test. A 127.0.0.4"
 local-data: "ca.test. MX 10 mx.ca.test."
 local-data: "wrongname.test. MX 10 mx.ca.test."
 local-data: "mx.ca.test. A 127.0.0.5"
+local-data: "sec.test. MX 10 mx.sec.test."
+local-data: "mx.sec.test. A 127.0.0.5"
+local-data: "secbad.test. MX 10 mx.ca.test."
 EOF
 ok $? "unbound answers on 127.0.0.1:53"
 psink_start s2 127.0.0.2 25 "{$SELFTLS}"
@@ -151,6 +156,8 @@ notls.test	encrypt
 .corp.test	encrypt
 ca.test		verify match=mx.ca.test
 wrongname.test	verify match=nexthop:other.test
+sec.test	secure
+secbad.test	secure
 fp.test		fingerprint match=$FP_CERT
 fppk.test	fingerprint match=$FP_PKEY
 fpbad.test	fingerprint
@@ -167,11 +174,11 @@ ok $? "petrel start"
 unlike "$(cat "$T/check.out")" "smtp_tls_policy_maps" "petrel check: smtp_tls_policy_maps is a parameter Petrel supports"
 
 for r in a@self.test b@bank.test c@broken.test d@notls.test e@sub.corp.test f@ca.test \
-	g@wrongname.test h@fp.test i@fppk.test j@fpbad.test k@bad.test; do
+	g@wrongname.test h@fp.test i@fppk.test j@fpbad.test k@bad.test n@sec.test o@secbad.test; do
 	send "$r"
 done
 for r in a@self.test b@bank.test c@broken.test d@notls.test e@sub.corp.test f@ca.test \
-	g@wrongname.test h@fp.test i@fppk.test j@fpbad.test k@bad.test; do
+	g@wrongname.test h@fp.test i@fppk.test j@fpbad.test k@bad.test n@sec.test o@secbad.test; do
 	wait_for 20 settled "$r" || diag "no status line for $r"
 done
 MAP="hash:$POLICY"
@@ -214,6 +221,12 @@ is "$(status g@wrongname.test)" "deferred 4.7.5" "verify match=nexthop:other.tes
 like "$(reason g@wrongname.test)" "^Server certificate not verified \(TLS policy \"verify\" of " \
 	"verify, no name matches: the reason"
 ok "$(got s5 g@wrongname.test; [ $? != 0 ]; echo $?)" "verify, no name matches: nothing reached the server"
+
+# ---- secure with Postfix's default match (nexthop, dot-nexthop) ----
+is "$(status n@sec.test)" "sent 2.0.0" "secure, MX mx.sec.test under sec.test (dot-nexthop): delivered"
+is "$(rec s5 n@sec.test "r['tls']")" True "secure, dot-nexthop: over TLS"
+is "$(status o@secbad.test)" "deferred 4.7.5" "secure, MX mx.ca.test not under secbad.test: deferred (the MX name does not count)"
+ok "$(got s5 o@secbad.test; [ $? != 0 ]; echo $?)" "secure, MX name only: nothing reached the server"
 
 # ---- fingerprint ----
 is "$(status h@fp.test)" "sent 2.0.0" "fingerprint of the certificate: delivered"
