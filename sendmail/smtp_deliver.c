@@ -530,3 +530,12 @@ out:
 		dns_mx_list_free(&mx);
 	smtp_result_free(&last);
 }
+
+int
+smtp_deliver_maps_changed(void)
+{
+	/* Both are asked: each logs what changed. */
+	int sasl = smtp_sasl_maps_changed(), tls = smtp_tls_policy_maps_changed();
+
+	return sasl || tls;
+}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
@@ -400,4 +401,25 @@ smtp_tls_policy_find(const char *nexthop, struct smtp_tls_policy *p, char *dsn,
 		    err, sizeof(err));
 	smtp_tls_policy_defaults(p);
 	return 0;
+}
+
+void
+smtp_tls_policy_preopen(void)
+{
+	char err[SMTP_TLS_ERR_MAX];
+	char *value = NULL;
+
+	/* Any key opens every map of the list; errors show at the real lookup. */
+	if (maps_lookup_list("smtp_tls_policy_maps", "[petrel-preopen]", &value, err,
+	    sizeof(err)) > 0)
+		free(value);
+}
+
+int
+smtp_tls_policy_maps_changed(void)
+{
+	if (geteuid() == 0 || !maps_changed_list("smtp_tls_policy_maps"))
+		return 0;
+	log_info("smtp_tls_policy_maps has changed -- restarting");
+	return 1;
 }

@@ -56,10 +56,12 @@
  *     invalid security level "x", invalid attribute name: "x", ...).
  *   4.3.5 for an smtp_tls_security_level Petrel lacks (as before).
  *
- * The maps are read by the smtp worker as mail_owner (Postfix opens them
- * as root before it drops privileges): a map only root can read is a
- * lookup error, so the mail waits. petrel map gives the database the
- * source's mode, 0644 for an ordinary file.
+ * The master's smtp workers open the maps before they drop privileges
+ * (smtp_tls_policy_preopen, as Postfix's smtp opens them as root), so a
+ * root-only 0600 map works; a worker whose map was rebuilt since ends
+ * when idle (smtp_tls_policy_maps_changed) and its successor opens the
+ * new one. Elsewhere (a foreground queue run's delivery child) a map
+ * only root can read is a lookup error: the mail waits.
  */
 #ifndef PETREL_SMTP_TLS_POLICY_H
 #define PETREL_SMTP_TLS_POLICY_H
@@ -115,5 +117,15 @@ int smtp_tls_policy_parse(const char *value, struct smtp_tls_policy *p, char *wa
  */
 int smtp_tls_policy_find(const char *nexthop, struct smtp_tls_policy *p, char *dsn,
     size_t dsnlen, char *why, size_t whylen);
+
+/* Opens every map of smtp_tls_policy_maps (called with privileges, before they are dropped). */
+void smtp_tls_policy_preopen(void);
+
+/*
+ * 1 (and a log line) when a map this unprivileged process opened was
+ * replaced on disk since, so the process should end and be started anew
+ * (a localsvc idle check); 0 otherwise and always as root.
+ */
+int smtp_tls_policy_maps_changed(void);
 
 #endif

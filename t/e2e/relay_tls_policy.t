@@ -20,7 +20,9 @@
 # with the map, the key and the reason in mailq and the log; relayhost =
 # [127.0.0.6]:2525 found under that key (encrypt: deferred where main.cf
 # alone would send in plain text); a missing map: deferred 4.3.0, nothing
-# sent in clear. Every wait is bounded.
+# sent in clear; a root-only 0600 map works (the smtp worker opens it
+# before it drops privileges) and, rebuilt, restarts the worker, whose
+# successor uses the new policy. Every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 . "$PETREL_SRCDIR/t/lib/peers.sh"
 
@@ -265,5 +267,28 @@ is "$(reason m@self.test)" "TLS policy lookup error: open database $T/nosuch.db:
 is "$(count s2)" "$BEFORE" "a missing map: nothing sent"
 grep -Fq "warning: smtp_tls_policy_maps, next-hop destination \"self.test\": open database $T/nosuch.db" "$MAILLOG"
 ok $? "a missing map: a warning in the log"
+
+# ---- a root-only map: opened before the worker drops privileges; rebuilt: picked up ----
+ROOTPOL=$T/rootpol
+printf 'notls.test\tencrypt\n' >"$ROOTPOL"
+chmod 0600 "$ROOTPOL"
+"$PETREL" map "hash:$ROOTPOL" >/dev/null 2>&1
+is "$(stat -c '%a %U' "$ROOTPOL.db")" "600 root" "a root-only policy map (0600 root)"
+setconf "smtp_tls_policy_maps = hash:$ROOTPOL"
+send p@notls.test
+wait_for 20 settled p@notls.test
+is "$(status p@notls.test)" "deferred 4.7.4" "root-only map: read by the worker (encrypt: deferred 4.7.4, not a lookup error)"
+like "$(reason p@notls.test)" "\(TLS policy \"encrypt\" of hash:$ROOTPOL, next-hop destination \"notls\.test\"\)$" \
+	"root-only map: its policy named"
+restarts() { grep -c 'smtp_tls_policy_maps has changed -- restarting' "$MAILLOG"; }
+BEFORE=$(restarts)
+printf 'notls.test\tnone\n' >"$ROOTPOL"
+"$PETREL" map "hash:$ROOTPOL" >/dev/null 2>&1
+wait_for 10 eval '[ "$(restarts)" -gt "$BEFORE" ]'
+ok $? "the rebuilt root-only map: the smtp worker restarts (logged)"
+send q@notls.test
+wait_for 20 settled q@notls.test
+is "$(status q@notls.test)" "sent 2.0.0" "the rebuilt map's none: delivered"
+is "$(rec s4 q@notls.test "r['tls']")" False "the rebuilt map's none: in plain text"
 
 done_testing
