@@ -33,6 +33,7 @@
 #include <arpa/inet.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -48,6 +49,7 @@
 #define TLS_ADDR_MAX		16	/* bytes of an IPv6 address */
 #define TLS_LIST_SEP		" \t\r\n,:"	/* between elements of Postfix's lists */
 #define TLS_VERSION_MAX		0xffff
+#define TLS_FPT_HEX_BYTE	3	/* "AB:" per digest byte */
 
 struct tls_ctx {
 	SSL_CTX *ssl;
@@ -581,9 +583,10 @@ tls_accept(struct tls_ctx *ctx, int fd, int timeout, char *err, size_t errlen)
 	return tls_handshake(ctx, ssl, fd, 1, timeout, err, errlen);
 }
 
-struct tls_conn *
-tls_connect(struct tls_ctx *ctx, int fd, const char *peer_name, int verify, int timeout,
-    char *err, size_t errlen)
+/* The client handshake; check_name: peer_name also goes into the chain check. */
+static struct tls_conn *
+tls_connect_common(struct tls_ctx *ctx, int fd, const char *peer_name, int check_name,
+    int verify, int timeout, char *err, size_t errlen)
 {
 	SSL *ssl = SSL_new(ctx->ssl);
 
@@ -591,9 +594,9 @@ tls_connect(struct tls_ctx *ctx, int fd, const char *peer_name, int verify, int 
 		tls_err(err, errlen, "SSL_new");
 		return NULL;
 	}
-	if (peer_name && *peer_name) {
-		if (!tls_is_ip(peer_name))
-			(void)SSL_set_tlsext_host_name(ssl, peer_name);
+	if (peer_name && *peer_name && !tls_is_ip(peer_name))
+		(void)SSL_set_tlsext_host_name(ssl, peer_name);
+	if (peer_name && *peer_name && check_name) {
 		/*
 		 * The name check counts towards tls_peer_verified() in any case;
 		 * an address literal is matched against the IP address entries.
@@ -607,6 +610,66 @@ tls_connect(struct tls_ctx *ctx, int fd, const char *peer_name, int verify, int 
 	}
 	SSL_set_verify(ssl, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
 	return tls_handshake(ctx, ssl, fd, 0, timeout, err, errlen);
+}
+
+struct tls_conn *
+tls_connect(struct tls_ctx *ctx, int fd, const char *peer_name, int verify, int timeout,
+    char *err, size_t errlen)
+{
+	return tls_connect_common(ctx, fd, peer_name, 1, verify, timeout, err, errlen);
+}
+
+struct tls_conn *
+tls_connect_sni(struct tls_ctx *ctx, int fd, const char *sni, int timeout, char *err,
+    size_t errlen)
+{
+	return tls_connect_common(ctx, fd, sni, 0, 0, timeout, err, errlen);
+}
+
+int
+tls_peer_match(const struct tls_conn *c, const char *name)
+{
+	X509 *peer = SSL_get0_peer_certificate(c->ssl);
+
+	if (peer == NULL || name == NULL || *name == '\0')
+		return 0;
+	if (tls_is_ip(name))
+		return X509_check_ip_asc(peer, name, 0) == 1;
+	/* A leading dot matches any subdomain (OpenSSL's rule, Postfix's ".domain"). */
+	return X509_check_host(peer, name, strlen(name), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+	    NULL) == 1;
+}
+
+int
+tls_peer_fingerprint(const struct tls_conn *c, const char *digest, int pubkey, char *out,
+    size_t outlen)
+{
+	X509 *peer = SSL_get0_peer_certificate(c->ssl);
+	const EVP_MD *md = EVP_get_digestbyname(digest);
+	unsigned char buf[EVP_MAX_MD_SIZE];
+	unsigned int len = 0, i;
+	int ok;
+
+	if (peer == NULL || md == NULL)
+		return -1;
+	if (pubkey) {
+		/* The whole DER SubjectPublicKeyInfo, as Postfix (not X509_pubkey_digest's key bits). */
+		unsigned char *der = NULL;
+		int dlen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(peer), &der);
+
+		ok = dlen > 0 && EVP_Digest(der, (size_t)dlen, buf, &len, md, NULL) == 1;
+		OPENSSL_free(der);
+	} else {
+		ok = X509_digest(peer, md, buf, &len) == 1;
+	}
+	if (!ok || (size_t)len * TLS_FPT_HEX_BYTE > outlen) {
+		ERR_clear_error();
+		return -1;
+	}
+	for (i = 0; i < len; i++)
+		snprintf(out + i * TLS_FPT_HEX_BYTE, outlen - i * TLS_FPT_HEX_BYTE, "%02X%s",
+		    buf[i], i + 1 < len ? ":" : "");
+	return 0;
 }
 
 ssize_t

@@ -97,6 +97,33 @@ struct tls_conn *tls_connect(struct tls_ctx *ctx, int fd, const char *peer_name,
     int verify, int timeout, char *err, size_t errlen);
 
 /*
+ * As tls_connect with verify = 0, but sni is sent as the server name only
+ * (no SNI for an address literal); tls_peer_verified() then tells whether
+ * the chain alone verified, and tls_peer_match() checks names.
+ */
+struct tls_conn *tls_connect_sni(struct tls_ctx *ctx, int fd, const char *sni, int timeout,
+    char *err, size_t errlen);
+
+/*
+ * 1 when the peer certificate matches name: a DNS name (subjectAltName,
+ * else the CN; "*.example.com" wildcards; a name with a leading dot,
+ * ".example.com", matches any subdomain of example.com) or an IPv4/IPv6
+ * literal (its IP address entries); else 0.
+ */
+int tls_peer_match(const struct tls_conn *c, const char *name);
+
+/*
+ * The peer certificate's fingerprint (pubkey 0: of the whole DER
+ * certificate; 1: of its DER SubjectPublicKeyInfo) by OpenSSL's digest
+ * name ("sha256", "sha1", "md5") as upper-case hex bytes joined by ':'
+ * ("3D:95:..."): 0, or -1 (no certificate, unknown digest, out too short:
+ * it needs 3 bytes per digest byte, EVP_MAX_MD_SIZE * 3 is always enough).
+ */
+#define TLS_FPT_MAX	(64 * 3)
+int tls_peer_fingerprint(const struct tls_conn *c, const char *digest, int pubkey, char *out,
+    size_t outlen);
+
+/*
  * Reads up to len bytes: > 0, 0 at a clean or unclean end of the peer's
  * stream, -1 on error or time-out (errno ETIMEDOUT for a time-out, EINTR
  * when a signal interrupted the wait: call again to go on waiting).

@@ -68,6 +68,7 @@
 #include "localsvc.h"
 #include "smtp_deliver.h"
 #include "smtp_sasl.h"
+#include "smtp_tls_policy.h"
 #include "log.h"
 #include "master.h"
 #include "queue.h"
@@ -370,8 +371,10 @@ master_worker_main(struct worker *w, pid_t master_pid)
 		close(smtp_fd);
 		exit(localsvc_loop(local_fd, (long)conf_int("max_use"), localsvc_local_agent));
 	}
-	if (w->role == ROLE_SMTP)
+	if (w->role == ROLE_SMTP) {
 		smtp_sasl_preopen();
+		smtp_tls_policy_preopen();
+	}
 	instance_drop_privileges();
 	close(local_fd);
 	if (w->role == ROLE_SMTP) {
@@ -379,7 +382,7 @@ master_worker_main(struct worker *w, pid_t master_pid)
 		close(submit_fd);
 		close(showq_fd);
 		close(qmgr_fd);
-		localsvc_set_idle_check(smtp_sasl_maps_changed);
+		localsvc_set_idle_check(smtp_deliver_maps_changed);
 		localsvc_set_idle(smtp_deliver_idle);
 		localsvc_set_max_idle(conf_time("max_idle"));
 		exit(localsvc_loop(smtp_fd, (long)conf_int("max_use"), smtp_deliver_agent));

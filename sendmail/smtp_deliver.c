@@ -30,6 +30,7 @@
 #include "xalloc.h"
 
 #define SMTP_PORT_MAX	65535
+#define SMTP_DELIVER_TLS_WHY_MAX	2048	/* a TLS policy's reason, map and key named */
 
 /*
  * The connection cache: one session per process, kept after a
@@ -111,7 +112,7 @@ struct smtp_run {
 	char relay[SMTP_IO_NAME_MAX + 8];	/* "name[addr]:port" or "none" */
 	char mta[SMTP_IO_NAME_MAX];		/* "name[addr]" of the server that answered */
 	int dsn_offered;			/* that server offered DSN */
-	enum smtp_tls_level tls_level;		/* smtp_tls_security_level */
+	struct smtp_tls_policy tls;		/* the nexthop's TLS policy */
 	unsigned long conn_use;			/* 2 and up: a cached session's Nth transaction */
 };
 
@@ -385,8 +386,10 @@ smtp_try_addr(struct smtp_run *run, const char *host, struct dns_addr *a,
 	struct smtp_client c;
 	char peer[SMTP_IO_NAME_MAX], why[SMTP_IO_WHY_MAX];
 	struct localsvc_job *job = run->job;
+	struct smtp_tls_policy none;
 	int plain = 0;
 
+	smtp_tls_policy_init(&none);
 again:
 	memset(&c, 0, sizeof(c));
 	snprintf(peer, sizeof(peer), "%s[%s]", host, a->text);
@@ -398,7 +401,8 @@ again:
 	}
 	snprintf(run->mta, sizeof(run->mta), "%s", peer);
 	if (conf_bool("smtp_tls_wrappermode")
-	    && smtp_tls_wrap(&c, run->tls_level, host, run->nh.port, last) != SMTP_TLS_GO) {
+	    && smtp_tls_wrap(&c, &run->tls, host, run->nh.host, run->nh.port, last)
+	    != SMTP_TLS_GO) {
 		smtp_io_close(&c.io);
 		return 0;
 	}
@@ -419,8 +423,8 @@ again:
 		return 0;
 	}
 	/* STARTTLS (once: plain text after a failed handshake under "may"), then AUTH. */
-	switch (smtp_tls_start(&c, plain ? SMTP_TLS_NONE : run->tls_level,
-	    host, run->nh.port, last)) {
+	switch (smtp_tls_start(&c, plain ? &none : &run->tls, host, run->nh.host, run->nh.port,
+	    last)) {
 	case SMTP_TLS_GO:
 		break;
 	case SMTP_TLS_RETRY_PLAIN:
@@ -452,11 +456,12 @@ smtp_deliver_agent(struct localsvc_job *job)
 	struct smtp_run run;
 	struct smtp_result last = { 4, "4.4.1", NULL, 0, NULL };
 	struct dns_mx_list mx = { NULL, 0 };
-	char why[DNS_WHY_MAX];
+	char why[DNS_WHY_MAX], twhy[SMTP_DELIVER_TLS_WHY_MAX], dsn[SMTP_REPLY_DSN_MAX];
 	size_t h, tries = 0;
 	int done = 0;
 
 	memset(&run, 0, sizeof(run));
+	smtp_tls_policy_init(&run.tls);
 	run.job = job;
 	gettimeofday(&run.got, NULL);
 	snprintf(run.relay, sizeof(run.relay), "none");
@@ -467,9 +472,10 @@ smtp_deliver_agent(struct localsvc_job *job)
 		smtp_settle_all(&run, &last);
 		goto out;
 	}
-	if (smtp_tls_level(&run.tls_level, why, sizeof(why)) < 0) {
-		log_warn("%s", why);
-		smtp_result_set(&last, 4, "4.3.5", why, 0, NULL);
+	if (smtp_tls_policy_find(job->nexthop, &run.tls, dsn, sizeof(dsn), twhy,
+	    sizeof(twhy)) < 0) {
+		/* Never without the TLS the destination asked for: deferred. */
+		smtp_result_set(&last, 4, dsn, twhy, 0, NULL);
 		smtp_settle_all(&run, &last);
 		goto out;
 	}
@@ -517,9 +523,19 @@ smtp_deliver_agent(struct localsvc_job *job)
 		smtp_settle_all(&run, &last);
 	}
 out:
+	smtp_tls_policy_free(&run.tls);
 	if (run.nh.no_mx)
 		free(mx.v);
 	else
 		dns_mx_list_free(&mx);
 	smtp_result_free(&last);
+}
+
+int
+smtp_deliver_maps_changed(void)
+{
+	/* Both are asked: each logs what changed. */
+	int sasl = smtp_sasl_maps_changed(), tls = smtp_tls_policy_maps_changed();
+
+	return sasl || tls;
 }

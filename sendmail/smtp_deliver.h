@@ -47,6 +47,7 @@
  * closes.
  *
  * API: smtp_deliver_agent() (a localsvc_agent), smtp_deliver_idle(),
+ * smtp_deliver_maps_changed(),
  * smtp_nexthop_parse().
  */
 #ifndef PETREL_SMTP_DELIVER_H
@@ -77,5 +78,12 @@ void smtp_deliver_agent(struct localsvc_job *job);
  * of requests ended (ends any cached session).
  */
 void smtp_deliver_idle(int final);
+
+/*
+ * The idle check of an unprivileged smtp worker (localsvc_set_idle_check):
+ * 1 when smtp_sasl_password_maps or smtp_tls_policy_maps was rebuilt since
+ * it opened them with privileges, so it must end and be started anew.
+ */
+int smtp_deliver_maps_changed(void);
 
 #endif

@@ -14,6 +14,11 @@
  * cipher string in tls_GRADE_cipherlist. tls_preempt_cipherlist makes a
  * server's cipher order win (Postfix's default: the client's).
  *
+ * tls_policy_set(ctx, protocols, pname, grade, gname, exclude,
+ * server_order, err, errlen) applies values given by the caller (the SMTP
+ * client's per-destination policy, smtp_tls_policy.h); pname and gname
+ * name where the protocols and the grade come from in a reason.
+ *
  * Errors: -1 and a reason naming the parameter (an unknown grade, an
  * invalid protocol list, a list that leaves no protocol or no cipher).
  * The caller then does not use TLS at all rather than something weaker
@@ -44,14 +49,10 @@ tls_policy_param(const char *side, int mandatory, const char *what, char *name, 
 }
 
 int
-tls_policy_apply(struct tls_ctx *ctx, const char *side, int mandatory, char *err, size_t errlen)
+tls_policy_set(struct tls_ctx *ctx, const char *protocols, const char *pname, const char *grade,
+    const char *gname, const char *exclude, int server_order, char *err, size_t errlen)
 {
-	char pname[TLS_POLICY_NAME_MAX], gname[TLS_POLICY_NAME_MAX], lname[TLS_POLICY_NAME_MAX];
-	char xname[TLS_POLICY_NAME_MAX], why[TLS_ERR_MAX];
-	const char *protocols = tls_policy_param(side, mandatory, "protocols", pname, sizeof(pname));
-	const char *grade = tls_policy_param(side, mandatory, "ciphers", gname, sizeof(gname));
-	const char *exclude = tls_policy_param(side, 0, "exclude_ciphers", xname, sizeof(xname));
-	char excl[2 * TLS_ERR_MAX];
+	char lname[TLS_POLICY_NAME_MAX], why[TLS_ERR_MAX];
 	int min, max;
 	size_t i;
 
@@ -64,6 +65,28 @@ tls_policy_apply(struct tls_ctx *ctx, const char *side, int mandatory, char *err
 		return -1;
 	}
 	snprintf(lname, sizeof(lname), "tls_%s_cipherlist", tls_policy_grades[i]);
+	if (tls_protocol_range(protocols, &min, &max, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", pname, why);
+		return -1;
+	}
+	/* The protocols are good: what fails now is the cipher list. */
+	if (tls_ctx_policy(ctx, protocols, conf_str(lname), exclude, server_order, why,
+	    sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s = %s with %s: %s", gname, grade, lname, why);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tls_policy_apply(struct tls_ctx *ctx, const char *side, int mandatory, char *err, size_t errlen)
+{
+	char pname[TLS_POLICY_NAME_MAX], gname[TLS_POLICY_NAME_MAX], xname[TLS_POLICY_NAME_MAX];
+	const char *protocols = tls_policy_param(side, mandatory, "protocols", pname, sizeof(pname));
+	const char *grade = tls_policy_param(side, mandatory, "ciphers", gname, sizeof(gname));
+	const char *exclude = tls_policy_param(side, 0, "exclude_ciphers", xname, sizeof(xname));
+	char excl[2 * TLS_ERR_MAX];
+
 	if (mandatory) {
 		char mname[TLS_POLICY_NAME_MAX];
 		const char *more = tls_policy_param(side, 1, "exclude_ciphers", mname, sizeof(mname));
@@ -72,16 +95,6 @@ tls_policy_apply(struct tls_ctx *ctx, const char *side, int mandatory, char *err
 	} else {
 		snprintf(excl, sizeof(excl), "%s", exclude);
 	}
-	if (tls_protocol_range(protocols, &min, &max, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: %s", pname, why);
-		return -1;
-	}
-	/* The protocols are good: what fails now is the cipher list. */
-	if (tls_ctx_policy(ctx, protocols, conf_str(lname), excl,
-	    strcmp(side, "smtpd") == 0 && conf_bool("tls_preempt_cipherlist"), why,
-	    sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s = %s with %s: %s", gname, grade, lname, why);
-		return -1;
-	}
-	return 0;
+	return tls_policy_set(ctx, protocols, pname, grade, gname, excl,
+	    strcmp(side, "smtpd") == 0 && conf_bool("tls_preempt_cipherlist"), err, errlen);
 }

@@ -15,4 +15,13 @@ struct tls_ctx;
 int tls_policy_apply(struct tls_ctx *ctx, const char *side, int mandatory, char *err,
     size_t errlen);
 
+/*
+ * The same with the values given: a protocol list, a cipher grade, the
+ * ciphers to exclude (the whole list), whether the server's order wins.
+ * pname and gname name the protocols' and the grade's origin in err.
+ */
+int tls_policy_set(struct tls_ctx *ctx, const char *protocols, const char *pname,
+    const char *grade, const char *gname, const char *exclude, int server_order, char *err,
+    size_t errlen);
+
 #endif

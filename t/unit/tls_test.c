@@ -5,7 +5,8 @@
  * child process and reports what it saw through a pipe, one line each.
  * Also: missing and mismatched key files, TLS 1.1 refused, TLS 1.2
  * accepted, peer verification against the certificate as CA, a stalled
- * handshake and an idle read cut off by the time-out.
+ * handshake and an idle read cut off by the time-out; tls_connect_sni with
+ * tls_peer_match and tls_peer_fingerprint.
  */
 #include "config.h"
 
@@ -173,6 +174,51 @@ client_verify(int fd, FILE *out, const char *name)
 		tls_close(c);
 	}
 	tls_ctx_free(ctx);
+}
+
+/*
+ * tls_connect_sni: the chain alone decides tls_peer_verified(); names and
+ * fingerprints are asked afterwards.
+ */
+static void
+client_match(int fd, FILE *out)
+{
+	static const char *const names[] = { "tls-test.example", ".example", ".test.example",
+	    "other.example", "127.0.0.1", "127.0.0.2" };
+	char err[TLS_ERR_MAX], fp[TLS_FPT_MAX];
+	struct tls_ctx *ctx = tls_client_ctx(cert_path, NULL, err, sizeof(err));
+	struct tls_conn *c = ctx ? tls_connect_sni(ctx, fd, "other.example", TEST_TIMEOUT, err,
+	    sizeof(err)) : NULL;
+	size_t i;
+
+	if (c == NULL) {
+		fprintf(out, "connect failed: %s\n", err);
+		tls_ctx_free(ctx);
+		return;
+	}
+	fprintf(out, "verified=%d", tls_peer_verified(c));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		fprintf(out, " %s=%d", names[i], tls_peer_match(c, names[i]));
+	fprintf(out, "\n");
+	if (tls_peer_fingerprint(c, "sha256", 0, fp, sizeof(fp)) == 0)
+		fprintf(out, "cert=%s\n", fp);
+	if (tls_peer_fingerprint(c, "sha256", 1, fp, sizeof(fp)) == 0)
+		fprintf(out, "pkey=%s\n", fp);
+	fprintf(out, "bogus=%d short=%d\n", tls_peer_fingerprint(c, "nosuchdigest", 0, fp,
+	    sizeof(fp)), tls_peer_fingerprint(c, "sha256", 0, fp, 10));
+	tls_close(c);
+	tls_ctx_free(ctx);
+}
+
+/* "AB:CD:..." of a digest, as tls_peer_fingerprint gives it. */
+static void
+hex_colons(const unsigned char *d, unsigned len, char *out, size_t outlen)
+{
+	unsigned i;
+
+	out[0] = '\0';
+	for (i = 0; i < len && (i + 1) * 3 < outlen; i++)
+		snprintf(out + i * 3, outlen - i * 3, "%02X%s", d[i], i + 1 < len ? ":" : "");
 }
 
 static void
@@ -462,6 +508,34 @@ main(void)
 	rep = finish(&ch);
 	ok(strstr(rep, "connect failed: TLS handshake (client)") && strstr(rep, "certificate verify failed"),
 	    "client with a wrong name: certificate verify failed (%s)", rep);
+
+	/* --- names and fingerprints after tls_connect_sni --- */
+	ch = spawn(client_match);
+	c = tls_accept(srv, ch.fd, TEST_TIMEOUT, err, sizeof(err));
+	tls_close(c);
+	rep = finish(&ch);
+	{
+		unsigned char d[EVP_MAX_MD_SIZE], *der = NULL;
+		unsigned dl = 0;
+		char want[REPORT_MAX], cfp[TLS_FPT_MAX], kfp[TLS_FPT_MAX];
+		FILE *f = fopen(cert_path, "r");
+		X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+		int dn = x ? i2d_PUBKEY(X509_get0_pubkey(x), &der) : -1;
+
+		if (f)
+			fclose(f);
+		X509_digest(x, EVP_sha256(), d, &dl);
+		hex_colons(d, dl, cfp, sizeof(cfp));
+		EVP_Digest(der, dn > 0 ? (size_t)dn : 0, d, &dl, EVP_sha256(), NULL);
+		hex_colons(d, dl, kfp, sizeof(kfp));
+		OPENSSL_free(der);
+		X509_free(x);
+		snprintf(want, sizeof(want), "verified=1 tls-test.example=1 .example=1 "
+		    ".test.example=0 other.example=0 127.0.0.1=1 127.0.0.2=0\ncert=%s\npkey=%s\n"
+		    "bogus=-1 short=-1\n", cfp, kfp);
+		is_str(rep, want, "tls_connect_sni with another SNI name: the chain verified; "
+		    "names, .domain and IP matched; certificate and public-key fingerprints");
+	}
 
 	ch = spawn(client_verify_ip_good);
 	c = tls_accept(srv, ch.fd, TEST_TIMEOUT, err, sizeof(err));
