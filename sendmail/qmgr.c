@@ -181,6 +181,7 @@
 #include "resolve.h"
 #include "smtp_deliver.h"
 #include "smtp_sasl.h"
+#include "smtp_tls_policy.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -2151,6 +2152,7 @@ qmgr_fg_fork(void)
 			log_init(qmgr_tr_name[qm.slot[i].tr]);
 			if (qm.slot[i].tr == QT_SMTP) {
 				smtp_sasl_preopen();
+				smtp_tls_policy_preopen();
 				instance_drop_privileges();
 				localsvc_set_idle(smtp_deliver_idle);
 				_exit(localsvc_serve(sv[1], smtp_deliver_agent) < 0 ? 1 : 0);
