@@ -19,6 +19,7 @@
 #include "bounce.h"
 #include "cleanup.h"
 #include "conf.h"
+#include "hbc.h"
 #include "header.h"
 #include "instance.h"
 #include "log.h"
@@ -230,6 +231,68 @@ pickup_milters(struct qenv *env, struct pbuf *content, struct queue_tx *tx, char
 	return rc;
 }
 
+/*
+ * header_checks/body_checks (hbc.h) on a cleaned-up local submission,
+ * before the milters. 0 to go on (content rewritten, tx moved to hold/
+ * for HOLD); 1 when taken but not to be queued (DISCARD, or a REJECT of
+ * a maildrop file turned into a bounce, as Postfix's pickup does); else
+ * tx is aborted and the status is returned with err: EX_DATAERR for a
+ * REJECT of a synchronous submission (the sendmail command prints the
+ * text and exits 65, nothing queued: its user is there to read it),
+ * EX_TEMPFAIL for a table error (the maildrop file is retried, the
+ * submitter falls back to maildrop/).
+ */
+static int
+pickup_hbc(struct qenv *env, struct pbuf *content, struct queue_tx *tx, const char *how,
+    char *err, size_t errlen)
+{
+	struct hbc_ctx ctx;
+	struct hbc_result r;
+	struct pbuf out = PBUF_INIT, old;
+	char *where;
+	int rc = 0;
+
+	where = xasprintf("from local; from=<%s> to=<%s>", env->sender,
+	    env->nrcpt ? env->rcpt[0].addr : "");
+	ctx.qid = tx->id;
+	ctx.where = where;
+	hbc_apply(&ctx, content->data ? content->data : "", content->len, &out, &r);
+	switch (r.verdict) {
+	case HBC_REJECT:
+		if (strcmp(how, "maildrop") == 0) {
+			rc = pickup_milter_bounce(env, tx->id, content->data ? content->data : "",
+			    content->len, r.reply) == 0 ? 1 : EX_TEMPFAIL;
+			snprintf(err, errlen, "cannot queue the bounce of a rejected message");
+		} else {
+			rc = EX_DATAERR;
+			snprintf(err, errlen, "%s", r.text);
+		}
+		break;
+	case HBC_DISCARD:
+		rc = 1;
+		break;
+	case HBC_DEFER:
+		rc = EX_TEMPFAIL;
+		snprintf(err, errlen, "%s", r.error);
+		break;
+	case HBC_PASS:
+		old = *content;
+		*content = out;
+		out = old;
+		if (r.hold) {
+			qenv_set_attr(env, "quarantine", r.hold);
+			queue_tx_set_dir(tx, conf_str("queue_directory"), QDIR_HOLD);
+		}
+		break;
+	}
+	if (rc != 0)
+		queue_tx_abort(tx);
+	pbuf_free(&out);
+	hbc_result_free(&r);
+	free(where);
+	return rc;
+}
+
 int
 pickup_message(const struct qenv *raw, const char *content, size_t len,
     long uid, const char *how, char *qid, char *err, size_t errlen)
@@ -294,7 +357,9 @@ pickup_message(const struct qenv *raw, const char *content, size_t len,
 	qenv_set_attr(&env, "origin", how);
 	for (i = 0; i < out.rcpts.n; i++)
 		qenv_add_rcpt(&env, out.rcpts.v[i], notify, NULL);
-	status = pickup_milters(&env, &out.content, &txn, err, errlen);
+	status = hbc_enabled() ? pickup_hbc(&env, &out.content, &txn, how, err, errlen) : 0;
+	if (status == 0)
+		status = pickup_milters(&env, &out.content, &txn, err, errlen);
 	if (status != 0) {
 		if (status == 1) {	/* discarded or bounced: taken, as far as the caller knows */
 			snprintf(qid, QID_LEN + 1, "%s", txn.id);
