@@ -206,9 +206,14 @@ test_maps(void)
 	write_str(re, "/^Subject: (.*)/ REJECT bad $1\n");
 	is_str(q(spec, "Subject: Hello"), "REJECT bad Hello", "regexp: file, key case kept");
 	is_str(q(pspec, "Subject: Hello"), "REJECT bad Hello", "pcre: file");
-	/* Same size, new contents: the inode or ctime tells. */
-	write_str(re, "/^Subject: (.*)/ DISCARD b $1\n");
-	is_str(q(spec, "Subject: Hello"), "DISCARD b Hello", "regexp: the changed file is re-read");
+	/* Rewritten in place (a new size), and replaced by a rename (a new inode). */
+	write_str(re, "/^Subject: (.*)/ DISCARD $1\n");
+	is_str(q(spec, "Subject: Hello"), "DISCARD Hello", "regexp: the changed file is re-read");
+	want = xasprintf("%s.new", re);
+	write_str(want, "/^Subject: (.*)/ DISCARD b $1\n");
+	ok(rename(want, re) == 0, "rename a new table in");
+	free(want);
+	is_str(q(spec, "Subject: Hello"), "DISCARD b Hello", "regexp: the renamed file is read");
 	write_str(re, "/ok/ OK\n/[/ X\n");
 	want = xasprintf("ERR: regexp:%s, line 2: ", re);
 	ok(strncmp(q(spec, "ok"), want, strlen(want)) == 0, "a broken file fails the lookup, "
