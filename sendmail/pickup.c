@@ -88,7 +88,8 @@ pickup_submit_allowed(const char *login)
 }
 
 /*
- * A milter rejected a message from sendmail: as Postfix does, the
+ * A milter (or header_checks/body_checks, for a maildrop file) rejected a
+ * message from sendmail: as Postfix does, the
  * sender gets a bounce (DESIGN.md), queued in incoming/ with the null
  * sender. Nothing is sent for a message from <>. Returns 0 when the
  * notice is queued (or none is due), -1 (logged) when it could not be.
@@ -108,7 +109,7 @@ pickup_milter_bounce(const struct qenv *env, const char *id, const char *content
 	int rc;
 
 	if (env->sender == NULL || env->sender[0] == '\0') {
-		log_info("%s: milter rejected a message from <>: no bounce", id);
+		log_info("%s: rejected a message from <>: no bounce", id);
 		return 0;
 	}
 	/* The enhanced status code of the reply, when it has one. */
@@ -117,7 +118,7 @@ pickup_milter_bounce(const struct qenv *env, const char *id, const char *content
 	else
 		pbuf_puts(&dsn, "5.7.1");
 	if (queue_tx_begin(conf_str("queue_directory"), QDIR_INCOMING, &tx, err, sizeof(err)) < 0) {
-		log_warn("%s: cannot queue the milter bounce: %s", id, err);
+		log_warn("%s: cannot queue the bounce of a rejected message: %s", id, err);
 		pbuf_free(&dsn);
 		return -1;
 	}
@@ -150,7 +151,7 @@ pickup_milter_bounce(const struct qenv *env, const char *id, const char *content
 		}
 	rc = queue_tx_commit(&tx, &e, msg.data, msg.len, PICKUP_QUEUE_FILE_MODE, err, sizeof(err));
 	if (rc < 0)
-		log_warn("%s: cannot queue the milter bounce: %s", id, err);
+		log_warn("%s: cannot queue the bounce of a rejected message: %s", id, err);
 	else {
 		log_info("%s: sender non-delivery notification: %s", id, e.id);
 		qmgr_wake('W');

@@ -18,6 +18,7 @@
 #include "dns.h"
 #include "local.h"
 #include "log.h"
+#include "maps.h"
 #include "smtpd_access.h"
 #include "smtpd_check.h"
 #include "smtpd_policy.h"
@@ -667,7 +668,7 @@ check_list(struct check_run *r, const char *param, enum smtpd_access_kind kind)
 
 	r->param = param;
 	r->kind = kind;
-	conf_list(param, &list);
+	maps_list(param, &list);	/* keeps "inline:{ a=b, c=d }" in one piece */
 	for (i = 0; i < list.n && v == CHECK_DUNNO; i += used)
 		v = check_one(r, &list, i, &used);
 	strv_free(&list);

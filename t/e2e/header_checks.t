@@ -6,12 +6,17 @@
 # DISCARD, HOLD into hold/, WARN in the log, a folded header matched as
 # one, body_checks REJECT, mime_header_checks on a MIME part header,
 # static: as a table, a broken table (451, nothing queued, the log names
-# file and line), and a fixed table used without a restart.
+# file and line), a fixed table used without a restart, inline: tables
+# in check_sender_access and virtual_alias_maps, a REJECT of a maildrop
+# file turned into a bounce, and `petrel map -q` on regexp:/pcre:/inline:.
 # Runs as root in its own network namespace (t/harness); every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
 instance_setup "smtpd_error_sleep_time = 0" "mynetworks = 127.0.0.0/8" \
-	"header_checks = regexp:\$config_directory/hc" "body_checks = regexp:\$config_directory/bc"
+	"header_checks = regexp:\$config_directory/hc" "body_checks = regexp:\$config_directory/bc" \
+	"smtpd_sender_restrictions = check_sender_access inline:{ {blocked@example.org = REJECT blocked by inline}, x@y=OK }" \
+	"virtual_alias_domains = virt.example" \
+	"virtual_alias_maps = inline:{ alias@virt.example=alice@host.example.com }"
 cp /dev/null "$T/aliases"
 cat >"$CONF/hc" <<'EOF'
 # header_checks for the tests
@@ -42,14 +47,17 @@ EOF
 "$PETREL" start >/dev/null 2>"$T/start.err"
 ok $? "petrel start" || cat "$T/start.err"
 
-# smtp PORT FILE: sends FILE (a message) from s@example.org to alice; prints the DATA reply.
+# smtp PORT FILE [RCPT [SENDER]]: sends FILE (a message) from s@example.org to
+# alice; prints the DATA reply, or the MAIL/RCPT reply that refused it.
 smtp() {
-	timeout 30 $PY - "$1" "$2" <<'EOF'
+	timeout 30 $PY - "$1" "$2" "${3:-alice@host.example.com}" "${4:-s@example.org}" <<'EOF'
 import smtplib, sys
 s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=20)
 s.ehlo('client.example.org')
-s.mail('s@example.org')
-s.rcpt('alice@host.example.com')
+for code, text in (s.mail(sys.argv[4]), s.rcpt(sys.argv[3])):
+    if code >= 400:
+        print(code, text.decode())
+        sys.exit(0)
 code, text = s.data(open(sys.argv[2], 'rb').read())
 print(code, text.decode())
 s.quit()
@@ -202,5 +210,39 @@ echo "forbidden body line" >>"$f"
 chmod 0644 "$f"
 err=$(run_as alice "$SENDMAIL" -t <"$f" 2>&1 >/dev/null)
 is "$?" 65 "sendmail -t: body_checks REJECT exits 65"
+
+# --- petrel map -q, as postmap -q ---
+is "$("$PETREL" map -q "Subject: reject-me" "regexp:$CONF/hc")" "REJECT 5.7.1 no thanks" "map -q on regexp:"
+is "$("$PETREL" map -q "Subject: pcre-7" "pcre:$CONF/pc")" "REJECT pcre matched 7" "map -q on pcre:"
+is "$("$PETREL" map -q X@Y "inline:{ x@y=found }")" "found" "map -q on inline: (key folded)"
+"$PETREL" map -q "Subject: nothing" "regexp:$CONF/hc" >/dev/null
+is "$?" 1 "map -q: not found exits 1"
+printf '%s\n' '/ok/ OK' '/(/ X' >"$CONF/bad2"
+err=$("$PETREL" map -q ok "regexp:$CONF/bad2" 2>&1 >/dev/null)
+is "$?" 1 "map -q on a broken table exits 1"
+like "$err" "regexp:$CONF/bad2, line 2: regexp " "... naming the file and line"
+
+# --- inline: tables in other users of maps ---
+out=$(smtp 25 "$(mk inline-sender)" alice@host.example.com blocked@example.org)
+is "$out" "554 5.7.1 <blocked@example.org>: Sender address rejected: blocked by inline" \
+	"check_sender_access inline:{ {key = text with spaces} } in a restriction list"
+out=$(smtp 25 "$(mk via-inline-alias)" alias@virt.example)
+like "$out" '^250 ' "virtual_alias_maps = inline:{...}: accepted"
+wait_for 15 has_msg via-inline-alias
+ok $? "virtual_alias_maps = inline:{...}: delivered to alice"
+
+# --- a maildrop file (the daemon was down) that header_checks reject: a bounce ---
+"$PETREL" stop >/dev/null 2>&1
+f=$(mk reject-me "X-Dropped: maildrop")
+chmod 0644 "$f"
+"$SENDMAIL" -t -f alice@host.example.com <"$f"
+is "$?" 0 "daemon down: sendmail -t leaves the message in maildrop/ (exit 0)"
+is "$(queue_count maildrop)" 1 "... one file in maildrop/"
+"$PETREL" start >/dev/null 2>"$T/start.err"
+ok $? "petrel start again" || cat "$T/start.err"
+wait_for 20 has_msg "Undelivered Mail Returned to Sender"
+like "$(msg "Undelivered Mail Returned to Sender")" 'no thanks' \
+	"maildrop: REJECT bounces to the sender with the text, as Postfix's pickup does"
+is "$(queue_count maildrop)" 0 "maildrop: the file is gone"
 
 done_testing
