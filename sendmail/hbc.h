@@ -3,7 +3,22 @@
  * header_checks, mime_header_checks, nested_header_checks and body_checks
  * on a message about to be queued. smtpd (after its Received: header is
  * added) and pickup (after cleanup_message) call it, before the milters,
- * where Postfix's cleanup applies them.
+ * where Postfix's cleanup applies them. Both see the message as it will
+ * be queued: smtpd's Received: header included (as in Postfix), and on
+ * the sendmail path the headers cleanup_message added (Message-Id, Date,
+ * From, To:) too, which Postfix's cleanup does not inspect (a
+ * difference only for tables that match those headers).
+ *
+ * Decisions for local submissions (pickup.c, pickup_hbc): a REJECT of a
+ * message the sendmail command hands over while the daemon runs makes
+ * the command exit 65 (EX_DATAERR) with the text on stderr and nothing
+ * queued; Postfix accepts and bounces instead, because its postdrop is
+ * asynchronous, but here the submitter is waiting for the answer. A
+ * maildrop file (written while the daemon was down) has nobody waiting:
+ * its REJECT becomes a bounce to the sender, as in Postfix. A table
+ * error gives EX_TEMPFAIL (75) to the command, or leaves the maildrop
+ * file for the next pass. HOLD uses hold/ and the "quarantine" attribute,
+ * as a milter's quarantine does (`petrel queue release` lets it go).
  *
  * API:
  *   hbc_enabled() - 1 when any of the four parameters names a table.

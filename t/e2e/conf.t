@@ -119,6 +119,10 @@ is "$(conf -o relayhost=[gw.example.net] -h relayhost)" "[gw.example.net]" "conf
 is "$(conf -o relayhost=[gw.example.net] -xh relayhost)" "[gw.example.net]" "conf -o with -x"
 is "$(conf -m)" 'btree
 hash
+inline
+pcre
+regexp
+static
 texthash' "conf -m lists the table types"
 is "$(conf -l)" 'flock
 fcntl
