@@ -31,6 +31,8 @@
 #define HBC_DSN_MAX		16	/* "5.123.123" and its NUL, with room */
 #define HBC_REPLY_PERM		550
 #define HBC_REPLY_TEMP		450
+#define HBC_ERR_MAX		1024	/* a table's error message */
+#define HBC_ACTION_MAX		16	/* the action word kept ("REPLACE", ...) */
 
 enum hbc_class { HBC_C_HEADER, HBC_C_MIME, HBC_C_NESTED, HBC_C_BODY, HBC_NCLASS };
 
@@ -187,7 +189,7 @@ static void
 hbc_check(struct hbc_state *st, enum hbc_class c, const char *raw, size_t rawlen)
 {
 	size_t klen = rawlen;
-	char *key, *value = NULL, err[1024], word[16];
+	char *key, *value = NULL, err[HBC_ERR_MAX], word[HBC_ACTION_MAX];
 	const char *text;
 	int rc;
 

@@ -28,6 +28,7 @@
 #define MAPS_PROXY_PREFIX	"proxy:"
 #define MAPS_TEXT_MAX		(64 * 1024 * 1024)	/* a regexp/pcre/texthash source file */
 #define MAPS_LIST_SEPS		", \t\r\n"
+#define MAPS_ERR_MAX		1024	/* a table's parse error */
 
 /* What a cached map is. */
 enum maps_kind {
@@ -241,7 +242,7 @@ static int
 maps_load_file(struct maps_open *m, char *err, size_t errlen)
 {
 	struct stat st;
-	char *data = NULL, why[1024];
+	char *data = NULL, why[MAPS_ERR_MAX];
 	size_t len = 0;
 
 	if (stat(m->dbpath, &st) < 0) {

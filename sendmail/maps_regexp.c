@@ -47,6 +47,9 @@
 #define MAPS_R_PCRE_MATCH_LIMIT	1000000	/* backtracking steps per pattern and key */
 #define MAPS_R_SHOW_MAX		60	/* octets of a pattern quoted in an error */
 #define MAPS_KV_MIN_SLOTS	16	/* initial hash size (a power of 2) */
+#define MAPS_R_IF_MIN		8	/* initial depth of the open-if stack */
+#define MAPS_R_MSG_MAX		256	/* a regerror/PCRE2 message */
+#define MAPS_R_WHY_MAX		512	/* a parse error before "NAME, line N: " */
 #define MAPS_KV_FNV_OFFSET	2166136261u
 #define MAPS_KV_FNV_PRIME	16777619u
 
@@ -222,7 +225,7 @@ r_compile(struct maps_rtable *t, struct rule *r, const char *pat, size_t patlen,
 			}
 		}
 		if ((e = regcomp(&r->re, cpat, cflags)) != 0) {
-			char msg[256], shown[MAPS_R_SHOW_MAX + 1];
+			char msg[MAPS_R_MSG_MAX], shown[MAPS_R_SHOW_MAX + 1];
 
 			regerror(e, &r->re, msg, sizeof(msg));
 			regfree(&r->re);
@@ -255,7 +258,7 @@ r_compile(struct maps_rtable *t, struct rule *r, const char *pat, size_t patlen,
 		}
 		r->pc = pcre2_compile((PCRE2_SPTR)pat, patlen, opts, &e, &off, NULL);
 		if (r->pc == NULL) {
-			PCRE2_UCHAR msg[256];
+			PCRE2_UCHAR msg[MAPS_R_MSG_MAX];
 			char shown[MAPS_R_SHOW_MAX + 1];
 
 			pcre2_get_error_message(e, msg, sizeof(msg));
@@ -340,7 +343,7 @@ maps_rtable_parse(const char *name, const char *text, size_t len, enum maps_rkin
 	struct text_iter it = { text, text + len, 0 };
 	struct pbuf lbuf = PBUF_INIT;
 	size_t *open = NULL, nopen = 0, cap = 0;
-	char why[512];
+	char why[MAPS_R_WHY_MAX];
 	long start = 0;
 	int k;
 
@@ -389,7 +392,7 @@ maps_rtable_parse(const char *name, const char *text, size_t len, enum maps_rkin
 				goto bad;
 			}
 			if (nopen == cap) {
-				cap = cap ? cap * 2 : MAPS_KV_MIN_SLOTS;
+				cap = cap ? cap * 2 : MAPS_R_IF_MIN;
 				open = xreallocarray(open, cap, sizeof(*open));
 			}
 			open[nopen++] = t->n;
@@ -488,7 +491,7 @@ r_match(const struct maps_rtable *t, const struct rule *r, const char *key, stru
 			return 0;
 		}
 		if (rc < 0) {
-			PCRE2_UCHAR msg[256];
+			PCRE2_UCHAR msg[MAPS_R_MSG_MAX];
 
 			pcre2_get_error_message(rc, msg, sizeof(msg));
 			snprintf(err, errlen, "pcre match (rule of line %ld): %s", r->line, (char *)msg);
