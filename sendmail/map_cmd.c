@@ -7,6 +7,8 @@
  * (-c DIR is also accepted after "map", where postmap has it.)
  *
  * Types are hash and btree; a bare file name takes default_database_type.
+ * -q also reads the other types of maps.h (regexp:, pcre:, texthash:,
+ * inline:{...}, static:...), which have nothing to build.
  * -f keeps the case of keys (building and querying); by default they are
  * lowercased, as postmap does. With -q KEY the maps are searched in turn
  * and the first value found is printed; with -q - every line of the

@@ -3,9 +3,36 @@
  * smtp_sasl_password_maps, ...) in Berkeley DB, as Postfix's postmap
  * builds and reads them, on lib/dict_db.
  *
- * Types: hash and btree (path.db); a bare path takes
- * default_database_type. Other types are errors ("unsupported dictionary
- * type"), never "not found", so a map Petrel cannot read defers mail.
+ * Types (Postfix's names and syntax; "proxy:" in front is ignored):
+ *   hash:PATH, btree:PATH  Berkeley DB PATH.db built by `petrel map`; a
+ *                  bare path takes default_database_type.
+ *   texthash:PATH  the text file maps_build reads, looked up as it is (no
+ *                  .db); same format, warnings and case folding.
+ *   regexp:PATH    POSIX extended regular expressions (regexp_table(5)),
+ *   pcre:PATH      PCRE2 (pcre_table(5)): one rule per logical line,
+ *                    /pattern/flags result      first match wins
+ *                    !/pattern/flags result     matches when it does not
+ *                    if /pattern/flags ... endif   (nests; "if !/p/" too)
+ *                  any non-space delimiter; "\" in the pattern escapes
+ *                  it; result $1..$N, ${N}, $(N) (empty when the group
+ *                  did not match), $$ for "$". regexp flags toggle:
+ *                  i (case-insensitive, on), x (extended syntax, on),
+ *                  m (REG_NEWLINE, off). pcre flags toggle: i (on),
+ *                  m (multiline, off), s (dotall, on), x (extended, off),
+ *                  A (anchored), E (dollar_endonly), U (ungreedy), X (a
+ *                  no-op). Keys are matched as given (not lowercased).
+ *                  Any syntax error makes every lookup fail with
+ *                  "regexp:FILE, line N: reason" (Postfix skips the rule;
+ *                  Petrel defers the mail instead of passing it
+ *                  unchecked).
+ *   inline:{ k=v, { k = v with spaces } }  the table itself; keys are
+ *                  lowercased; a duplicate key or a missing "=" is an
+ *                  error.
+ *   static:VALUE, static:{ VALUE with spaces }  every key gives VALUE.
+ * regexp:, pcre: and texthash: files are read at the first lookup and
+ * read again when they change (stat: inode, size, mtime, ctime), like the
+ * databases. Other types are errors ("unsupported dictionary type"), never
+ * "not found", so a map Petrel cannot read defers mail.
  *
  * Building (maps_build, `petrel map`): the text file has Postfix's table
  * format: "key whitespace value" lines; empty, white-space-only and '#'
@@ -76,6 +103,15 @@ int maps_lookup_list(const char *param, const char *key, char **value,
  * it has dropped must then restart), else 0.
  */
 int maps_changed_list(const char *param);
+
+/*
+ * Splits a list of maps ("hash:/a, inline:{ a=b, c=d }") at white space
+ * and commas outside { } into out (conf_list would cut inline: tables).
+ * maps_list does it for the value of the parameter param.
+ */
+struct strv;
+void maps_list_split(const char *text, struct strv *out);
+void maps_list(const char *param, struct strv *out);
 
 /* Closes every cached database. */
 void maps_close_all(void);

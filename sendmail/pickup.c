@@ -19,6 +19,7 @@
 #include "bounce.h"
 #include "cleanup.h"
 #include "conf.h"
+#include "hbc.h"
 #include "header.h"
 #include "instance.h"
 #include "log.h"
@@ -70,7 +71,8 @@ pickup_submit_allowed(const char *login)
 }
 
 /*
- * A milter rejected a message from sendmail: as Postfix does, the
+ * A milter (or header_checks/body_checks, for a maildrop file) rejected a
+ * message from sendmail: as Postfix does, the
  * sender gets a bounce (DESIGN.md), queued in incoming/ with the null
  * sender. Nothing is sent for a message from <>. Returns 0 when the
  * notice is queued (or none is due), -1 (logged) when it could not be.
@@ -90,7 +92,7 @@ pickup_milter_bounce(const struct qenv *env, const char *id, const char *content
 	int rc;
 
 	if (env->sender == NULL || env->sender[0] == '\0') {
-		log_info("%s: milter rejected a message from <>: no bounce", id);
+		log_info("%s: rejected a message from <>: no bounce", id);
 		return 0;
 	}
 	/* The enhanced status code of the reply, when it has one. */
@@ -99,7 +101,7 @@ pickup_milter_bounce(const struct qenv *env, const char *id, const char *content
 	else
 		pbuf_puts(&dsn, "5.7.1");
 	if (queue_tx_begin(conf_str("queue_directory"), QDIR_INCOMING, &tx, err, sizeof(err)) < 0) {
-		log_warn("%s: cannot queue the milter bounce: %s", id, err);
+		log_warn("%s: cannot queue the bounce of a rejected message: %s", id, err);
 		pbuf_free(&dsn);
 		return -1;
 	}
@@ -132,7 +134,7 @@ pickup_milter_bounce(const struct qenv *env, const char *id, const char *content
 		}
 	rc = queue_tx_commit(&tx, &e, msg.data, msg.len, PICKUP_QUEUE_FILE_MODE, err, sizeof(err));
 	if (rc < 0)
-		log_warn("%s: cannot queue the milter bounce: %s", id, err);
+		log_warn("%s: cannot queue the bounce of a rejected message: %s", id, err);
 	else {
 		log_info("%s: sender non-delivery notification: %s", id, e.id);
 		qmgr_wake('W');
@@ -213,6 +215,68 @@ pickup_milters(struct qenv *env, struct pbuf *content, struct queue_tx *tx, char
 	return rc;
 }
 
+/*
+ * header_checks/body_checks (hbc.h) on a cleaned-up local submission,
+ * before the milters. 0 to go on (content rewritten, tx moved to hold/
+ * for HOLD); 1 when taken but not to be queued (DISCARD, or a REJECT of
+ * a maildrop file turned into a bounce, as Postfix's pickup does); else
+ * tx is aborted and the status is returned with err: EX_DATAERR for a
+ * REJECT of a synchronous submission (the sendmail command prints the
+ * text and exits 65, nothing queued: its user is there to read it),
+ * EX_TEMPFAIL for a table error (the maildrop file is retried, the
+ * submitter falls back to maildrop/).
+ */
+static int
+pickup_hbc(struct qenv *env, struct pbuf *content, struct queue_tx *tx, const char *how,
+    char *err, size_t errlen)
+{
+	struct hbc_ctx ctx;
+	struct hbc_result r;
+	struct pbuf out = PBUF_INIT, old;
+	char *where;
+	int rc = 0;
+
+	where = xasprintf("from local; from=<%s> to=<%s>", env->sender,
+	    env->nrcpt ? env->rcpt[0].addr : "");
+	ctx.qid = tx->id;
+	ctx.where = where;
+	hbc_apply(&ctx, content->data ? content->data : "", content->len, &out, &r);
+	switch (r.verdict) {
+	case HBC_REJECT:
+		if (strcmp(how, "maildrop") == 0) {
+			rc = pickup_milter_bounce(env, tx->id, content->data ? content->data : "",
+			    content->len, r.reply) == 0 ? 1 : EX_TEMPFAIL;
+			snprintf(err, errlen, "cannot queue the bounce of a rejected message");
+		} else {
+			rc = EX_DATAERR;
+			snprintf(err, errlen, "%s", r.text);
+		}
+		break;
+	case HBC_DISCARD:
+		rc = 1;
+		break;
+	case HBC_DEFER:
+		rc = EX_TEMPFAIL;
+		snprintf(err, errlen, "%s", r.error);
+		break;
+	case HBC_PASS:
+		old = *content;
+		*content = out;
+		out = old;
+		if (r.hold) {
+			qenv_set_attr(env, "quarantine", r.hold);
+			queue_tx_set_dir(tx, conf_str("queue_directory"), QDIR_HOLD);
+		}
+		break;
+	}
+	if (rc != 0)
+		queue_tx_abort(tx);
+	pbuf_free(&out);
+	hbc_result_free(&r);
+	free(where);
+	return rc;
+}
+
 int
 pickup_message(const struct qenv *raw, const char *content, size_t len,
     long uid, const char *how, char *qid, char *err, size_t errlen)
@@ -277,7 +341,9 @@ pickup_message(const struct qenv *raw, const char *content, size_t len,
 	qenv_set_attr(&env, "origin", how);
 	for (i = 0; i < out.rcpts.n; i++)
 		qenv_add_rcpt(&env, out.rcpts.v[i], notify, NULL);
-	status = pickup_milters(&env, &out.content, &txn, err, errlen);
+	status = hbc_enabled() ? pickup_hbc(&env, &out.content, &txn, how, err, errlen) : 0;
+	if (status == 0)
+		status = pickup_milters(&env, &out.content, &txn, err, errlen);
 	if (status != 0) {
 		if (status == 1) {	/* discarded or bounced: taken, as far as the caller knows */
 			snprintf(qid, QID_LEN + 1, "%s", txn.id);

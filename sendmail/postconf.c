@@ -86,7 +86,9 @@
 #define PC_OTHER_MODES		(PC_MAPS | PC_LOCKS | PC_MASTER)
 
 /* What `-m` and `-l` list: what Petrel implements. */
-static const char *const pc_map_types[] = { "btree", "hash", "texthash", NULL };
+static const char *const pc_map_types[] = {
+	"btree", "hash", "inline", "pcre", "regexp", "static", "texthash", NULL
+};
 static const char *const pc_lock_types[] = { "flock", "fcntl", "dotlock", NULL };
 
 /* Per-transport parameter suffixes (Postfix's SERVICE_xxx names). */

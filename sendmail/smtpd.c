@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "addr.h"
 #include "conf.h"
+#include "hbc.h"
 #include "log.h"
 #include "local.h"
 #include "milter.h"
@@ -1248,6 +1249,56 @@ smtpd_eod_refused(struct session *s)
 }
 
 /*
+ * header_checks/body_checks (hbc.h) on the message with its Received:
+ * header, before the milters (Postfix's cleanup order). 0 to go on
+ * (content rewritten, tx moved to hold/ for HOLD); -1 when answered
+ * (REJECT, DISCARD, a table error: 451) and tx aborted.
+ */
+static int
+smtpd_hbc(struct session *s, struct queue_tx *tx, struct pbuf *content)
+{
+	struct hbc_ctx ctx;
+	struct hbc_result r;
+	struct pbuf out = PBUF_INIT, old;
+	char *where;
+	int rc = -1;
+
+	where = xasprintf("from %s[%s]; from=<%s> to=<%s> proto=%s helo=<%s>", s->c->name,
+	    s->c->addr, s->env.sender, s->env.nrcpt ? s->env.rcpt[0].addr : "", smtpd_proto(s),
+	    s->helo ? s->helo : "");
+	ctx.qid = tx->id;
+	ctx.where = where;
+	hbc_apply(&ctx, content->data ? content->data : "", content->len, &out, &r);
+	switch (r.verdict) {
+	case HBC_REJECT:
+		smtpd_reply(s, "%s", r.reply);
+		break;
+	case HBC_DISCARD:
+		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", tx->id);
+		break;
+	case HBC_DEFER:
+		smtpd_reply(s, "451 4.3.0 Error: table lookup problem");
+		break;
+	case HBC_PASS:
+		old = *content;
+		*content = out;
+		out = old;
+		if (r.hold) {
+			qenv_set_attr(&s->env, "quarantine", r.hold);
+			queue_tx_set_dir(tx, conf_str("queue_directory"), QDIR_HOLD);
+		}
+		rc = 0;
+		break;
+	}
+	if (rc < 0)
+		queue_tx_abort(tx);
+	pbuf_free(&out);
+	hbc_result_free(&r);
+	free(where);
+	return rc;
+}
+
+/*
  * Writes the message of the transaction into incoming/ and answers.
  * Returns 0; the transaction ends either way.
  */
@@ -1302,6 +1353,11 @@ smtpd_queue(struct session *s)
 	info.prepend = &s->prepend;
 	info.arrival = s->env.arrival.tv_sec;
 	cleanup_smtp_message(&info, s->msg.data ? s->msg.data : "", s->msg.len, &content);
+	if (hbc_enabled() && smtpd_hbc(s, &tx, &content) < 0) {
+		pbuf_free(&content);
+		smtpd_enter(s, ST_GREETED);
+		return;
+	}
 	if (s->milters && smtpd_milter_message(s, &tx, &content) < 0) {
 		pbuf_free(&content);
 		smtpd_enter(s, ST_GREETED);

@@ -19,6 +19,7 @@
 #include "dns.h"
 #include "local.h"
 #include "log.h"
+#include "maps.h"
 #include "smtpd_access.h"
 #include "smtpd_check.h"
 #include "smtpd_policy.h"
@@ -31,7 +32,6 @@
 #define CHECK_BITS_V6	128
 #define CHECK_TEXT_MAX	128	/* longest textual address accepted */
 #define CHECK_NEST_MAX	10	/* classes and table results within each other */
-#define CHECK_LIST_SEPS	" \t\r\n,"
 
 /* Parses "a.b.c.d", "::1", "[::1]" into bytes; returns the family or -1. */
 static int
@@ -229,7 +229,7 @@ check_nested(struct check_run *r, const char *restrictions, const char *what)
 
 	if (r->depth >= CHECK_NEST_MAX)
 		return check_config_error(r, "restrictions nested too deep in", what);
-	strv_split(&list, restrictions, CHECK_LIST_SEPS);
+	maps_list_split(restrictions, &list);
 	r->depth++;
 	v = check_eval(r, &list);
 	r->depth--;
@@ -741,7 +741,7 @@ check_list(struct check_run *r, const char *param, enum smtpd_access_kind kind)
 
 	r->param = param;
 	r->kind = kind;
-	conf_list(param, &list);
+	maps_list(param, &list);	/* keeps "inline:{ a=b, c=d }" in one piece */
 	v = check_eval(r, &list);
 	strv_free(&list);
 	return v;

@@ -119,6 +119,10 @@ is "$(conf -o relayhost=[gw.example.net] -h relayhost)" "[gw.example.net]" "conf
 is "$(conf -o relayhost=[gw.example.net] -xh relayhost)" "[gw.example.net]" "conf -o with -x"
 is "$(conf -m)" 'btree
 hash
+inline
+pcre
+regexp
+static
 texthash' "conf -m lists the table types"
 is "$(conf -l)" 'flock
 fcntl
@@ -224,7 +228,7 @@ foo = bar
 my_var = x
 smtpd_banner = $my_var ESMTP
 sub_level = encrypt
-header_checks = regexp:/etc/petrel/header_checks
+canonical_maps = hash:/etc/petrel/canonical
 foo = baz
 EOF
 cat >"$MASTER" <<'EOF'
@@ -234,7 +238,7 @@ submission inet n       -       n       -       -       smtpd
 EOF
 out=$(conf -n 2>"$T/err")
 is "$(cat "$T/err")" "petrel conf: warning: $CF: unused parameter: foo=baz
-petrel conf: warning: $CF: parameter not supported by Petrel: header_checks=regexp:/etc/petrel/header_checks" \
+petrel conf: warning: $CF: parameter not supported by Petrel: canonical_maps=hash:/etc/petrel/canonical" \
     "unused and unsupported warnings, once per name; \$name references count as use"
 printf '%s\n' "$out" | grep -Fxq 'foo = baz'
 ok $? "conf -n still lists an unused parameter"

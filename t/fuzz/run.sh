@@ -29,7 +29,7 @@ for f in "$srcdir"/t/fuzz/fuzz_*.c; do
 		continue
 	fi
 	bin=$out/$name
-	if ! clang "${flags[@]}" "$f" "${srcs[@]}" -o "$bin" -ldb -lssl -lcrypto -lresolv 2>"$out/$name.build.log"; then
+	if ! clang "${flags[@]}" "$f" "${srcs[@]}" -o "$bin" -ldb -lpcre2-8 -lssl -lcrypto -lresolv 2>"$out/$name.build.log"; then
 		echo "FAIL: $name does not build (see $out/$name.build.log)"
 		failed=1
 		continue
