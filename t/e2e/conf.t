@@ -228,7 +228,7 @@ foo = bar
 my_var = x
 smtpd_banner = $my_var ESMTP
 sub_level = encrypt
-canonical_maps = hash:/etc/petrel/canonical
+relocated_maps = hash:/etc/petrel/relocated
 foo = baz
 EOF
 cat >"$MASTER" <<'EOF'
@@ -238,7 +238,7 @@ submission inet n       -       n       -       -       smtpd
 EOF
 out=$(conf -n 2>"$T/err")
 is "$(cat "$T/err")" "petrel conf: warning: $CF: unused parameter: foo=baz
-petrel conf: warning: $CF: parameter not supported by Petrel: canonical_maps=hash:/etc/petrel/canonical" \
+petrel conf: warning: $CF: parameter not supported by Petrel: relocated_maps=hash:/etc/petrel/relocated" \
     "unused and unsupported warnings, once per name; \$name references count as use"
 printf '%s\n' "$out" | grep -Fxq 'foo = baz'
 ok $? "conf -n still lists an unused parameter"

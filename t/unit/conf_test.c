@@ -137,8 +137,8 @@ test_table(void)
 	    "delay_warning_time unit is hours");
 	ok(conf_param_find("myhostname")->flags & CONF_F_COMPUTED, "myhostname computed");
 	ok(conf_param_find("mynetworks")->flags & CONF_F_MATCHLIST, "mynetworks is a match list");
-	ok(conf_param_find("canonical_maps")->flags & CONF_F_UNSUPPORTED,
-	    "canonical_maps marked unsupported");
+	ok(conf_param_find("relocated_maps")->flags & CONF_F_UNSUPPORTED,
+	    "relocated_maps marked unsupported");
 	ok(!(conf_param_find("smtpd_tls_session_cache_database")->flags
 	    & CONF_F_UNSUPPORTED), "session cache accepted quietly");
 }
