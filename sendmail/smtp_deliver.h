@@ -46,6 +46,15 @@
  * past its time, and every session when the line to the queue manager
  * closes.
  *
+ * LMTP (RFC 2033): a nexthop "lmtp:unix:/path" or "lmtp:inet:host[:port]"
+ * (resolve.h makes them; the port defaults to lmtp_tcp_port, 24) is
+ * delivered by the same code speaking LMTP (smtp_client.h): a UNIX-domain
+ * socket, or each address of host (A/AAAA, never MX) in turn; no TLS, no
+ * AUTH, no smtp_generic_maps; the lmtp_* time-outs and connection cache
+ * limits. Logged relay=$myhostname[/path] for a socket (Postfix's form),
+ * relay=host[addr]:port over TCP. A recipient the LMTP server took is
+ * answered delivered (never LOCALSVC_RELAYED: it is in the mailbox).
+ *
  * API: smtp_deliver_agent() (a localsvc_agent), smtp_deliver_idle(),
  * smtp_nexthop_parse().
  */

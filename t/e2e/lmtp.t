@@ -1,0 +1,192 @@
+#!/bin/bash
+# lmtp.t - LMTP delivery (RFC 2033) to a real Dovecot LMTP server.
+# Covered: a virtual mailbox domain (virtual_mailbox_domains = example.net,
+# virtual_mailbox_maps, virtual_transport = lmtp:unix:private/...):
+# one SMTP transaction to two users puts one message in each Dovecot
+# Maildir; an address not in virtual_mailbox_maps is refused 550 5.1.1 at
+# RCPT, another domain 454 4.7.1 (no open relay; Postfix's default
+# smtpd_relay_restrictions end in defer_unauth_destination); a user that Dovecot
+# does not know bounces with Dovecot's RCPT reply as Diagnostic-Code; one
+# message to a user Dovecot takes and one over quota gets one LMTP reply
+# each after the dot (delivered + bounced 5.2.2); transport_maps
+# lmtp:inet:127.0.0.1:PORT over TCP; Dovecot down: deferred with the
+# reason in mailq, and after it is back petrel flush delivers it once;
+# mailbox_transport = lmtp:... for a local user (alice); petrel check
+# does not call the parameters unsupported. Every wait is bounded.
+. "$PETREL_SRCDIR/t/lib/testlib.sh"
+
+LPORT=2424
+instance_setup "smtpd_error_sleep_time = 0" "mynetworks = 127.0.0.1/32" \
+	"virtual_mailbox_domains = example.net" "virtual_mailbox_maps = hash:\$config_directory/vmailbox" \
+	"virtual_transport = lmtp:unix:private/dovecot-lmtp" \
+	"transport_maps = hash:\$config_directory/transport" \
+	"minimal_backoff_time = 300s" "maximal_backoff_time = 600s"
+cat >"$CONF/master.cf" <<'CF'
+smtp      inet  n       -       n       -       -       smtpd
+CF
+: >"$T/aliases"
+"$SENDMAIL" -bi >/dev/null 2>&1
+cat >"$CONF/vmailbox" <<'EOF'
+alice@example.net    anything
+bob@example.net      anything
+ghost@example.net    anything
+full@example.net     anything
+EOF
+printf 'tcp.example  lmtp:inet:127.0.0.1:%s\n' "$LPORT" >"$CONF/transport"
+"$PETREL" map "hash:$CONF/vmailbox" && "$PETREL" map "hash:$CONF/transport"
+ok $? "vmailbox and transport tables built with petrel map"
+
+"$PETREL" start >/dev/null 2>"$T/start.err"
+ok $? "petrel start" || diag "$(cat "$T/start.err")"
+
+# ---- Dovecot: LMTP on $QDIR/private/dovecot-lmtp and 127.0.0.1:$LPORT ----
+DV=$T/dovecot
+VM=$T/vmail
+mkdir -p "$DV/run" "$DV/state" "$VM"
+chown 2001:2001 "$VM"
+# userdb: the users Dovecot knows (ghost@example.net is not one); full@ has a 1-byte quota.
+cat >"$DV/users" <<EOF
+alice@example.net::2001:2001::$VM/alice@example.net::
+bob@example.net::2001:2001::$VM/bob@example.net::
+full@example.net::2001:2001::$VM/full@example.net::userdb_quota_rule=*:bytes=1
+dave@tcp.example::2001:2001::$VM/dave@tcp.example::
+alice@host.example.com::2001:2001::$VM/alice@host.example.com::
+EOF
+cat >"$DV/dovecot.conf" <<EOF
+base_dir = $DV/run
+state_dir = $DV/state
+log_path = $DV/dovecot.log
+protocols = lmtp
+ssl = no
+mail_location = maildir:~/Maildir
+mail_plugins = quota
+plugin {
+  quota = maildir:User quota
+}
+passdb {
+  driver = passwd-file
+  args = username_format=%u $DV/users
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $DV/users
+}
+service lmtp {
+  unix_listener $QDIR/private/dovecot-lmtp {
+    mode = 0666
+  }
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $LPORT
+  }
+}
+EOF
+dovecot_up() { [ -S "$QDIR/private/dovecot-lmtp" ] && ss -Hltn "src 127.0.0.1:$LPORT" | grep -q .; }
+dovecot -c "$DV/dovecot.conf" && wait_for 10 dovecot_up
+ok $? "Dovecot LMTP listens" || diag "$(cat "$DV/dovecot.log" 2>/dev/null)"
+
+SPOOL=$T/spool
+# mails USER: messages Dovecot put in USER's Maildir
+mails() { find "$VM/$1/Maildir/new" "$VM/$1/Maildir/cur" -type f 2>/dev/null | wc -l; }
+has_mails() { [ "$(mails "$1")" -ge "$2" ]; }
+log_has() { grep -Eq -- "$1" "$MAILLOG"; }
+queue_empty() { [ "$(queued_total)" -eq 0 ]; }
+smtp() {	# smtp SUBJECT RCPT...: one transaction from 127.0.0.2; RCPT replies, then the DATA reply
+	timeout 30 $PY - "$@" <<'PY'
+import smtplib, sys
+s = smtplib.SMTP(timeout=10, source_address=('127.0.0.2', 0))
+s.connect('127.0.0.1', 25)
+s.ehlo('mail.client.example')
+s.mail('alice@host.example.com')
+ok = 0
+for a in sys.argv[2:]:
+    code, text = s.rcpt(a)
+    print(code, text.decode())
+    ok += code == 250
+if ok:
+    code, text = s.data(('Subject: %s\r\n\r\nbody\r\n' % sys.argv[1]).encode())
+    print(code, text.decode())
+s.quit()
+PY
+}
+stop_dovecot() {
+	kill "$(cat "$DV/run/master.pid" 2>/dev/null)" 2>/dev/null
+	wait_for 10 eval '! pgrep -F "$DV/run/master.pid" >/dev/null 2>&1 && ! ss -Hltn "src 127.0.0.1:$LPORT" | grep -q .'
+}
+trap 'stop_dovecot; instance_teardown' EXIT
+
+# ---- a virtual mailbox domain over SMTP, delivered by LMTP on a UNIX socket ----
+out=$(smtp two alice@example.net bob@example.net)
+like "$out" '^250 2\.1\.5 Ok' "SMTP: virtual mailbox domain accepted from outside mynetworks"
+like "$out" '^250 2\.0\.0 Ok: queued as' "SMTP: the message is queued"
+wait_for 15 eval 'has_mails alice@example.net 1 && has_mails bob@example.net 1'
+ok $? "both users got the message in Dovecot's store" || diag "$(tail -5 "$MAILLOG")"
+is "$(mails alice@example.net) $(mails bob@example.net)" "1 1" "exactly one copy each"
+grep -q '^Subject: two' "$(find "$VM/alice@example.net/Maildir/new" -type f | head -1)"
+ok $? "the message Dovecot stored is the one sent"
+like "$(cat "$MAILLOG")" "to=<alice@example\.net>, relay=host\.example\.com\[$QDIR/private/dovecot-lmtp\], .*dsn=2\.0\.0, status=sent \(250 2\.0\.0 <alice@example\.net> " \
+	"logged: relay=host.example.com[socket path], status=sent with Dovecot's reply"
+wait_for 10 queue_empty
+ok $? "the queue is empty"
+
+out=$(smtp unknown nobody@example.net)
+like "$out" '^550 5\.1\.1 <nobody@example\.net>: Recipient address rejected: User unknown in virtual mailbox table' \
+	"SMTP: an address not in virtual_mailbox_maps is refused 550 5.1.1"
+out=$(smtp relay someone@other.example)
+like "$out" '^454 4\.7\.1 <someone@other\.example>: Relay access denied' "SMTP: another domain is refused 454 4.7.1 (no open relay)"
+
+# ---- Dovecot refuses: a bounce with Dovecot's words ----
+out=$(smtp ghost ghost@example.net)
+like "$out" '^250 2\.0\.0 Ok: queued as' "SMTP: ghost@example.net (in vmailbox, unknown to Dovecot) is queued"
+wait_for 15 log_has 'to=<ghost@example\.net>, relay=host\.example\.com\[.*status=bounced \(host host\.example\.com\[[^]]*\] said: 550 5\.1\.1 '
+ok $? "ghost@example.net bounced with Dovecot's 550 5.1.1 reply" || diag "$(tail -5 "$MAILLOG")"
+wait_for 15 grep -q '^Diagnostic-Code: smtp; 550 5\.1\.1 ' "$SPOOL/alice"
+ok $? "the bounce to the sender has Diagnostic-Code: smtp; 550 5.1.1 (Dovecot's reply)"
+like "$(cat "$SPOOL/alice" 2>/dev/null)" 'Final-Recipient: rfc822; ghost@example\.net' "... for ghost@example.net"
+
+# ---- one message, two LMTP replies after the dot: delivered and over quota ----
+: >"$SPOOL/alice"
+out=$(smtp mixed alice@example.net full@example.net)
+like "$out" '^250 2\.0\.0 Ok: queued as' "SMTP: alice@ and full@ in one message"
+wait_for 15 eval 'has_mails alice@example.net 2 && log_has "to=<full@example\.net>.*status=bounced"'
+ok $? "alice@example.net delivered, full@example.net bounced" || diag "$(tail -5 "$MAILLOG")"
+like "$(cat "$MAILLOG")" 'to=<full@example\.net>, relay=host\.example\.com\[[^]]*\], .*dsn=5\.2\.2, status=bounced \(host host\.example\.com\[[^]]*\] said: 552 5\.2\.2 .*\(in reply to end of DATA command\)' \
+	"full@example.net: Dovecot's own 552 5.2.2 after the dot"
+is "$(mails full@example.net)" "0" "nothing stored for full@example.net"
+wait_for 15 grep -q '^Diagnostic-Code: smtp; 552 5\.2\.2 ' "$SPOOL/alice"
+ok $? "the bounce says Diagnostic-Code: smtp; 552 5.2.2"
+unlike "$(cat "$SPOOL/alice" 2>/dev/null)" 'Final-Recipient: rfc822; alice@example\.net' "... and only for full@example.net"
+
+# ---- transport_maps: lmtp:inet:127.0.0.1:PORT ----
+printf 'Subject: tcp\n\nbody\n' | "$SENDMAIL" -f alice@host.example.com dave@tcp.example
+wait_for 15 has_mails dave@tcp.example 1
+ok $? "transport_maps lmtp:inet:127.0.0.1:$LPORT: delivered over TCP" || diag "$(tail -3 "$MAILLOG")"
+like "$(cat "$MAILLOG")" "to=<dave@tcp\.example>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$LPORT, .*status=sent" \
+	"logged relay=127.0.0.1[127.0.0.1]:$LPORT"
+
+# ---- Dovecot down: deferred, then delivered once after petrel flush ----
+stop_dovecot
+ok $? "Dovecot stopped"
+before=$(mails bob@example.net)
+out=$(smtp down bob@example.net)
+like "$out" '^250 2\.0\.0 Ok: queued as' "SMTP: bob@example.net queued while Dovecot is down"
+wait_for 15 eval '[ "$(queue_count deferred)" -eq 1 ]'
+ok $? "deferred"
+"$SENDMAIL" -bp >"$T/mailq" 2>&1
+like "$(cat "$T/mailq")" "\(Deferred: connect to host\.example\.com\[/" "mailq says why (the LMTP socket)"
+like "$(cat "$MAILLOG")" "to=<bob@example\.net>, relay=none, .*dsn=4\.4\.1, status=deferred \(connect to host\.example\.com\[$QDIR/private/dovecot-lmtp\]: (No such file or directory|Connection refused)\)" \
+	"the log has the whole reason: connect to the socket failed"
+dovecot -c "$DV/dovecot.conf" && wait_for 10 dovecot_up
+ok $? "Dovecot started again"
+"$PETREL" flush >/dev/null 2>&1
+wait_for 15 has_mails bob@example.net $((before + 1))
+ok $? "after petrel flush the message is delivered"
+wait_for 10 queue_empty
+ok $? "the queue is empty"
+is "$(mails bob@example.net)" "$((before + 1))" "delivered exactly once"
+
+# ---- the configuration is known ----
+"$PETREL" check >"$T/check" 2>&1
+unlike "$(cat "$T/check")" 'virtual_mailbox_maps|virtual_transport|transport_maps' "petrel check: no complaint about the LMTP parameters"
+
+done_testing
