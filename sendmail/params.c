@@ -111,7 +111,7 @@ const struct conf_param conf_params[] = {
 	{ "enable_original_recipient", "yes", CONF_BOOL, 0, 0 },
 	{ "error_notice_recipient", "postmaster", CONF_STR, 0, 0 },
 	{ "expand_owner_alias", "no", CONF_BOOL, 0, 0 },
-	{ "fallback_transport", "", CONF_STR, 0, CONF_F_UNSUPPORTED },
+	{ "fallback_transport", "", CONF_STR, 0, 0 },
 	{ "fast_flush_domains", "$relay_domains", CONF_LIST, 0, CONF_F_UNSUPPORTED | CONF_F_MATCHLIST },
 	{ "forward_path", "$home/.forward${recipient_delimiter}${extension}, $home/.forward", CONF_LIST, 0, 0 },
 	{ "header_checks", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },
@@ -157,7 +157,7 @@ const struct conf_param conf_params[] = {
 	{ "mailbox_command", "", CONF_STR, 0, 0 },
 	{ "mailbox_command_maps", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },
 	{ "mailbox_size_limit", "51200000", CONF_SIZE, 0, 0 },
-	{ "mailbox_transport", "", CONF_STR, 0, CONF_F_UNSUPPORTED },
+	{ "mailbox_transport", "", CONF_STR, 0, 0 },
 	{ "maillog_file", "", CONF_STR, 0, 0 },
 	{ "maillog_file_prefixes", "/var, /dev/stdout", CONF_LIST, 0, 0 },
 	/* [Petrel] Petrel only: mailq layout, sendmail or postfix (spec/mailq-format.md) */

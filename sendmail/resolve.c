@@ -177,6 +177,13 @@ resolve_entry(const char *what, const char *domain, const char *value, struct re
 	}
 }
 
+void
+resolve_transport(const char *what, const char *addr, const char *value, struct resolve_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	resolve_entry(what, addr, value, r);
+}
+
 /*
  * transport_maps: the domain, each parent as ".parent", then "*". 1 when
  * an entry (or a broken map) decided r, 0 when none matched.

@@ -28,7 +28,7 @@
  *   5. otherwise the recipient domain itself (MX lookup), or the address
  *      literal of user@[192.0.2.1] as [192.0.2.1].
  *
- * API: resolve_rcpt().
+ * API: resolve_rcpt(), resolve_transport().
  * Errors: RESOLVE_ERROR (bounce) and RESOLVE_DEFER (try later) carry a
  * dsn and a text naming the map and the entry.
  */
@@ -59,5 +59,13 @@ struct resolve_result {
 };
 
 void resolve_rcpt(const char *addr, struct resolve_result *r);
+
+/*
+ * A "transport:nexthop" value outside transport_maps (local(8)'s
+ * mailbox_transport, fallback_transport) for addr, read as an entry of
+ * step 2; what names the parameter in reasons.
+ */
+void resolve_transport(const char *what, const char *addr, const char *value,
+    struct resolve_result *r);
 
 #endif

@@ -133,6 +133,16 @@ struct smtp_run {
 	int lmtp;				/* an "lmtp:" nexthop: LMTP, no TLS, no AUTH */
 };
 
+/*
+ * smtp_deliver_direct(): where the results go instead of the log and the
+ * queue manager (NULL: a normal request).
+ */
+static struct {
+	struct smtp_result *res;
+	char *mta;
+	size_t mtalen;
+} smtp_direct;
+
 /* Logs and answers recipient idx with r. */
 static void
 smtp_settle(struct smtp_run *run, size_t idx, const struct smtp_result *r)
@@ -144,6 +154,16 @@ smtp_settle(struct smtp_run *run, size_t idx, const struct smtp_result *r)
 	int st = r->status;
 	char dsn[SMTP_REPLY_DSN_MAX];
 
+	if (smtp_direct.res != NULL) {
+		size_t k;
+
+		for (k = 0; k < job->n; k++)
+			if (job->idx[k] == idx)
+				smtp_result_set(&smtp_direct.res[k], r->status, r->dsn,
+				    r->text ? r->text : "", r->remote, r->cmd);
+		snprintf(smtp_direct.mta, smtp_direct.mtalen, "%s", run->mta);
+		return;
+	}
 	snprintf(dsn, sizeof(dsn), "%s", r->dsn);
 	if (st == 5 && conf_bool("soft_bounce")) {
 		st = 4;
@@ -570,6 +590,36 @@ out:
 	else
 		dns_addr_list_free(&al);
 	smtp_result_free(&last);
+}
+
+void
+smtp_deliver_direct(const char *id, const char *nexthop, struct qenv *env, const char *content,
+    size_t len, const size_t *idx, size_t n, struct smtp_result *res, char *mta, size_t mtalen)
+{
+	struct localsvc_job job;
+	size_t i;
+
+	memset(&job, 0, sizeof(job));
+	job.fd = -1;
+	job.id = id;
+	job.nexthop = nexthop;
+	job.env = env;
+	job.content = content;
+	job.len = len;
+	job.idx = idx;
+	job.n = n;
+	for (i = 0; i < n; i++) {
+		memset(&res[i], 0, sizeof(res[i]));
+		smtp_result_set(&res[i], 4, "4.3.0", "no result for this recipient", 0, NULL);
+	}
+	mta[0] = '\0';
+	smtp_direct.res = res;
+	smtp_direct.mta = mta;
+	smtp_direct.mtalen = mtalen;
+	smtp_deliver_agent(&job);
+	smtp_direct.res = NULL;
+	/* No session stays open in a process that is not an smtp worker. */
+	smtp_cache_drop();
 }
 
 void

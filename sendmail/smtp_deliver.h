@@ -65,6 +65,7 @@
 
 #include "dns.h"
 #include "localsvc.h"
+#include "smtp_client.h"
 
 #define SMTP_DELIVER_PORT	25
 #define SMTP_DELIVER_ADDRS_MAX	10	/* addresses tried per delivery, all MX hosts together */
@@ -79,6 +80,19 @@ struct smtp_nexthop {
 int smtp_nexthop_parse(const char *s, struct smtp_nexthop *nh, char *why, size_t whylen);
 
 void smtp_deliver_agent(struct localsvc_job *job);
+
+/*
+ * One delivery outside the queue manager's requests (local(8)'s
+ * mailbox_transport and fallback_transport: an "lmtp:" nexthop): env's
+ * recipients idx[0..n) get res[0..n) (smtp_client.h; res[i].text
+ * malloc'd, freed by the caller with smtp_result_free), and mta the
+ * "name[address]" of the server that answered (or ""). Nothing is
+ * logged or answered, no session is kept. id names the message in
+ * warnings.
+ */
+void smtp_deliver_direct(const char *id, const char *nexthop, struct qenv *env,
+    const char *content, size_t len, const size_t *idx, size_t n, struct smtp_result *res,
+    char *mta, size_t mtalen);
 
 /*
  * The idle hook (localsvc_set_idle): final = 0 while waiting for a

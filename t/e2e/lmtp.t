@@ -11,7 +11,10 @@
 # each after the dot (delivered + bounced 5.2.2); transport_maps
 # lmtp:inet:127.0.0.1:PORT over TCP; Dovecot down: deferred with the
 # reason in mailq, and after it is back petrel flush delivers it once;
-# mailbox_transport = lmtp:... for a local user (alice); petrel check
+# mailbox_transport = lmtp:unix:... for a local user (alice; bob, whom
+# Dovecot does not know, bounces with Dovecot's reply), fallback_transport
+# = lmtp:inet:[127.0.0.1]:PORT for an unknown local user, sendmail -bv;
+# petrel check
 # does not call the parameters unsupported. Every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
@@ -51,6 +54,7 @@ bob@example.net::2001:2001::$VM/bob@example.net::
 full@example.net::2001:2001::$VM/full@example.net::userdb_quota_rule=*:bytes=1
 dave@tcp.example::2001:2001::$VM/dave@tcp.example::
 alice@host.example.com::2001:2001::$VM/alice@host.example.com::
+zed@host.example.com::2001:2001::$VM/zed@host.example.com::
 EOF
 cat >"$DV/dovecot.conf" <<EOF
 base_dir = $DV/run
@@ -185,8 +189,39 @@ wait_for 10 queue_empty
 ok $? "the queue is empty"
 is "$(mails bob@example.net)" "$((before + 1))" "delivered exactly once"
 
+# ---- mailbox_transport and fallback_transport: local users over LMTP ----
+printf 'mailbox_transport = lmtp:unix:private/dovecot-lmtp\nfallback_transport = lmtp:inet:[127.0.0.1]:%s\n' "$LPORT" >>"$CONF/main.cf"
+"$PETREL" reload >/dev/null 2>&1
+ok $? "petrel reload with mailbox_transport and fallback_transport"
+: >"$SPOOL/alice"
+printf 'Subject: local\n\nbody\n' | "$SENDMAIL" -f bob@host.example.com alice
+wait_for 15 has_mails alice@host.example.com 1
+ok $? "mailbox_transport: alice's mail is in Dovecot's store" || diag "$(tail -3 "$MAILLOG")"
+like "$(cat "$MAILLOG")" "to=<alice@host\.example\.com>, relay=local, .*dsn=2\.0\.0, status=sent \(delivered via mailbox_transport host\.example\.com\[$QDIR/private/dovecot-lmtp\]: 250 2\.0\.0 <alice@host\.example\.com> " \
+	"logged: delivered via mailbox_transport with Dovecot's reply (RCPT TO:<alice@host.example.com>)"
+is "$(wc -c <"$SPOOL/alice")" "0" "nothing went to the mbox in the spool"
+grep -q '^Subject: local' "$(find "$VM/alice@host.example.com/Maildir/new" -type f | head -1)"
+ok $? "the stored message is the one sent"
+# bob is a system user Dovecot does not know: Dovecot's 550 bounces it; the notice goes to alice over LMTP too.
+printf 'Subject: nobob\n\nbody\n' | "$SENDMAIL" -f alice@host.example.com bob
+wait_for 15 log_has 'to=<bob@host\.example\.com>, relay=local, .*dsn=5\.1\.1, status=bounced \(host host\.example\.com\[[^]]*\] said: 550 5\.1\.1 .*\(in reply to RCPT TO command\)'
+ok $? "mailbox_transport: Dovecot's 550 5.1.1 for bob bounces" || diag "$(tail -3 "$MAILLOG")"
+wait_for 15 has_mails alice@host.example.com 2
+ok $? "the bounce reached alice through mailbox_transport"
+grep -lq 'said: 550 5\.1\.1' $(find "$VM/alice@host.example.com/Maildir/new" -type f)
+ok $? "... and says what Dovecot said"
+# zed is no system user: fallback_transport (TCP) takes him.
+printf 'Subject: zed\n\nbody\n' | "$SENDMAIL" -f alice@host.example.com zed
+wait_for 15 has_mails zed@host.example.com 1
+ok $? "fallback_transport: the unknown local user zed goes to Dovecot over TCP" || diag "$(tail -3 "$MAILLOG")"
+like "$(cat "$MAILLOG")" "to=<zed@host\.example\.com>, relay=local, .*status=sent \(delivered via fallback_transport 127\.0\.0\.1\[127\.0\.0\.1\]: 250 " \
+	"logged: delivered via fallback_transport"
+out=$("$SENDMAIL" -bv alice 2>&1)
+like "$out" "^alice\.\.\. deliverable: mailer lmtp, host unix:$QDIR/private/dovecot-lmtp, user alice@host\.example\.com" \
+	"sendmail -bv shows the LMTP mailer"
+
 # ---- the configuration is known ----
 "$PETREL" check >"$T/check" 2>&1
-unlike "$(cat "$T/check")" 'virtual_mailbox_maps|virtual_transport|transport_maps' "petrel check: no complaint about the LMTP parameters"
+unlike "$(cat "$T/check")" 'virtual_mailbox|virtual_transport|transport_maps|mailbox_transport|fallback_transport' "petrel check: no complaint about the LMTP parameters"
 
 done_testing
