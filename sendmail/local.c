@@ -1181,8 +1181,18 @@ local_verify_remote(struct local_run *run, const char *addr)
 {
 	const char *relayhost = conf_str("relayhost");
 	const char *at = strrchr(addr, '@');
-	char *domain = local_lower(at ? at + 1 : run->myorigin);
+	char *domain;
+	struct resolve_result rr;
 
+	/* An LMTP destination (transport_maps, a virtual mailbox domain) says so. */
+	resolve_rcpt(addr, &rr);
+	if (rr.transport == RESOLVE_LMTP) {
+		local_verify_ok(run, addr, "mailer lmtp, host %s, user %s",
+		    rr.nexthop + strlen(RESOLVE_LMTP_PREFIX),
+		    strcmp(addr, run->top) == 0 ? run->rcpt->addr : addr);
+		return;
+	}
+	domain = local_lower(at ? at + 1 : run->myorigin);
 	/* The envelope recipient keeps the case of its local part. */
 	local_verify_ok(run, addr, "mailer smtp, host %s, user %s",
 	    relayhost[0] ? relayhost : domain,

@@ -220,6 +220,12 @@ out=$("$SENDMAIL" -bv alice 2>&1)
 like "$out" "^alice\.\.\. deliverable: mailer lmtp, host unix:$QDIR/private/dovecot-lmtp, user alice@host\.example\.com" \
 	"sendmail -bv shows the LMTP mailer"
 
+out=$("$SENDMAIL" -bv alice@example.net dave@tcp.example 2>&1)
+like "$out" "^alice@example\.net\.\.\. deliverable: mailer lmtp, host unix:$QDIR/private/dovecot-lmtp, user alice@example\.net" \
+	"sendmail -bv: a virtual mailbox domain address goes by LMTP"
+like "$out" "^dave@tcp\.example\.\.\. deliverable: mailer lmtp, host inet:127\.0\.0\.1:$LPORT, user dave@tcp\.example" \
+	"sendmail -bv: so does a transport_maps lmtp: one"
+
 # ---- the configuration is known ----
 "$PETREL" check >"$T/check" 2>&1
 unlike "$(cat "$T/check")" 'virtual_mailbox|virtual_transport|transport_maps|mailbox_transport|fallback_transport' "petrel check: no complaint about the LMTP parameters"
