@@ -8,7 +8,9 @@
 # smtpd_relay_restrictions end in defer_unauth_destination); a user that Dovecot
 # does not know bounces with Dovecot's RCPT reply as Diagnostic-Code; one
 # message to a user Dovecot takes and one over quota gets one LMTP reply
-# each after the dot (delivered + bounced 5.2.2); transport_maps
+# each after the dot (delivered + bounced 5.2.2), and one to a user whose
+# home Dovecot cannot make (delivered + deferred with Dovecot's 4xx, then
+# delivered once after petrel flush); transport_maps
 # lmtp:inet:127.0.0.1:PORT over TCP; Dovecot down: deferred with the
 # reason in mailq, and after it is back petrel flush delivers it once;
 # mailbox_transport = lmtp:unix:... for a local user (alice; bob, whom
@@ -34,6 +36,7 @@ alice@example.net    anything
 bob@example.net      anything
 ghost@example.net    anything
 full@example.net     anything
+locked@example.net   anything
 EOF
 printf 'tcp.example  lmtp:inet:127.0.0.1:%s\n' "$LPORT" >"$CONF/transport"
 "$PETREL" map "hash:$CONF/vmailbox" && "$PETREL" map "hash:$CONF/transport"
@@ -55,7 +58,11 @@ full@example.net::2001:2001::$VM/full@example.net::userdb_quota_rule=*:bytes=1
 dave@tcp.example::2001:2001::$VM/dave@tcp.example::
 alice@host.example.com::2001:2001::$VM/alice@host.example.com::
 zed@host.example.com::2001:2001::$VM/zed@host.example.com::
+locked@example.net::2001:2001::$T/locked/home::
 EOF
+# locked@'s home cannot be made (root's 0755 directory) until the test allows it: Dovecot says 4xx.
+mkdir -p "$T/locked"
+chmod 0755 "$T/locked"
 cat >"$DV/dovecot.conf" <<EOF
 base_dir = $DV/run
 state_dir = $DV/state
@@ -160,6 +167,23 @@ is "$(mails full@example.net)" "0" "nothing stored for full@example.net"
 wait_for 15 grep -q '^Diagnostic-Code: smtp; 552 5\.2\.2 ' "$SPOOL/alice"
 ok $? "the bounce says Diagnostic-Code: smtp; 552 5.2.2"
 unlike "$(cat "$SPOOL/alice" 2>/dev/null)" 'Final-Recipient: rfc822; alice@example\.net' "... and only for full@example.net"
+
+# ---- one message, delivered for one recipient and deferred (Dovecot's 4xx) for the other ----
+before=$(mails alice@example.net)
+out=$(smtp tempfail alice@example.net locked@example.net)
+like "$out" '^250 2\.0\.0 Ok: queued as' "SMTP: alice@ and locked@ in one message"
+wait_for 15 eval '[ "$(queue_count deferred)" -eq 1 ]'
+ok $? "the message waits in deferred/ for locked@example.net" || diag "$(tail -4 "$MAILLOG")"
+is "$(mails alice@example.net)" "$((before + 1))" "alice@example.net got it"
+like "$(cat "$MAILLOG")" 'to=<locked@example\.net>, relay=host\.example\.com\[[^]]*\], .*dsn=4\.[0-9.]+, status=deferred \(host host\.example\.com\[[^]]*\] said: 4[0-9][0-9] 4\.' \
+	"locked@example.net deferred with Dovecot's own 4xx reply"
+chown 2001:2001 "$T/locked"
+"$PETREL" flush >/dev/null 2>&1
+wait_for 15 eval '[ -d "$T/locked/home/Maildir/new" ] && [ "$(find "$T/locked/home/Maildir/new" -type f | wc -l)" -eq 1 ]'
+ok $? "after petrel flush locked@example.net gets it"
+wait_for 10 queue_empty
+ok $? "the queue is empty"
+is "$(mails alice@example.net)" "$((before + 1))" "alice@example.net did not get it twice"
 
 # ---- transport_maps: lmtp:inet:127.0.0.1:PORT ----
 printf 'Subject: tcp\n\nbody\n' | "$SENDMAIL" -f alice@host.example.com dave@tcp.example
