@@ -440,7 +440,6 @@ again:
 		smtp_result_set(last, 4, "4.4.1", why, 0, NULL);
 		return 0;
 	}
-	c.lmtp = run->lmtp;
 	snprintf(run->mta, sizeof(run->mta), "%s", peer);
 	if (run->lmtp)
 		goto ready;
