@@ -16,9 +16,17 @@
  *   4. the first forward_path file that exists (read as the user; ignored
  *      when not owned by the user or root, or writable by group/others, or
  *      in such a directory), expanded with the user's rights;
- *   5. the mailbox: mailbox_command, else home_mailbox (Maildir when it
- *      ends in '/', else an mbox file in the home), else
- *      mail_spool_directory/USER.
+ *   5. the mailbox: mailbox_transport, else mailbox_command, else
+ *      home_mailbox (Maildir when it ends in '/', else an mbox file in the
+ *      home), else mail_spool_directory/USER.
+ * An unknown user (step 3) goes to fallback_transport when it is set,
+ * before luser_relay. mailbox_transport and fallback_transport take an
+ * "lmtp:" destination (resolve.h; "error:" too): this process speaks LMTP
+ * itself with mail_owner's ids (smtp_deliver_direct), RCPT TO the local
+ * address at hand (user@domain as qualified here, with its extension:
+ * what Postfix's local(8) passes on), and the LMTP server's per-recipient
+ * answer is this address's result ("delivered via mailbox_transport
+ * name[/path]: 250 ...", or "host name[/path] said: 550 ...").
  * "\user" skips 2 and 4; an alias or .forward already expanded for this
  * recipient is not expanded again (so "root: root, admin" reaches root's
  * mailbox), and every final destination is used once.
@@ -90,6 +98,9 @@
 #include "qfile.h"
 #include "qmgr.h"
 #include "queue.h"
+#include "resolve.h"
+#include "smtp_client.h"
+#include "smtp_deliver.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -1170,8 +1181,18 @@ local_verify_remote(struct local_run *run, const char *addr)
 {
 	const char *relayhost = conf_str("relayhost");
 	const char *at = strrchr(addr, '@');
-	char *domain = local_lower(at ? at + 1 : run->myorigin);
+	char *domain;
+	struct resolve_result rr;
 
+	/* An LMTP destination (transport_maps, a virtual mailbox domain) says so. */
+	resolve_rcpt(addr, &rr);
+	if (rr.transport == RESOLVE_LMTP) {
+		local_verify_ok(run, addr, "mailer lmtp, host %s, user %s",
+		    rr.nexthop + strlen(RESOLVE_LMTP_PREFIX),
+		    strcmp(addr, run->top) == 0 ? run->rcpt->addr : addr);
+		return;
+	}
+	domain = local_lower(at ? at + 1 : run->myorigin);
 	/* The envelope recipient keeps the case of its local part. */
 	local_verify_ok(run, addr, "mailer smtp, host %s, user %s",
 	    relayhost[0] ? relayhost : domain,
@@ -1245,6 +1266,108 @@ local_expand_elements(struct local_run *run, const struct local_src *src,
 		local_element(run, src, elems->v[i]);
 }
 
+struct local_lmtp_job {
+	const char *qid;
+	const char *nexthop;
+	struct qenv *env;
+	const char *content;
+	size_t len;
+	const char *what;		/* the parameter: "mailbox_transport" */
+};
+
+/* The LMTP transaction, with mail_owner's ids (privs_call): its one recipient's result. */
+static void
+local_lmtp_job(void *ctx, struct privs_result *res)
+{
+	struct local_lmtp_job *j = ctx;
+	struct smtp_result r;
+	char mta[LOCALSVC_MTA_MAX];
+	size_t idx = 0;
+
+	smtp_deliver_direct(j->qid, j->nexthop, j->env, j->content, j->len, &idx, 1, &r, mta,
+	    sizeof(mta));
+	res->status = r.status == 0 ? PRIVS_SENT : r.status == 5 ? PRIVS_BOUNCE : PRIVS_DEFER;
+	snprintf(res->dsn, sizeof(res->dsn), "%s", r.dsn);
+	if (r.status == 0)
+		snprintf(res->text, sizeof(res->text), "delivered via %s %s: %s", j->what,
+		    mta, r.text ? r.text : "");
+	else if (r.remote)
+		snprintf(res->text, sizeof(res->text), "host %s said: %s%s%s%s", mta,
+		    r.text ? r.text : "", r.cmd ? " (in reply to " : "", r.cmd ? r.cmd : "",
+		    r.cmd ? " command)" : "");
+	else
+		snprintf(res->text, sizeof(res->text), "%s", r.text ? r.text : "");
+	smtp_result_free(&r);
+}
+
+/*
+ * mailbox_transport or fallback_transport (what = its value): addr
+ * goes over LMTP, RCPT TO:<addr> (the local address at hand, qualified,
+ * as Postfix's local(8) passes it on), MAIL FROM the sender of the
+ * expansion; error: bounces (or defers) with its text; anything else
+ * defers 4.3.5 with a warning (Petrel has no other transport to hand
+ * mail to from here).
+ */
+static void
+local_transport(struct local_run *run, const struct local_src *src, const char *what,
+    const char *value, const char *addr)
+{
+	struct resolve_result rr;
+	struct local_lmtp_job j;
+	struct privs_result res;
+	struct privs_cred cred;
+	struct qenv env;
+	struct qrcpt one;
+
+	resolve_transport(what, addr, value, &rr);
+	switch (rr.transport) {
+	case RESOLVE_LMTP:
+		break;
+	case RESOLVE_ERROR:
+		local_fail(run, addr, PRIVS_BOUNCE, rr.dsn, "%s", rr.text);
+		return;
+	case RESOLVE_DEFER:
+		if (!run->verify)
+			log_warn("%s: %s", run->qid, rr.text);
+		local_fail(run, addr, PRIVS_DEFER, rr.dsn, "%s", rr.text);
+		return;
+	default:
+		if (!run->verify)
+			log_warn("%s: %s = %s: the local delivery agent hands mail only to "
+			    "lmtp: (or error:) transports", run->qid, what, value);
+		local_fail(run, addr, PRIVS_DEFER, "4.3.5", "%s = %.64s: only lmtp: and error: "
+		    "transports are supported", what, value);
+		return;
+	}
+	if (run->verify) {
+		local_verify_ok(run, addr, "mailer lmtp, host %s, user %s",
+		    rr.nexthop + strlen(RESOLVE_LMTP_PREFIX), addr);
+		return;
+	}
+	env = *run->env;
+	memset(&one, 0, sizeof(one));
+	one.addr = (char *)addr;
+	one.orcpt = run->rcpt->orcpt;
+	one.notify = run->rcpt->notify;
+	one.state = QR_TODO;
+	env.sender = (char *)src->sender;
+	env.rcpt = &one;
+	env.nrcpt = 1;
+	j.qid = run->qid;
+	j.nexthop = rr.nexthop;
+	j.env = &env;
+	j.content = run->content;
+	j.len = run->len;
+	j.what = what;
+	/* As mail_owner, as Postfix's lmtp runs: never root on a socket. */
+	if (run->root && run->have_mail_owner)
+		privs_cred_set(&cred, run->mail_owner, run->mail_group);
+	else
+		privs_cred_keep(&cred);
+	privs_call(&cred, local_lmtp_job, &j, &res);
+	local_record(run, addr, &res);
+}
+
 /* The mailbox of user (resolution step 5). */
 static void
 local_mailbox(struct local_run *run, const struct local_src *src,
@@ -1259,6 +1382,7 @@ local_mailbox(struct local_run *run, const struct local_src *src,
 	struct stat sb;
 	const char *hm = conf_str("home_mailbox");
 	const char *mcmd = conf_str("mailbox_command");
+	const char *mtr = conf_str("mailbox_transport");
 	const char *spool = conf_str("mail_spool_directory");
 	char *path = NULL, *command;
 	char delim[2] = { '\0', '\0' };
@@ -1266,6 +1390,11 @@ local_mailbox(struct local_run *run, const struct local_src *src,
 
 	if (!local_first_visit(run, "mailbox", u->name) || !local_count_target(run, addr))
 		return;
+	if (mtr[0]) {
+		/* mailbox_transport comes before mailbox_command (Postfix's order). */
+		local_transport(run, src, "mailbox_transport", mtr, addr);
+		return;
+	}
 	if (run->verify) {
 		/*
 		 * mailbox_command, home_mailbox and the spool alike: the local
@@ -1607,6 +1736,13 @@ local_addr(struct local_run *run, const struct local_src *src, const char *addr_
 			sub.depth = src->depth + 1;
 			sub.parent = qaddr;
 			local_addr(run, &sub, "root");
+			goto out;
+		}
+		if (conf_str("fallback_transport")[0] != '\0') {
+			/* Unknown here: fallback_transport, before luser_relay (Postfix's order). */
+			if (local_first_visit(run, "fallback", qaddr) && local_count_target(run, qaddr))
+				local_transport(run, src, "fallback_transport",
+				    conf_str("fallback_transport"), qaddr);
 			goto out;
 		}
 		if (lr[0] && local_first_visit(run, "luser_relay", qaddr)) {

@@ -117,6 +117,15 @@
  * So a destination that never answers holds a few slots for a few
  * time-outs, and the mail for every other destination goes on.
  *
+ * LMTP (resolve.h RESOLVE_LMTP) is scheduled exactly as smtp: the
+ * same slots and workers (the smtp delivery process speaks LMTP when the
+ * request's nexthop starts with "lmtp:", smtp_deliver.h), one destination
+ * per LMTP nexthop with the same window rules, but capped by
+ * lmtp_destination_concurrency_limit and chunked by
+ * lmtp_destination_recipient_limit (the other window parameters are the
+ * smtp_ ones). No separate lmtp service or process limit: Dovecot on the
+ * same host is one more destination in the ring.
+ *
  * Connection reuse: a line to private/smtp whose request ended is kept
  * open when a group for the same destination waits
  * (smtp_connection_cache_on_demand), and the smtp process keeps its SMTP
@@ -405,11 +414,27 @@ qmgr_dest_hash(const char *name)
 	return h % QMGR_DEST_BUCKETS;
 }
 
+/* 1 when an smtp-slot nexthop is an LMTP one (resolve.h). */
+static int
+qmgr_is_lmtp(const char *nexthop)
+{
+	return nexthop != NULL
+	    && strncmp(nexthop, RESOLVE_LMTP_PREFIX, strlen(RESOLVE_LMTP_PREFIX)) == 0;
+}
+
+/* The concurrency limit of d: smtp_ or lmtp_destination_concurrency_limit. */
+static long long
+qmgr_dest_max(const struct qmgr_dest *d)
+{
+	return conf_int(qmgr_is_lmtp(d->name) ? "lmtp_destination_concurrency_limit"
+	    : "smtp_destination_concurrency_limit");
+}
+
 /* The most requests a destination may have at once (never 0). */
 static size_t
 qmgr_dest_limit(const struct qmgr_dest *d)
 {
-	long long limit = conf_int("smtp_destination_concurrency_limit");
+	long long limit = qmgr_dest_max(d);
 	size_t w = d->window < 1 ? 1 : (size_t)d->window;
 
 	if (limit > 0 && (long long)w > limit)
@@ -509,7 +534,7 @@ qmgr_dest_expire(int all)
 static void
 qmgr_dest_feedback(struct qmgr_dest *d, int failed, const char *dsn, const char *why)
 {
-	long long limit = conf_int("smtp_destination_concurrency_limit");
+	long long limit = qmgr_dest_max(d);
 	long long cohorts = conf_int("smtp_destination_concurrency_failed_cohort_limit");
 	double w = d->window < 1 ? 1 : d->window;
 
@@ -1317,7 +1342,7 @@ qmgr_park_queue(const struct qenv *e, const struct resolve_result *rr)
 			continue;
 		if (rr[i].transport == RESOLVE_LOCAL) {
 			q = &qm.localq;
-		} else if (rr[i].transport == RESOLVE_SMTP) {
+		} else if (rr[i].transport == RESOLVE_SMTP || rr[i].transport == RESOLVE_LMTP) {
 			struct qmgr_dest *d = qmgr_dest_find(rr[i].nexthop);
 
 			q = d != NULL ? &d->q : NULL;
@@ -1393,6 +1418,7 @@ qmgr_load(const char *id, int force)
 		switch (r->transport) {
 		case RESOLVE_LOCAL:
 		case RESOLVE_SMTP:
+		case RESOLVE_LMTP:
 			g = qmgr_group_for(m, r->transport == RESOLVE_LOCAL ? QT_LOCAL : QT_SMTP,
 			    r->nexthop);
 			g->idx[g->n++] = i;
@@ -1441,11 +1467,15 @@ qmgr_slot_close(struct qmgr_slot *s)
 		s->dead = 1;
 }
 
-/* Recipients per request: LOCALSVC_MAX_RCPTS, for SMTP also smtp_destination_recipient_limit. */
+/*
+ * Recipients per request: LOCALSVC_MAX_RCPTS, for SMTP also
+ * smtp_destination_recipient_limit (LMTP: lmtp_destination_recipient_limit).
+ */
 static size_t
-qmgr_chunk(enum qmgr_tr tr)
+qmgr_chunk(const struct qmgr_group *g)
 {
-	long long lim = tr == QT_SMTP ? conf_int("smtp_destination_recipient_limit") : 0;
+	long long lim = g->tr != QT_SMTP ? 0 : conf_int(qmgr_is_lmtp(g->nexthop)
+	    ? "lmtp_destination_recipient_limit" : "smtp_destination_recipient_limit");
 
 	if (lim <= 0 || lim > LOCALSVC_MAX_RCPTS)
 		lim = LOCALSVC_MAX_RCPTS;
@@ -1458,7 +1488,7 @@ qmgr_slot_send(struct qmgr_slot *s)
 {
 	struct qmgr_group *g = s->grp;
 	struct qmgr_msg *m = g->msg;
-	size_t n = g->n - g->next, i, chunk = qmgr_chunk(g->tr);
+	size_t n = g->n - g->next, i, chunk = qmgr_chunk(g);
 
 	if (n > chunk)
 		n = chunk;

@@ -89,9 +89,53 @@ resolve_error(const char *text, struct resolve_result *r)
 	resolve_set(r, RESOLVE_ERROR, "5.0.0", text);
 }
 
-/* Applies the transport_maps entry value for domain. */
+/*
+ * The LMTP nexthop of an "lmtp:" entry as the request carries it:
+ * "lmtp:unix:/path" (a relative path is under queue_directory) or
+ * "lmtp:inet:host[:port]" (also for a nexthop given without "inet:").
+ * 0, or -1 with r deferred (4.3.5, naming what).
+ */
+static int
+resolve_lmtp(const char *what, const char *domain, const char *nh, struct resolve_result *r)
+{
+	char text[RESOLVE_TEXT_MAX];
+	int n;
+
+	if (*nh == '\0' || strpbrk(nh, " \t") != NULL
+	    || strcmp(nh, RESOLVE_LMTP_UNIX) == 0 || strcmp(nh, RESOLVE_LMTP_INET) == 0) {
+		snprintf(text, sizeof(text), "%s: bad lmtp nexthop \"%.64s\" for %s (want "
+		    "unix:/path, inet:host:port or host:port)", what, nh, domain);
+		resolve_set(r, RESOLVE_DEFER, "4.3.5", text);
+		return -1;
+	}
+	if (strncmp(nh, RESOLVE_LMTP_UNIX, strlen(RESOLVE_LMTP_UNIX)) == 0) {
+		const char *path = nh + strlen(RESOLVE_LMTP_UNIX);
+
+		if (*path == '/')
+			n = snprintf(r->nexthop, sizeof(r->nexthop), RESOLVE_LMTP_PREFIX "%s%s",
+			    RESOLVE_LMTP_UNIX, path);
+		else
+			n = snprintf(r->nexthop, sizeof(r->nexthop), RESOLVE_LMTP_PREFIX "%s%s/%s",
+			    RESOLVE_LMTP_UNIX, conf_str("queue_directory"), path);
+	} else if (strncmp(nh, RESOLVE_LMTP_INET, strlen(RESOLVE_LMTP_INET)) == 0) {
+		n = snprintf(r->nexthop, sizeof(r->nexthop), RESOLVE_LMTP_PREFIX "%s", nh);
+	} else {
+		n = snprintf(r->nexthop, sizeof(r->nexthop), RESOLVE_LMTP_PREFIX "%s%s",
+		    RESOLVE_LMTP_INET, nh);
+	}
+	if (n < 0 || (size_t)n >= sizeof(r->nexthop)) {
+		snprintf(text, sizeof(text), "%s: lmtp nexthop \"%.64s\" for %s is longer than "
+		    "%d bytes", what, nh, domain, RESOLVE_NEXTHOP_MAX);
+		resolve_set(r, RESOLVE_DEFER, "4.3.5", text);
+		return -1;
+	}
+	r->transport = RESOLVE_LMTP;
+	return 0;
+}
+
+/* Applies a "transport:nexthop" value (of the parameter or table what) for domain. */
 static void
-resolve_entry(const char *domain, const char *value, struct resolve_result *r)
+resolve_entry(const char *what, const char *domain, const char *value, struct resolve_result *r)
 {
 	const char *colon = strchr(value, ':');
 	const char *nh = colon ? colon + 1 : value + strlen(value);
@@ -105,22 +149,39 @@ resolve_entry(const char *domain, const char *value, struct resolve_result *r)
 		if (*nh == '\0') {
 			resolve_default_smtp(domain, r);
 		} else if (strlen(nh) > RESOLVE_NEXTHOP_MAX || strpbrk(nh, " \t") != NULL) {
-			snprintf(text, sizeof(text), "transport_maps: bad nexthop \"%.64s\" for %s",
+			snprintf(text, sizeof(text), "%s: bad nexthop \"%.64s\" for %s", what,
 			    nh, domain);
 			resolve_set(r, RESOLVE_DEFER, "4.3.5", text);
 		} else {
 			r->transport = RESOLVE_SMTP;
 			snprintf(r->nexthop, sizeof(r->nexthop), "%s", nh);
 		}
+	} else if (tl == 4 && strncmp(value, "lmtp", tl) == 0) {
+		(void)resolve_lmtp(what, domain, nh, r);
 	} else if (tl == 5 && strncmp(value, "local", tl) == 0) {
 		r->transport = RESOLVE_LOCAL;
 	} else if (tl == 5 && strncmp(value, "error", tl) == 0) {
 		resolve_error(nh, r);
+	} else if (tl == 7 && strncmp(value, "virtual", tl) == 0) {
+		/* Postfix's virtual(8) delivery agent: Petrel has none. */
+		snprintf(text, sizeof(text), "%s: transport \"virtual\" for %s: Petrel has no "
+		    "virtual(8) delivery agent; set virtual_transport = lmtp:unix:/path (or "
+		    "lmtp:host:port) to deliver virtual mailbox domains", what, domain);
+		log_warn("%s", text);
+		resolve_set(r, RESOLVE_DEFER, "4.3.5", text);
 	} else {
-		snprintf(text, sizeof(text), "transport_maps: unsupported transport \"%.*s\" "
-		    "for %s", (int)(tl > RESOLVE_SHOW_MAX ? RESOLVE_SHOW_MAX : tl), value, domain);
+		snprintf(text, sizeof(text), "%s: unsupported transport \"%.*s\" "
+		    "for %s", what, (int)(tl > RESOLVE_SHOW_MAX ? RESOLVE_SHOW_MAX : tl), value,
+		    domain);
 		resolve_set(r, RESOLVE_DEFER, "4.3.5", text);
 	}
+}
+
+void
+resolve_transport(const char *what, const char *addr, const char *value, struct resolve_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	resolve_entry(what, addr, value, r);
 }
 
 /*
@@ -156,7 +217,7 @@ resolve_transport_maps(const char *domain, struct resolve_result *r)
 	}
 	if (rc == 0)
 		return 0;
-	resolve_entry(domain, value, r);
+	resolve_entry("transport_maps", domain, value, r);
 	free(value);
 	return 1;
 }
@@ -198,6 +259,21 @@ resolve_rcpt(const char *addr, struct resolve_result *r)
 	if (resolve_transport_maps(domain, r)) {
 		free(domain);
 		return;
+	}
+	/* The virtual mailbox domain class: virtual_transport. */
+	switch (virtual_mailbox_domain(domain, r->text, sizeof(r->text))) {
+	case 1:
+		resolve_entry("virtual_transport", domain, conf_str("virtual_transport"), r);
+		free(domain);
+		return;
+	case -1:
+		log_warn("%s", r->text);
+		r->transport = RESOLVE_DEFER;
+		snprintf(r->dsn, sizeof(r->dsn), "4.3.0");
+		free(domain);
+		return;
+	default:
+		break;
 	}
 	resolve_default_smtp(domain, r);
 	free(domain);

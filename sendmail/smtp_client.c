@@ -22,6 +22,7 @@
 #define SMTP_DATA_GO		354
 #define SMTP_CLOSING		421
 #define SMTP_IO_FAIL_DSN	"4.4.2"
+#define SMTP_CLIENT_PARAM_MAX	64	/* "lmtp_connection_cache_time_limit" and the like */
 
 void
 smtp_result_set(struct smtp_result *r, int status, const char *dsn, const char *text,
@@ -53,6 +54,16 @@ smtp_result_reply(struct smtp_result *r, const struct smtp_reply *rp, const char
 	else
 		snprintf(dsn, sizeof(dsn), "%d.0.0", cls == 3 ? 5 : cls);
 	smtp_result_set(r, cls == 2 ? 0 : cls == 4 ? 4 : 5, dsn, pbuf_str(&rp->text), 1, cmd);
+}
+
+long long
+smtp_client_time(const struct smtp_client *c, const char *name)
+{
+	char param[SMTP_CLIENT_PARAM_MAX];
+
+	snprintf(param, sizeof(param), "%s_%s", c->lmtp ? "lmtp" : "smtp",
+	    c->lmtp && strcmp(name, "helo_timeout") == 0 ? "lhlo_timeout" : name);
+	return conf_time(param);
 }
 
 /* A result from an I/O failure: deferred, 4.4.2, the reason. */
@@ -123,11 +134,11 @@ smtp_client_command(struct smtp_client *c, const char *cmd, struct smtp_reply *r
 	return 0;
 }
 
-/* The name we give in EHLO/HELO: smtp_helo_name, else $myhostname. */
+/* The name we give in EHLO/HELO (LHLO): smtp_helo_name (lmtp_lhlo_name), else $myhostname. */
 static const char *
-smtp_client_helo_name(void)
+smtp_client_helo_name(const struct smtp_client *c)
 {
-	const char *helo = conf_str("smtp_helo_name");
+	const char *helo = conf_str(c->lmtp ? "lmtp_lhlo_name" : "smtp_helo_name");
 
 	return *helo ? helo : conf_str("myhostname");
 }
@@ -135,8 +146,8 @@ smtp_client_helo_name(void)
 int
 smtp_client_hello(struct smtp_client *c, struct smtp_result *fail)
 {
-	long long t = conf_time("smtp_helo_timeout");
-	const char *helo = smtp_client_helo_name();
+	long long t = smtp_client_time(c, "helo_timeout");
+	const char *helo = smtp_client_helo_name(c);
 	char why[SMTP_IO_WHY_MAX];
 	struct smtp_reply rp;
 	struct pbuf cmd = PBUF_INIT;
@@ -151,12 +162,18 @@ smtp_client_hello(struct smtp_client *c, struct smtp_result *fail)
 		smtp_result_reply(fail, &rp, "the initial greeting");
 		goto out;
 	}
-	pbuf_printf(&cmd, "EHLO %s", helo);
-	if (smtp_client_command(c, cmd.data, &rp, t, "sending EHLO", fail) < 0)
+	pbuf_printf(&cmd, "%s %s", c->lmtp ? "LHLO" : "EHLO", helo);
+	if (smtp_client_command(c, cmd.data, &rp, t, c->lmtp ? "sending LHLO" : "sending EHLO",
+	    fail) < 0)
 		goto out;
 	if (SMTP_CODE_CLASS(rp.code) == 2) {
 		smtp_client_ehlo_ext(c, &rp);
 		rc = 0;
+		goto out;
+	}
+	if (c->lmtp) {
+		/* LMTP has no HELO (RFC 2033 §4.1). */
+		smtp_result_reply(fail, &rp, "LHLO");
 		goto out;
 	}
 	if (rp.code == SMTP_CLOSING) {
@@ -290,11 +307,41 @@ smtp_client_rest(struct smtp_result *res, size_t n, const struct smtp_result *r)
 			smtp_result_set(&res[i], r->status, r->dsn, r->text, r->remote, r->cmd);
 }
 
+/*
+ * LMTP after the dot (RFC 2033 §4.2): one reply for each accepted
+ * recipient, in the order of the RCPT commands. Each settles its
+ * recipient (res[i].cmd set to "end of DATA"); when the line fails
+ * midway, fail holds why and the rest share it.
+ */
+static void
+smtp_client_lmtp_done(struct smtp_client *c, struct smtp_result *res, size_t n,
+    struct smtp_result *fail)
+{
+	char why[SMTP_IO_WHY_MAX];
+	struct smtp_reply rp;
+	size_t i;
+
+	smtp_reply_init(&rp);
+	for (i = 0; i < n; i++) {
+		if (res[i].status != 0 || res[i].cmd != NULL)
+			continue;
+		if (smtp_io_reply(&c->io, &rp, smtp_client_time(c, "data_done_timeout"), why,
+		    sizeof(why)) != SMTP_IO_OK) {
+			smtp_result_io(fail, why,
+			    "sending end of data -- message may be sent more than once");
+			break;
+		}
+		smtp_result_reply(&res[i], &rp, "end of DATA");
+	}
+	smtp_reply_free(&rp);
+}
+
 void
 smtp_client_transaction(struct smtp_client *c, const struct qenv *env, const char *content,
     size_t len, const size_t *idx, size_t n, struct smtp_result *res)
 {
-	long long tmail = conf_time("smtp_mail_timeout"), trcpt = conf_time("smtp_rcpt_timeout");
+	long long tmail = smtp_client_time(c, "mail_timeout");
+	long long trcpt = smtp_client_time(c, "rcpt_timeout");
 	struct smtp_result fail = { SMTP_RESULT_NONE, "", NULL, 0, NULL };
 	struct smtp_reply rp;
 	struct pbuf b = PBUF_INIT;
@@ -385,7 +432,7 @@ smtp_client_transaction(struct smtp_client *c, const struct qenv *env, const cha
 	if (accepted == 0)
 		goto out;
 	/* DATA, the content, the dot. */
-	if (smtp_client_command(c, "DATA", &rp, conf_time("smtp_data_init_timeout"),
+	if (smtp_client_command(c, "DATA", &rp, smtp_client_time(c, "data_init_timeout"),
 	    "sending DATA command", &fail) < 0)
 		goto accepted;
 	if (rp.code != SMTP_DATA_GO) {
@@ -394,13 +441,18 @@ smtp_client_transaction(struct smtp_client *c, const struct qenv *env, const cha
 	}
 	pbuf_reset(&b);
 	smtp_client_body(content, len, &b);
-	st = smtp_io_write(&c->io, b.data, b.len, conf_time("smtp_data_xfer_timeout"), why,
+	st = smtp_io_write(&c->io, b.data, b.len, smtp_client_time(c, "data_xfer_timeout"), why,
 	    sizeof(why));
 	if (st != SMTP_IO_OK) {
 		smtp_result_io(&fail, why, "sending message body");
 		goto accepted;
 	}
-	st = smtp_io_reply(&c->io, &rp, conf_time("smtp_data_done_timeout"), why, sizeof(why));
+	if (c->lmtp) {
+		smtp_client_lmtp_done(c, res, n, &fail);
+		goto accepted;
+	}
+	st = smtp_io_reply(&c->io, &rp, smtp_client_time(c, "data_done_timeout"), why,
+	    sizeof(why));
 	if (st != SMTP_IO_OK) {
 		smtp_result_io(&fail, why, "sending end of data -- message may be sent more than once");
 		goto accepted;
@@ -432,14 +484,14 @@ out:
 int
 smtp_client_ehlo(struct smtp_client *c, struct smtp_result *fail)
 {
-	const char *helo = smtp_client_helo_name();
+	const char *helo = smtp_client_helo_name(c);
 	struct smtp_reply rp;
 	struct pbuf cmd = PBUF_INIT;
 	int rc = -1;
 
 	smtp_reply_init(&rp);
 	pbuf_printf(&cmd, "EHLO %s", helo);
-	if (smtp_client_command(c, cmd.data, &rp, conf_time("smtp_helo_timeout"), "sending EHLO",
+	if (smtp_client_command(c, cmd.data, &rp, smtp_client_time(c, "helo_timeout"), "sending EHLO",
 	    fail) < 0)
 		goto out;
 	if (SMTP_CODE_CLASS(rp.code) != 2) {
@@ -463,7 +515,7 @@ smtp_client_rset(struct smtp_client *c)
 
 	smtp_reply_init(&rp);
 	if (!c->broken && c->io.fd >= 0 && smtp_client_command(c, "RSET", &rp,
-	    conf_time("smtp_rset_timeout"), "sending RSET", &fail) == 0
+	    smtp_client_time(c, "rset_timeout"), "sending RSET", &fail) == 0
 	    && SMTP_CODE_CLASS(rp.code) == 2)
 		rc = 0;
 	if (rc < 0)
@@ -477,7 +529,7 @@ void
 smtp_client_quit(struct smtp_client *c)
 {
 	char why[SMTP_IO_WHY_MAX];
-	long long t = conf_time("smtp_quit_timeout");
+	long long t = smtp_client_time(c, "quit_timeout");
 	struct smtp_reply rp;
 
 	smtp_reply_init(&rp);

@@ -24,6 +24,13 @@
  * smtp_tls.h's, AUTH smtp_sasl.h's; both run between smtp_client_hello()
  * and the transaction.
  *
+ * LMTP (c->lmtp, RFC 2033): LHLO instead of EHLO (no HELO fall-back),
+ * and after the final dot one reply per recipient that RCPT accepted, in
+ * their order, each settling its own recipient (some delivered, some
+ * deferred, some bounced); a line lost midway defers the rest (4.4.2).
+ * Every time-out and the greeting name then come from the lmtp_*
+ * parameters (lmtp_lhlo_timeout, lmtp_lhlo_name, lmtp_mail_timeout, ...).
+ *
  * Results: per recipient a status 0/4/5, an enhanced status code and a
  * text; remote = 1 when the text is the server's own reply. A time-out or
  * a lost connection in the middle defers what is not settled (4.4.2), a
@@ -56,6 +63,7 @@ struct smtp_client {
 	char auth_mechs[SMTP_AUTH_MECHS_MAX];	/* the AUTH keyword's mechanisms, "" */
 	int tls;			/* the session runs over TLS (smtp_tls.h) */
 	int broken;			/* the last transaction lost the line or got 421 */
+	int lmtp;			/* speak LMTP (RFC 2033), with the lmtp_* parameters */
 };
 
 struct smtp_result {
@@ -71,7 +79,13 @@ void smtp_result_set(struct smtp_result *r, int status, const char *dsn, const c
 void smtp_result_free(struct smtp_result *r);
 
 /*
- * Reads the greeting, says EHLO (or HELO). 0 when the server is ready for
+ * The time-out parameter "smtp_NAME" (c->lmtp: "lmtp_NAME"; helo_timeout
+ * is lmtp_lhlo_timeout), in seconds.
+ */
+long long smtp_client_time(const struct smtp_client *c, const char *name);
+
+/*
+ * Reads the greeting, says EHLO (or HELO; LMTP: LHLO). 0 when the server is ready for
  * mail; -1 when not, with fail filled (4 or 5, the reason).
  */
 int smtp_client_hello(struct smtp_client *c, struct smtp_result *fail);

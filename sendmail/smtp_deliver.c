@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 
 #include "conf.h"
 #include "dns.h"
@@ -23,6 +24,7 @@
 #include "generic.h"
 #include "mime_qp.h"
 #include "pbuf.h"
+#include "resolve.h"
 #include "smtp_client.h"
 #include "smtp_deliver.h"
 #include "smtp_sasl.h"
@@ -31,6 +33,11 @@
 
 #define SMTP_PORT_MAX	65535
 #define SMTP_DELIVER_TLS_WHY_MAX	2048	/* a TLS policy's reason, map and key named */
+#define SMTP_RELAY_MAX	(SMTP_IO_NAME_MAX + 16)	/* "name[addr]:port" as logged */
+#define SMTP_LMTP_PORT	24	/* when lmtp_tcp_port is out of range */
+#define SMTP_PARAM_MAX	64	/* "lmtp_connection_cache_time_limit" and the like */
+/* lmtp_connect_timeout = 0 (Postfix's default): the system's own limit, about this long. */
+#define SMTP_CONNECT_SYSTEM_LIMIT	130
 
 /*
  * The connection cache: one session per process, kept after a
@@ -42,11 +49,21 @@ static struct {
 	int open;
 	struct smtp_client c;
 	char nexthop[LOCALSVC_NEXTHOP_MAX + 1];
-	char relay[SMTP_IO_NAME_MAX + 8];	/* as logged: "name[addr]:port" */
+	char relay[SMTP_RELAY_MAX];	/* as logged: "name[addr]:port" */
 	char mta[SMTP_IO_NAME_MAX];
 	struct timeval born, used;
 	unsigned long uses;			/* transactions so far */
 } smtp_cache;
+
+/* Parameter "smtp_NAME", or "lmtp_NAME" for an LMTP session: its time in seconds. */
+static long long
+smtp_ptime(int lmtp, const char *name)
+{
+	char param[SMTP_PARAM_MAX];
+
+	snprintf(param, sizeof(param), "%s_%s", lmtp ? "lmtp" : "smtp", name);
+	return conf_time(param);
+}
 
 int
 smtp_nexthop_parse(const char *s, struct smtp_nexthop *nh, char *why, size_t whylen)
@@ -109,12 +126,23 @@ struct smtp_run {
 	struct localsvc_job *job;
 	struct smtp_nexthop nh;
 	struct timeval got, connected;
-	char relay[SMTP_IO_NAME_MAX + 8];	/* "name[addr]:port" or "none" */
+	char relay[SMTP_RELAY_MAX];	/* "name[addr]:port" or "none" */
 	char mta[SMTP_IO_NAME_MAX];		/* "name[addr]" of the server that answered */
 	int dsn_offered;			/* that server offered DSN */
 	struct smtp_tls_policy tls;		/* the nexthop's TLS policy */
 	unsigned long conn_use;			/* 2 and up: a cached session's Nth transaction */
+	int lmtp;				/* an "lmtp:" nexthop: LMTP, no TLS, no AUTH */
 };
+
+/*
+ * smtp_deliver_direct(): where the results go instead of the log and the
+ * queue manager (NULL: a normal request).
+ */
+static struct {
+	struct smtp_result *res;
+	char *mta;
+	size_t mtalen;
+} smtp_direct;
 
 /* Logs and answers recipient idx with r. */
 static void
@@ -127,6 +155,16 @@ smtp_settle(struct smtp_run *run, size_t idx, const struct smtp_result *r)
 	int st = r->status;
 	char dsn[SMTP_REPLY_DSN_MAX];
 
+	if (smtp_direct.res != NULL) {
+		size_t k;
+
+		for (k = 0; k < job->n; k++)
+			if (job->idx[k] == idx)
+				smtp_result_set(&smtp_direct.res[k], r->status, r->dsn,
+				    r->text ? r->text : "", r->remote, r->cmd);
+		snprintf(smtp_direct.mta, smtp_direct.mtalen, "%s", run->mta);
+		return;
+	}
 	snprintf(dsn, sizeof(dsn), "%s", r->dsn);
 	if (st == 5 && conf_bool("soft_bounce")) {
 		st = 4;
@@ -274,11 +312,12 @@ smtp_transact(struct smtp_run *run, struct smtp_client *c)
 	char why[SMTP_IO_WHY_MAX];
 	const struct qenv *env = job->env;
 
-	run->dsn_offered = (c->ext & SMTP_EXT_DSN) != 0;
+	/* LMTP puts the mail in the mailbox: "delivered", whatever the server offers. */
+	run->dsn_offered = !run->lmtp && (c->ext & SMTP_EXT_DSN) != 0;
 	run->conn_use = ++smtp_cache.uses;
 	for (i = 0; i < job->n; i++)
 		res[i].status = SMTP_RESULT_NONE;
-	if (generic_active()) {
+	if (!run->lmtp && generic_active()) {
 		/* smtp_generic_maps: the envelope and the address headers as they leave. */
 		if (smtp_generic_envelope(job->env, &genv, &owned, why, sizeof(why)) < 0
 		    || generic_message(content, len, &gen, why, sizeof(why)) < 0) {
@@ -317,8 +356,9 @@ settle:
 		smtp_result_free(&res[i]);
 	}
 	free(res);
-	if (c->broken || conf_time("smtp_connection_cache_time_limit") <= 0
-	    || !conf_bool("smtp_connection_cache_on_demand")
+	if (c->broken || smtp_ptime(run->lmtp, "connection_cache_time_limit") <= 0
+	    || !conf_bool(run->lmtp ? "lmtp_connection_cache_on_demand"
+	    : "smtp_connection_cache_on_demand")
 	    || strlen(job->nexthop) >= sizeof(smtp_cache.nexthop)) {
 		smtp_client_quit(c);
 		return;
@@ -347,9 +387,9 @@ smtp_cache_use(struct smtp_run *run)
 	gettimeofday(&now, NULL);
 	if (strcasecmp(smtp_cache.nexthop, run->job->nexthop) != 0
 	    || smtp_elapsed(&smtp_cache.used, &now)
-	    > (double)conf_time("smtp_connection_cache_time_limit")
+	    > (double)smtp_ptime(run->lmtp, "connection_cache_time_limit")
 	    || smtp_elapsed(&smtp_cache.born, &now)
-	    > (double)conf_time("smtp_connection_reuse_time_limit")
+	    > (double)smtp_ptime(run->lmtp, "connection_reuse_time_limit")
 	    || smtp_client_rset(&smtp_cache.c) < 0) {
 		smtp_cache_drop();
 		return 0;
@@ -371,7 +411,7 @@ smtp_deliver_idle(int final)
 		return;
 	gettimeofday(&now, NULL);
 	if (final || smtp_elapsed(&smtp_cache.used, &now)
-	    > (double)conf_time("smtp_connection_cache_time_limit"))
+	    > (double)smtp_ptime(smtp_cache.c.lmtp, "connection_cache_time_limit"))
 		smtp_cache_drop();
 }
 
@@ -380,26 +420,32 @@ smtp_deliver_idle(int final)
  * the next one should be tried (last holds why).
  */
 static int
-smtp_try_addr(struct smtp_run *run, const char *host, struct dns_addr *a,
-    struct smtp_result *last)
+smtp_try_addr(struct smtp_run *run, const char *host, const char *addr_text,
+    struct dns_addr *a, struct smtp_result *last)
 {
 	struct smtp_client c;
 	char peer[SMTP_IO_NAME_MAX], why[SMTP_IO_WHY_MAX];
 	struct localsvc_job *job = run->job;
 	struct smtp_tls_policy none;
+	long long tconn = smtp_ptime(run->lmtp, "connect_timeout");
 	int plain = 0;
 
 	smtp_tls_policy_init(&none);
+	if (tconn <= 0)
+		tconn = SMTP_CONNECT_SYSTEM_LIMIT;
 again:
 	memset(&c, 0, sizeof(c));
-	snprintf(peer, sizeof(peer), "%s[%s]", host, a->text);
+	c.lmtp = run->lmtp;
+	snprintf(peer, sizeof(peer), "%s[%s]", host, addr_text);
 	smtp_set_port(a, run->nh.port);
 	if (smtp_io_connect(&c.io, (struct sockaddr *)&a->sa, a->salen, peer, run->nh.port,
-	    conf_time("smtp_connect_timeout"), why, sizeof(why)) != SMTP_IO_OK) {
+	    tconn, why, sizeof(why)) != SMTP_IO_OK) {
 		smtp_result_set(last, 4, "4.4.1", why, 0, NULL);
 		return 0;
 	}
 	snprintf(run->mta, sizeof(run->mta), "%s", peer);
+	if (run->lmtp)
+		goto ready;
 	if (conf_bool("smtp_tls_wrappermode")
 	    && smtp_tls_wrap(&c, &run->tls, host, run->nh.host, run->nh.port, last)
 	    != SMTP_TLS_GO) {
@@ -442,12 +488,141 @@ again:
 		smtp_client_quit(&c);
 		return 0;
 	}
+	goto go;
+ready:
+	/* LMTP: the greeting and LHLO only (no TLS, no AUTH: a local socket or a trusted host). */
+	if (smtp_client_hello(&c, last) < 0) {
+		if (last->remote) {
+			char *t = xasprintf("host %s said: %s", peer, last->text);
+
+			smtp_result_set(last, last->status, last->dsn, t, 0, NULL);
+			free(t);
+			smtp_client_quit(&c);
+		} else {
+			smtp_io_close(&c.io);
+		}
+		return 0;
+	}
+go:
 	gettimeofday(&run->connected, NULL);
-	snprintf(run->relay, sizeof(run->relay), "%s:%u", peer, run->nh.port);
+	if (run->nh.port != 0)
+		snprintf(run->relay, sizeof(run->relay), "%s:%u", peer, run->nh.port);
+	else
+		snprintf(run->relay, sizeof(run->relay), "%s", peer);
 	smtp_cache.born = run->connected;
 	smtp_cache.uses = 0;
 	smtp_transact(run, &c);
 	return 1;
+}
+
+/* A request with an "lmtp:unix:/path" or "lmtp:inet:host[:port]" nexthop (resolve.h). */
+static void
+smtp_lmtp_agent(struct smtp_run *run)
+{
+	struct localsvc_job *job = run->job;
+	const char *nh = job->nexthop + strlen(RESOLVE_LMTP_PREFIX);
+	struct smtp_result last = { 4, "4.4.1", NULL, 0, NULL };
+	struct dns_addr_list al = { NULL, 0 };
+	char why[SMTP_IO_WHY_MAX];
+	size_t a;
+	int done = 0, literal = 0;
+
+	run->lmtp = 1;
+	smtp_result_set(&last, 4, "4.4.1", "no address to try", 0, NULL);
+	if (strncmp(nh, RESOLVE_LMTP_UNIX, strlen(RESOLVE_LMTP_UNIX)) == 0) {
+		const char *path = nh + strlen(RESOLVE_LMTP_UNIX);
+		struct sockaddr_un sun;
+		struct dns_addr ua;
+
+		memset(&sun, 0, sizeof(sun));
+		memset(&ua, 0, sizeof(ua));
+		if (*path == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
+			snprintf(why, sizeof(why), "bad LMTP socket path \"%.64s\": empty or longer "
+			    "than %zu bytes", path, sizeof(sun.sun_path) - 1);
+			smtp_result_set(&last, 4, "4.3.5", why, 0, NULL);
+			smtp_settle_all(run, &last);
+			goto out;
+		}
+		if (smtp_cache_use(run))
+			goto out;
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, path, strlen(path) + 1);
+		memcpy(&ua.sa, &sun, sizeof(sun));
+		ua.salen = (socklen_t)sizeof(sun);
+		run->nh.port = 0;
+		/* Logged as Postfix does: relay=$myhostname[/path]. */
+		done = smtp_try_addr(run, conf_str("myhostname"), path, &ua, &last);
+		goto settle;
+	}
+	if (strncmp(nh, RESOLVE_LMTP_INET, strlen(RESOLVE_LMTP_INET)) == 0)
+		nh += strlen(RESOLVE_LMTP_INET);
+	if (smtp_nexthop_parse(nh, &run->nh, why, sizeof(why)) < 0) {
+		smtp_result_set(&last, 4, "4.3.5", why, 0, NULL);
+		smtp_settle_all(run, &last);
+		goto out;
+	}
+	/* No port given: lmtp_tcp_port; never an MX lookup. */
+	if (strchr(nh, ']') ? strstr(nh, "]:") == NULL : strchr(nh, ':') == NULL) {
+		long long port = conf_int("lmtp_tcp_port");
+
+		run->nh.port = port > 0 && port <= SMTP_PORT_MAX ? (unsigned)port : SMTP_LMTP_PORT;
+	}
+	if (smtp_cache_use(run))
+		goto out;
+	literal = smtp_literal_addr(run->nh.host, &al);
+	if (!literal) {
+		enum dns_status st = dns_host_addrs(run->nh.host, &al, why, sizeof(why));
+
+		if (st != DNS_OK) {
+			smtp_result_set(&last, 4, st == DNS_TEMPFAIL ? "4.4.3" : "4.4.4", why, 0,
+			    NULL);
+			goto settle;
+		}
+	}
+	for (a = 0; a < al.n && !done && a < SMTP_DELIVER_ADDRS_MAX; a++)
+		done = smtp_try_addr(run, run->nh.host, al.v[a].text, &al.v[a], &last);
+settle:
+	if (!done) {
+		snprintf(run->relay, sizeof(run->relay), "none");
+		run->connected.tv_sec = 0;
+		smtp_settle_all(run, &last);
+	}
+out:
+	if (literal)
+		free(al.v);
+	else
+		dns_addr_list_free(&al);
+	smtp_result_free(&last);
+}
+
+void
+smtp_deliver_direct(const char *id, const char *nexthop, struct qenv *env, const char *content,
+    size_t len, const size_t *idx, size_t n, struct smtp_result *res, char *mta, size_t mtalen)
+{
+	struct localsvc_job job;
+	size_t i;
+
+	memset(&job, 0, sizeof(job));
+	job.fd = -1;
+	job.id = id;
+	job.nexthop = nexthop;
+	job.env = env;
+	job.content = content;
+	job.len = len;
+	job.idx = idx;
+	job.n = n;
+	for (i = 0; i < n; i++) {
+		memset(&res[i], 0, sizeof(res[i]));
+		smtp_result_set(&res[i], 4, "4.3.0", "no result for this recipient", 0, NULL);
+	}
+	mta[0] = '\0';
+	smtp_direct.res = res;
+	smtp_direct.mta = mta;
+	smtp_direct.mtalen = mtalen;
+	smtp_deliver_agent(&job);
+	smtp_direct.res = NULL;
+	/* No session stays open in a process that is not an smtp worker. */
+	smtp_cache_drop();
 }
 
 void
@@ -465,6 +640,11 @@ smtp_deliver_agent(struct localsvc_job *job)
 	run.job = job;
 	gettimeofday(&run.got, NULL);
 	snprintf(run.relay, sizeof(run.relay), "none");
+	if (job->nexthop != NULL && strncmp(job->nexthop, RESOLVE_LMTP_PREFIX,
+	    strlen(RESOLVE_LMTP_PREFIX)) == 0) {
+		smtp_lmtp_agent(&run);
+		return;
+	}
 	if (job->nexthop == NULL || smtp_nexthop_parse(job->nexthop, &run.nh, why,
 	    sizeof(why)) < 0) {
 		smtp_result_set(&last, 4, "4.3.5", job->nexthop ? why : "no nexthop in the request",
@@ -511,7 +691,7 @@ smtp_deliver_agent(struct localsvc_job *job)
 			}
 		}
 		for (a = 0; a < al.n && !done && tries < SMTP_DELIVER_ADDRS_MAX; a++, tries++)
-			done = smtp_try_addr(&run, mx.v[h].host, &al.v[a], &last);
+			done = smtp_try_addr(&run, mx.v[h].host, al.v[a].text, &al.v[a], &last);
 		if (literal)
 			free(al.v);
 		else

@@ -46,6 +46,15 @@
  * past its time, and every session when the line to the queue manager
  * closes.
  *
+ * LMTP (RFC 2033): a nexthop "lmtp:unix:/path" or "lmtp:inet:host[:port]"
+ * (resolve.h makes them; the port defaults to lmtp_tcp_port, 24) is
+ * delivered by the same code speaking LMTP (smtp_client.h): a UNIX-domain
+ * socket, or each address of host (A/AAAA, never MX) in turn; no TLS, no
+ * AUTH, no smtp_generic_maps; the lmtp_* time-outs and connection cache
+ * limits. Logged relay=$myhostname[/path] for a socket (Postfix's form),
+ * relay=host[addr]:port over TCP. A recipient the LMTP server took is
+ * answered delivered (never LOCALSVC_RELAYED: it is in the mailbox).
+ *
  * API: smtp_deliver_agent() (a localsvc_agent), smtp_deliver_idle(),
  * smtp_deliver_maps_changed(),
  * smtp_nexthop_parse().
@@ -57,6 +66,7 @@
 
 #include "dns.h"
 #include "localsvc.h"
+#include "smtp_client.h"
 
 #define SMTP_DELIVER_PORT	25
 #define SMTP_DELIVER_ADDRS_MAX	10	/* addresses tried per delivery, all MX hosts together */
@@ -71,6 +81,19 @@ struct smtp_nexthop {
 int smtp_nexthop_parse(const char *s, struct smtp_nexthop *nh, char *why, size_t whylen);
 
 void smtp_deliver_agent(struct localsvc_job *job);
+
+/*
+ * One delivery outside the queue manager's requests (local(8)'s
+ * mailbox_transport and fallback_transport: an "lmtp:" nexthop): env's
+ * recipients idx[0..n) get res[0..n) (smtp_client.h; res[i].text
+ * malloc'd, freed by the caller with smtp_result_free), and mta the
+ * "name[address]" of the server that answered (or ""). Nothing is
+ * logged or answered, no session is kept. id names the message in
+ * warnings.
+ */
+void smtp_deliver_direct(const char *id, const char *nexthop, struct qenv *env,
+    const char *content, size_t len, const size_t *idx, size_t n, struct smtp_result *res,
+    char *mta, size_t mtalen);
 
 /*
  * The idle hook (localsvc_set_idle): final = 0 while waiting for a

@@ -74,6 +74,13 @@ smtp_io_connect(struct smtp_io *io, const struct sockaddr *sa, socklen_t salen,
 	long long deadline = smtp_io_now_ms() + timeout * SMTP_IO_MS;
 	int err = 0, w;
 	socklen_t elen = sizeof(err);
+	char where[SMTP_IO_NAME_MAX + 8];
+
+	/* "name[addr]:port"; a UNIX-domain socket (port 0) is named by its path alone. */
+	if (port != 0)
+		snprintf(where, sizeof(where), "%s:%u", peer, port);
+	else
+		snprintf(where, sizeof(where), "%s", peer);
 
 	memset(io, 0, sizeof(*io));
 	pbuf_init(&io->in);
@@ -81,28 +88,28 @@ smtp_io_connect(struct smtp_io *io, const struct sockaddr *sa, socklen_t salen,
 	snprintf(io->peer, sizeof(io->peer), "%s", peer);
 	io->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (io->fd < 0) {
-		snprintf(why, whylen, "connect to %s:%u: socket: %s", peer, port, strerror(errno));
+		snprintf(why, whylen, "connect to %s: socket: %s", where, strerror(errno));
 		return SMTP_IO_LOST;
 	}
 	if (connect(io->fd, sa, salen) == 0)
 		return SMTP_IO_OK;
 	if (errno != EINPROGRESS) {
-		snprintf(why, whylen, "connect to %s:%u: %s", peer, port, strerror(errno));
+		snprintf(why, whylen, "connect to %s: %s", where, strerror(errno));
 		goto fail;
 	}
 	w = smtp_io_wait(io, POLLOUT, deadline);
 	if (w == 0) {
-		snprintf(why, whylen, "connect to %s:%u: Connection timed out", peer, port);
+		snprintf(why, whylen, "connect to %s: Connection timed out", where);
 		close(io->fd);
 		io->fd = -1;
 		return SMTP_IO_TIMEOUT;
 	}
 	if (w < 0 || getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0) {
-		snprintf(why, whylen, "connect to %s:%u: %s", peer, port, strerror(errno));
+		snprintf(why, whylen, "connect to %s: %s", where, strerror(errno));
 		goto fail;
 	}
 	if (err != 0) {
-		snprintf(why, whylen, "connect to %s:%u: %s", peer, port, strerror(err));
+		snprintf(why, whylen, "connect to %s: %s", where, strerror(err));
 		goto fail;
 	}
 	return SMTP_IO_OK;

@@ -58,8 +58,9 @@ struct smtp_io {
 };
 
 /*
- * Connects to sa within timeout seconds; peer names the other end in
- * messages. SMTP_IO_OK, or SMTP_IO_LOST/SMTP_IO_TIMEOUT with why.
+ * Connects to sa (an IPv4, IPv6 or UNIX-domain address) within timeout
+ * seconds; peer names the other end in messages, with ":port" after it
+ * unless port is 0 (a UNIX-domain socket). SMTP_IO_OK, or SMTP_IO_LOST/SMTP_IO_TIMEOUT with why.
  */
 enum smtp_io_status smtp_io_connect(struct smtp_io *io, const struct sockaddr *sa,
     socklen_t salen, const char *peer, unsigned port, long long timeout,

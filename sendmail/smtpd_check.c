@@ -142,7 +142,8 @@ smtpd_check_auth_destination(const char *rcpt)
 	if (at == NULL || local_is_local(rcpt))
 		return 1;
 	/* A table error counts as ours here: the recipient check then answers 451. */
-	return check_relay_domain(at + 1) || virtual_domain(at + 1, err, sizeof(err)) != 0;
+	return check_relay_domain(at + 1) || virtual_domain(at + 1, err, sizeof(err)) != 0
+	    || virtual_mailbox_domain(at + 1, err, sizeof(err)) != 0;
 }
 
 int
@@ -857,6 +858,33 @@ smtpd_check_rcpt(const struct smtpd_check_info *ci, char *reply, size_t replylen
 		if (rc == 0) {
 			snprintf(reply, replylen, "550 5.1.1 <%s>: Recipient address rejected: "
 			    "User unknown in virtual alias table", rcpt);
+			return 550;
+		}
+	}
+	/*
+	 * And of virtual mailbox domains: the address is in
+	 * virtual_mailbox_maps, or virtual_alias_maps sends it on.
+	 */
+	{
+		const char *at = strrchr(rcpt, '@');
+		char err[SMTPD_CHECK_REPLY_MAX], *value = NULL;
+		int vd = at && !local_is_local(rcpt) && virtual_domain(at + 1, err, sizeof(err)) == 0
+		    ? virtual_mailbox_domain(at + 1, err, sizeof(err)) : 0;
+		int rc = vd > 0 ? virtual_mailbox_lookup(rcpt, &value, err, sizeof(err)) : 1;
+
+		free(value);
+		value = NULL;
+		if (vd > 0 && rc == 0)
+			rc = virtual_lookup(rcpt, &value, err, sizeof(err));
+		free(value);
+		if (vd < 0 || rc < 0) {
+			log_warn("%s", err);
+			snprintf(reply, replylen, "451 4.3.0 <%s>: Temporary lookup failure", rcpt);
+			return 451;
+		}
+		if (rc == 0) {
+			snprintf(reply, replylen, "550 5.1.1 <%s>: Recipient address rejected: "
+			    "User unknown in virtual mailbox table", rcpt);
 			return 550;
 		}
 	}

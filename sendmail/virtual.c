@@ -28,6 +28,13 @@
  * Unmatched address extensions are not carried over to the results
  * (Postfix's propagate_unmatched_extensions is not supported).
  *
+ * Virtual mailbox domains (Postfix's virtual mailbox domain class):
+ * virtual_mailbox_domains (default $virtual_mailbox_maps) lists them, in
+ * the same way; their mail goes to virtual_transport (resolve.h), and
+ * smtpd takes only the addresses that virtual_mailbox_maps (keys
+ * user+ext@domain, user@domain, @domain; any value) or
+ * virtual_alias_maps list. Virtual aliasing comes first, as in Postfix.
+ *
  * Errors: a table that cannot be read, a loop past the recursion limit,
  * or an expansion past its limit: -1 with a reason; the caller does not
  * queue the message now (the SMTP client gets 451 4.3.0, a maildrop file
@@ -54,8 +61,9 @@
 #define VIRTUAL_ERR_MAX		256
 #define VIRTUAL_SEP		", \t\r\n"
 
-int
-virtual_domain(const char *domain, char *err, size_t errlen)
+/* 1 when domain is in the domain list param (domains and tables), 0 when not, -1 (err). */
+static int
+virtual_in_domains(const char *param, const char *domain, char *err, size_t errlen)
 {
 	struct strv list = STRV_INIT;
 	size_t i, dl = strlen(domain);
@@ -65,7 +73,7 @@ virtual_domain(const char *domain, char *err, size_t errlen)
 		dl--;
 	if (dl == 0)
 		return 0;
-	conf_list("virtual_alias_domains", &list);
+	conf_list(param, &list);
 	for (i = 0; i < list.n && hit == 0; i++) {
 		const char *d = list.v[i];
 
@@ -77,7 +85,7 @@ virtual_domain(const char *domain, char *err, size_t errlen)
 			free(key);
 			free(value);
 			if (rc < 0) {
-				snprintf(err, errlen, "virtual_alias_domains lookup in %s: %s", d, why);
+				snprintf(err, errlen, "%s lookup in %s: %s", param, d, why);
 				hit = -1;
 			} else if (rc > 0) {
 				hit = 1;
@@ -91,6 +99,18 @@ virtual_domain(const char *domain, char *err, size_t errlen)
 	}
 	strv_free(&list);
 	return hit;
+}
+
+int
+virtual_domain(const char *domain, char *err, size_t errlen)
+{
+	return virtual_in_domains("virtual_alias_domains", domain, err, errlen);
+}
+
+int
+virtual_mailbox_domain(const char *domain, char *err, size_t errlen)
+{
+	return virtual_in_domains("virtual_mailbox_domains", domain, err, errlen);
 }
 
 /* addr with its extension cut off ("user+ext@d" -> "user@d"), or NULL when it has none. */
@@ -110,15 +130,15 @@ virtual_unextended(const char *addr)
 	return xasprintf("%.*s%s", (int)cut, addr, at ? at : "");
 }
 
-/* One key: 1 found (*value), 0 not, -1 error. */
+/* One key in the tables of param: 1 found (*value), 0 not, -1 error. */
 static int
-virtual_try(const char *key, char **value, char *err, size_t errlen)
+virtual_try(const char *param, const char *key, char **value, char *err, size_t errlen)
 {
 	char why[VIRTUAL_ERR_MAX];
-	int rc = maps_lookup_list("virtual_alias_maps", key, value, why, sizeof(why));
+	int rc = maps_lookup_list(param, key, value, why, sizeof(why));
 
 	if (rc < 0)
-		snprintf(err, errlen, "virtual_alias_maps lookup of %s: %s", key, why);
+		snprintf(err, errlen, "%s lookup of %s: %s", param, key, why);
 	return rc;
 }
 
@@ -143,9 +163,26 @@ virtual_lookup(const char *addr, char **value, char *err, size_t errlen)
 	if (at != NULL && at[1] != '\0')
 		keys[n++] = xstrdup(at);
 	for (i = 0; i < n && rc == 0; i++)
-		rc = virtual_try(keys[i], value, err, errlen);
+		rc = virtual_try("virtual_alias_maps", keys[i], value, err, errlen);
 	for (i = 0; i < n; i++)
 		free(keys[i]);
+	free(plain);
+	return rc;
+}
+
+int
+virtual_mailbox_lookup(const char *addr, char **value, char *err, size_t errlen)
+{
+	const char *at = strrchr(addr, '@');
+	char *plain = virtual_unextended(addr);
+	int rc;
+
+	*value = NULL;
+	rc = virtual_try("virtual_mailbox_maps", addr, value, err, errlen);
+	if (rc == 0 && plain != NULL)
+		rc = virtual_try("virtual_mailbox_maps", plain, value, err, errlen);
+	if (rc == 0 && at != NULL && at[1] != '\0')
+		rc = virtual_try("virtual_mailbox_maps", at, value, err, errlen);
 	free(plain);
 	return rc;
 }

@@ -1,0 +1,130 @@
+/*
+ * resolve_test - the routing of sendmail/resolve.c that needs no table:
+ * "lmtp:" values (unix:/path, unix:relative under queue_directory,
+ * inet:host:port, [host]:port, host; empty, over-long and spaced ones
+ * defer 4.3.5), "virtual" (Petrel has no virtual(8): defers), error:,
+ * and the virtual mailbox domain class (virtual_mailbox_domains ->
+ * virtual_transport; other domains keep going by SMTP).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+#include "resolve.h"
+#include "tap.h"
+
+#define LONG_PATH_LEN	400
+
+static const char *
+tname(enum resolve_transport t)
+{
+	switch (t) {
+	case RESOLVE_LOCAL: return "local";
+	case RESOLVE_SMTP: return "smtp";
+	case RESOLVE_LMTP: return "lmtp";
+	case RESOLVE_ERROR: return "error";
+	case RESOLVE_DEFER: return "defer";
+	}
+	return "?";
+}
+
+/* value as mailbox_transport for u@host.example: the transport and nexthop (or dsn). */
+static void
+tr(const char *value, const char *want_t, const char *want)
+{
+	struct resolve_result r;
+
+	resolve_transport("mailbox_transport", "u@host.example", value, &r);
+	is_str(tname(r.transport), want_t, "%s: transport", value);
+	if (r.transport == RESOLVE_LMTP || r.transport == RESOLVE_SMTP)
+		is_str(r.nexthop, want, "%s: nexthop", value);
+	else
+		is_str(r.dsn, want, "%s: dsn", value);
+}
+
+/* resolve_rcpt(addr): the transport and nexthop (or dsn). */
+static void
+route(const char *addr, const char *want_t, const char *want)
+{
+	struct resolve_result r;
+
+	resolve_rcpt(addr, &r);
+	is_str(tname(r.transport), want_t, "%s: transport", addr);
+	if (r.transport == RESOLVE_LMTP || r.transport == RESOLVE_SMTP)
+		is_str(r.nexthop, want, "%s: nexthop", addr);
+	else if (r.transport != RESOLVE_LOCAL)
+		is_str(r.dsn, want, "%s: dsn", addr);
+}
+
+int
+main(void)
+{
+	struct resolve_result r;
+	char *longv;
+
+	log_disable_sinks();
+	conf_load_defaults("/nonexistent");
+	conf_override("queue_directory", "/var/spool/petrel");
+	conf_override("mydestination", "host.example");
+	conf_override("myhostname", "host.example");
+
+	tr("lmtp:unix:/run/dovecot/lmtp", "lmtp", "lmtp:unix:/run/dovecot/lmtp");
+	tr("lmtp:unix:private/dovecot-lmtp", "lmtp",
+	    "lmtp:unix:/var/spool/petrel/private/dovecot-lmtp");
+	tr("lmtp:inet:127.0.0.1:24", "lmtp", "lmtp:inet:127.0.0.1:24");
+	tr("lmtp:inet:mail.example", "lmtp", "lmtp:inet:mail.example");
+	tr("lmtp:[127.0.0.1]:2424", "lmtp", "lmtp:inet:[127.0.0.1]:2424");
+	tr("lmtp:[::1]", "lmtp", "lmtp:inet:[::1]");
+	tr("lmtp:mail.example:24", "lmtp", "lmtp:inet:mail.example:24");
+	tr("lmtp: unix:/s", "lmtp", "lmtp:unix:/s");
+	tr("lmtp:", "defer", "4.3.5");
+	tr("lmtp", "defer", "4.3.5");
+	tr("lmtp:unix:", "defer", "4.3.5");
+	tr("lmtp:inet:", "defer", "4.3.5");
+	tr("lmtp:unix:/a b", "defer", "4.3.5");
+	tr("virtual", "defer", "4.3.5");
+	tr("virtual:", "defer", "4.3.5");
+	tr("pipe:x", "defer", "4.3.5");
+	tr("error:5.2.1 mailbox disabled", "error", "5.2.1");
+	tr("error:4.2.1 try later", "defer", "4.2.1");
+	tr("smtp:[192.0.2.1]:2525", "smtp", "[192.0.2.1]:2525");
+
+	resolve_transport("mailbox_transport", "u@host.example", "virtual", &r);
+	ok(strstr(r.text, "Petrel has no virtual(8) delivery agent") != NULL,
+	    "\"virtual\" says why: %s", r.text);
+	ok(strstr(r.text, "mailbox_transport") == r.text, "... and names the parameter");
+	resolve_transport("virtual_transport", "u@x", "lmtp:", &r);
+	ok(strstr(r.text, "virtual_transport: bad lmtp nexthop") == r.text,
+	    "a bad lmtp nexthop is named: %s", r.text);
+	longv = malloc(LONG_PATH_LEN + 16);
+	if (longv == NULL)
+		return 1;
+	memcpy(longv, "lmtp:unix:/", 11);
+	memset(longv + 11, 'x', LONG_PATH_LEN);
+	longv[11 + LONG_PATH_LEN] = '\0';
+	resolve_transport("mailbox_transport", "u@x", longv, &r);
+	is_str(tname(r.transport), "defer", "an over-long lmtp nexthop defers");
+	ok(strstr(r.text, "is longer than") != NULL, "... saying so: %.80s", r.text);
+	free(longv);
+
+	/* The virtual mailbox domain class. */
+	conf_override("virtual_mailbox_domains", "example.net, example.org");
+	route("alice@example.net", "defer", "4.3.5");	/* virtual_transport = virtual */
+	resolve_rcpt("alice@example.net", &r);
+	ok(strstr(r.text, "virtual_transport: transport \"virtual\" for example.net") == r.text,
+	    "virtual_transport left at \"virtual\": a clear error: %s", r.text);
+	conf_override("virtual_transport", "lmtp:unix:private/dovecot-lmtp");
+	route("alice@example.net", "lmtp", "lmtp:unix:/var/spool/petrel/private/dovecot-lmtp");
+	route("bob@EXAMPLE.ORG", "lmtp", "lmtp:unix:/var/spool/petrel/private/dovecot-lmtp");
+	route("carol@other.example", "smtp", "other.example");
+	route("carol@sub.example.net", "smtp", "sub.example.net");
+	route("root@host.example", "local", NULL);
+	conf_override("virtual_transport", "lmtp:[127.0.0.1]:24");
+	route("alice@example.net", "lmtp", "lmtp:inet:[127.0.0.1]:24");
+
+	return done_testing();
+}
