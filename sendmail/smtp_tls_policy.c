@@ -357,6 +357,14 @@ smtp_tls_policy_find(const char *nexthop, struct smtp_tls_policy *p, char *dsn,
 	} else {
 		const char *lv = conf_str("smtp_tls_security_level");
 
+		/*
+		 * Postfix 2.2's booleans count while the level is empty: enforce
+		 * means verify (encrypt when smtp_tls_enforce_peername = no).
+		 */
+		if (*lv == '\0' && conf_bool("smtp_enforce_tls"))
+			lv = conf_bool("smtp_tls_enforce_peername") ? "verify" : "encrypt";
+		else if (*lv == '\0' && conf_bool("smtp_use_tls"))
+			lv = "may";
 		if (smtp_tls_level_parse(lv, &p->level, &dane, err, sizeof(err)) < 0) {
 			snprintf(dsn, dsnlen, "4.3.5");
 			snprintf(why, whylen, "smtp_tls_security_level = %s: %s (none, may, encrypt, "

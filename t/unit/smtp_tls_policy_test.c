@@ -209,6 +209,27 @@ test_find(const char *dir)
 	smtp_tls_policy_free(&p);
 	conf_override("smtp_tls_wrappermode", "no");
 
+	/* Postfix 2.2's smtp_use_tls / smtp_enforce_tls, while the level is empty. */
+	conf_override("smtp_tls_security_level", "");
+	is_int(find("other.example", &p), SMTP_TLS_NONE, "no level, no booleans: none");
+	smtp_tls_policy_free(&p);
+	conf_override("smtp_use_tls", "yes");
+	is_int(find("other.example", &p), SMTP_TLS_MAY, "smtp_use_tls = yes: may");
+	smtp_tls_policy_free(&p);
+	conf_override("smtp_enforce_tls", "yes");
+	is_int(find("other.example", &p), SMTP_TLS_VERIFY, "smtp_enforce_tls = yes: verify");
+	smtp_tls_policy_free(&p);
+	conf_override("smtp_tls_enforce_peername", "no");
+	is_int(find("other.example", &p), SMTP_TLS_ENCRYPT,
+	    "... with smtp_tls_enforce_peername = no: encrypt");
+	smtp_tls_policy_free(&p);
+	conf_override("smtp_tls_security_level", "may");
+	is_int(find("other.example", &p), SMTP_TLS_MAY, "a level set wins over the booleans");
+	smtp_tls_policy_free(&p);
+	conf_override("smtp_use_tls", "no");
+	conf_override("smtp_enforce_tls", "no");
+	conf_override("smtp_tls_enforce_peername", "yes");
+
 	conf_override("smtp_tls_security_level", "bogus");
 	is_int(find("other.example", &p), -1, "bad smtp_tls_security_level: an error");
 	is_str(res, "4.3.5 smtp_tls_security_level = bogus: invalid security level \"bogus\" "
