@@ -234,6 +234,7 @@ const struct conf_param conf_params[] = {
 	{ "recipient_canonical_maps", "", CONF_LIST, 0, 0 },
 	{ "recipient_delimiter", "", CONF_STR, 0, 0 },
 	{ "relay_domains", "", CONF_LIST, 0, CONF_F_MATCHLIST },
+	{ "relay_transport", "relay", CONF_STR, 0, 0 },
 	{ "relayhost", "", CONF_STR, 0, 0 },
 	{ "relocated_maps", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },
 	{ "reset_owner_alias", "no", CONF_BOOL, 0, 0 },

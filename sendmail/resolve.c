@@ -41,6 +41,32 @@ resolve_domain(const char *addr)
 	return d;
 }
 
+int
+resolve_relay_domain(const char *domain)
+{
+	struct strv list = STRV_INIT;
+	size_t i, dl = strlen(domain);
+	int hit = 0;
+
+	conf_list("relay_domains", &list);
+	for (i = 0; i < list.n && !hit; i++) {
+		const char *d = list.v[i];
+		size_t l;
+
+		if (*d == '.')
+			d++;
+		l = strlen(d);
+		if (l == 0)
+			continue;
+		if (strcasecmp(domain, d) == 0)
+			hit = 1;
+		else if (dl > l && domain[dl - l - 1] == '.' && strcasecmp(domain + dl - l, d) == 0)
+			hit = 1;
+	}
+	strv_free(&list);
+	return hit;
+}
+
 /* The default SMTP nexthop: relayhost, or the domain (an address literal kept in brackets). */
 static void
 resolve_default_smtp(const char *domain, struct resolve_result *r)
@@ -72,12 +98,15 @@ resolve_set(struct resolve_result *r, enum resolve_transport t, const char *dsn,
 
 /* An error: entry's text, with its own "5.x.y " code when it starts with one. */
 static void
-resolve_error(const char *text, struct resolve_result *r)
+resolve_error(const char *what, const char *text, struct resolve_result *r)
 {
 	size_t n = strspn(text, "0123456789.");
+	char dflt[RESOLVE_TEXT_MAX];
 
-	if (*text == '\0')
-		text = "mail for this domain is not accepted (transport_maps error:)";
+	if (*text == '\0') {
+		snprintf(dflt, sizeof(dflt), "mail for this domain is not accepted (%s error:)", what);
+		text = dflt;
+	}
 	if (n >= RESOLVE_DSN_MIN && n < sizeof(r->dsn) && (text[0] == '4' || text[0] == '5')
 	    && text[1] == '.' && text[n] == ' ') {
 		memcpy(r->dsn, text, n);
@@ -161,7 +190,7 @@ resolve_entry(const char *what, const char *domain, const char *value, struct re
 	} else if (tl == 5 && strncmp(value, "local", tl) == 0) {
 		r->transport = RESOLVE_LOCAL;
 	} else if (tl == 5 && strncmp(value, "error", tl) == 0) {
-		resolve_error(nh, r);
+		resolve_error(what, nh, r);
 	} else if (tl == 7 && strncmp(value, "virtual", tl) == 0) {
 		/* Postfix's virtual(8) delivery agent: Petrel has none. */
 		snprintf(text, sizeof(text), "%s: transport \"virtual\" for %s: Petrel has no "
@@ -275,6 +304,14 @@ resolve_rcpt(const char *addr, struct resolve_result *r)
 	default:
 		break;
 	}
-	resolve_default_smtp(domain, r);
+	/*
+	 * The relay domain class (relay_domains: relay_transport) and the
+	 * default class (default_transport); "smtp" and "relay" without a
+	 * nexthop go to relayhost or the domain's MX.
+	 */
+	if (resolve_relay_domain(domain))
+		resolve_entry("relay_transport", domain, conf_str("relay_transport"), r);
+	else
+		resolve_entry("default_transport", domain, conf_str("default_transport"), r);
 	free(domain);
 }

@@ -24,8 +24,14 @@
  *      "virtual" (Postfix's virtual(8), which Petrel lacks) defers with
  *      4.3.5 and a warning that says so. Unknown users are not checked
  *      here (as in Postfix: smtpd refuses them, the LMTP server says no);
- *   4. relayhost when set ([host]:port: no MX lookup; host: its MX);
- *   5. otherwise the recipient domain itself (MX lookup), or the address
+ *   4. a domain in relay_domains (the relay domain class): relay_transport
+ *      (default "relay"), any other: default_transport (default "smtp"),
+ *      each an entry as above ("default_transport = error:outside mail
+ *      is not deliverable" makes a local-only host, as Debian's
+ *      "Local only" setup; "smtp:[host]" a nexthop that wins over
+ *      relayhost, as in Postfix). "smtp" or "relay" without a nexthop:
+ *   5. relayhost when set ([host]:port: no MX lookup; host: its MX);
+ *   6. otherwise the recipient domain itself (MX lookup), or the address
  *      literal of user@[192.0.2.1] as [192.0.2.1].
  *
  * API: resolve_rcpt(), resolve_transport().
@@ -59,6 +65,9 @@ struct resolve_result {
 };
 
 void resolve_rcpt(const char *addr, struct resolve_result *r);
+
+/* 1 when domain is listed in relay_domains (a leading '.' or a parent matches). */
+int resolve_relay_domain(const char *domain);
 
 /*
  * A "transport:nexthop" value outside transport_maps (local(8)'s

@@ -20,6 +20,7 @@
 #include "local.h"
 #include "log.h"
 #include "maps.h"
+#include "resolve.h"
 #include "smtpd_access.h"
 #include "smtpd_check.h"
 #include "smtpd_policy.h"
@@ -106,33 +107,6 @@ smtpd_check_mynetworks(const char *addr)
 	return hit;
 }
 
-/* 1 when domain is listed in relay_domains (a leading '.' or a parent matches). */
-static int
-check_relay_domain(const char *domain)
-{
-	struct strv list = STRV_INIT;
-	size_t i, dl = strlen(domain);
-	int hit = 0;
-
-	conf_list("relay_domains", &list);
-	for (i = 0; i < list.n && !hit; i++) {
-		const char *d = list.v[i];
-		size_t l;
-
-		if (*d == '.')
-			d++;
-		l = strlen(d);
-		if (l == 0)
-			continue;
-		if (strcasecmp(domain, d) == 0)
-			hit = 1;
-		else if (dl > l && domain[dl - l - 1] == '.' && strcasecmp(domain + dl - l, d) == 0)
-			hit = 1;
-	}
-	strv_free(&list);
-	return hit;
-}
-
 int
 smtpd_check_auth_destination(const char *rcpt)
 {
@@ -142,7 +116,7 @@ smtpd_check_auth_destination(const char *rcpt)
 	if (at == NULL || local_is_local(rcpt))
 		return 1;
 	/* A table error counts as ours here: the recipient check then answers 451. */
-	return check_relay_domain(at + 1) || virtual_domain(at + 1, err, sizeof(err)) != 0
+	return resolve_relay_domain(at + 1) || virtual_domain(at + 1, err, sizeof(err)) != 0
 	    || virtual_mailbox_domain(at + 1, err, sizeof(err)) != 0;
 }
 

@@ -126,5 +126,31 @@ main(void)
 	conf_override("virtual_transport", "lmtp:[127.0.0.1]:24");
 	route("alice@example.net", "lmtp", "lmtp:inet:[127.0.0.1]:24");
 
+	/* default_transport and the relay domain class (relay_transport). */
+	conf_override("relayhost", "[smarthost.example]:587");
+	route("carol@other.example", "smtp", "[smarthost.example]:587");
+	conf_override("default_transport", "smtp:[gateway.example]");
+	route("carol@other.example", "smtp", "[gateway.example]");
+	conf_override("default_transport", "error:outside mail is not deliverable");
+	route("carol@other.example", "error", "5.0.0");
+	resolve_rcpt("carol@other.example", &r);
+	is_str(r.text, "outside mail is not deliverable", "default_transport = error:TEXT: the text");
+	route("root@host.example", "local", NULL);
+	route("alice@example.net", "lmtp", "lmtp:inet:[127.0.0.1]:24");
+	conf_override("default_transport", "error");
+	resolve_rcpt("carol@other.example", &r);
+	is_str(r.text, "mail for this domain is not accepted (default_transport error:)",
+	    "default_transport = error: a text naming the parameter");
+	conf_override("relay_domains", "backup.example");
+	route("carol@backup.example", "smtp", "[smarthost.example]:587");
+	route("carol@sub.backup.example", "smtp", "[smarthost.example]:587");
+	conf_override("relay_transport", "smtp:[10.0.0.5]:25");
+	route("carol@backup.example", "smtp", "[10.0.0.5]:25");
+	conf_override("relay_transport", "nonsense:x");
+	route("carol@backup.example", "defer", "4.3.5");
+	conf_override("relay_transport", "relay");
+	conf_override("default_transport", "smtp");
+	route("carol@other.example", "smtp", "[smarthost.example]:587");
+
 	return done_testing();
 }
