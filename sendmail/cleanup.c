@@ -37,9 +37,11 @@
  *   - a final partial line gets its LF.
  *
  * Decisions where the specifications were silent or in conflict:
- *   - Bcc:/Resent-Bcc: are removed always, not only under -t: Postfix's
- *     header_opts table marks both HDR_OPT_DROP, and cleanup drops them
- *     for every message it rewrites, whatever the extraction mode.
+ *   - The headers message_drop_headers names (Postfix's default: Bcc,
+ *     Content-Length, Resent-Bcc, Return-Path) are removed from every
+ *     message, from sendmail and from SMTP clients, not only under -t, as
+ *     Postfix's cleanup does; on the SMTP path before header_checks sees
+ *     the message (Postfix: after), so no check matches a dropped header.
  *   - "To: undisclosed-recipients:;" is added when there is no To:, Cc:,
  *     Resent-To: or Resent-Cc: (Postfix's VISIBLE_RCPT test); a Bcc: does
  *     not count, so a message whose only recipient header was Bcc: gets
@@ -89,6 +91,7 @@
 #include "header.h"
 #include "log.h"
 #include "pbuf.h"
+#include "conf.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -177,6 +180,49 @@ cleanup_rfc5322_date(time_t t, struct pbuf *out)
 		pbuf_printf(out, " (%s)", zone);
 }
 
+/* 1 when h is one of the names in list (message_drop_headers). */
+static int
+cleanup_listed(const struct header *h, const struct strv *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		if (header_is(h, list->v[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * Appends content to out without the primary-block headers that
+ * message_drop_headers names; everything else byte for byte.
+ */
+static void
+cleanup_append_kept(const char *content, size_t len, struct pbuf *out)
+{
+	struct strv drop = STRV_INIT;
+	struct headers h;
+	size_t i, pos = 0;
+
+	conf_list("message_drop_headers", &drop);
+	if (drop.n == 0) {
+		pbuf_append(out, content, len);
+		return;
+	}
+	headers_init(&h);
+	headers_parse(content, len, &h);
+	for (i = 0; i < h.n; i++) {
+		size_t at = (size_t)(h.v[i].raw - content);
+
+		if (!cleanup_listed(&h.v[i], &drop))
+			continue;
+		pbuf_append(out, content + pos, at - pos);
+		pos = at + h.v[i].raw_len;
+	}
+	pbuf_append(out, content + pos, len - pos);
+	headers_free(&h);
+	strv_free(&drop);
+}
+
 void
 cleanup_smtp_message(const struct cleanup_smtp_info *info, const char *content,
     size_t len, struct pbuf *out)
@@ -200,7 +246,7 @@ cleanup_smtp_message(const struct cleanup_smtp_info *info, const char *content,
 	pbuf_puts(out, "; ");
 	cleanup_rfc5322_date(info->arrival, out);
 	pbuf_putc(out, '\n');
-	pbuf_append(out, content, len);
+	cleanup_append_kept(content, len, out);
 }
 
 static int
@@ -571,6 +617,7 @@ cleanup_message(const struct cleanup_params *p, const struct cleanup_input *in,
 	const char *content = in->content ? in->content : "";
 	const char *body;
 	time_t when = in->arrival.tv_sec ? in->arrival.tv_sec : time(NULL);
+	struct strv drop = STRV_INIT;
 	size_t i, blen, hops = 0;
 
 	pbuf_reset(&o->content);
@@ -607,11 +654,13 @@ cleanup_message(const struct cleanup_params *p, const struct cleanup_input *in,
 	cleanup_rfc5322_date(when, &o->content);
 	pbuf_putc(&o->content, '\n');
 
+	conf_list("message_drop_headers", &drop);
 	for (i = 0; i < h.n; i++) {
-		if (header_is(&h.v[i], "Bcc") || header_is(&h.v[i], "Resent-Bcc"))
+		if (cleanup_listed(&h.v[i], &drop))
 			continue;
 		put_header(p, &h.v[i], kept_len(p, &h.v[i], qid), &o->content);
 	}
+	strv_free(&drop);
 	put_added_headers(p, in, &h, qid, host, when, o);
 
 	body = content + h.body_off;

@@ -6,8 +6,9 @@
 # recipient's copy, found by @domain; a copy that is already a recipient
 # is not added twice; copies carry no DSN (a copy to an unknown user
 # bounces to nobody) and Petrel's own notices get no copy; a broken table:
-# 451 4.3.0 over SMTP and sendmail exits 75, nothing queued. Every wait is
-# bounded.
+# 451 4.3.0 over SMTP and sendmail exits 75, nothing queued;
+# message_drop_headers removes Bcc:, Content-Length: and Return-Path: from
+# SMTP mail. Every wait is bounded.
 . "$PETREL_SRCDIR/t/lib/testlib.sh"
 
 instance_setup "mynetworks = 127.0.0.0/8" "smtpd_error_sleep_time = 0" \
@@ -90,6 +91,25 @@ wait_for 10 sleep_done
 ok $? "... in root's mailbox"
 is "$(grep -c 'Undelivered Mail Returned to Sender' "$SPOOL/alice")" 0 "the notice got no archive copy"
 is "$(count alice "to nobody")" 1 "the original got its archive copy"
+
+# ---- message_drop_headers: Bcc, Content-Length, Return-Path never reach a mailbox ----
+timeout 30 $PY - <<'PY'
+import smtplib
+s = smtplib.SMTP('127.0.0.1', 25, timeout=10)
+s.sendmail('erin@example.org', ['root@host.example.com'],
+    b'Return-Path: <forged@example.org>\r\nBcc: secret@example.org\r\nContent-Length: 999\r\n'
+    b'Subject: dropped headers\r\nX-Kept: yes\r\n\r\nbody\r\nBcc: in the body stays\r\n')
+s.quit()
+PY
+wait_for 10 has root "dropped headers"
+ok $? "a message with Bcc:, Content-Length: and a forged Return-Path: over SMTP"
+msg=$(awk '/^From erin@example.org/ { f = 1 } f' "$SPOOL/root")
+unlike "$msg" '^Bcc: secret' "Bcc: removed"
+unlike "$msg" 'Content-Length: 999' "Content-Length: removed"
+unlike "$msg" 'forged@example\.org' "the forged Return-Path: removed"
+is "$(printf '%s\n' "$msg" | grep -c '^Return-Path:')" 1 "one Return-Path:, the one local delivery writes"
+like "$msg" $'\nX-Kept: yes\n' "other headers kept"
+like "$msg" $'\nBcc: in the body stays' "a body line that looks like a header is untouched"
 
 # ---- a broken table: temporary failure, nothing queued ----
 mv "$CONF/sender_bcc.db" "$CONF/sender_bcc.db.off"
