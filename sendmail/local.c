@@ -1185,7 +1185,7 @@ local_verify_remote(struct local_run *run, const char *addr)
 	struct resolve_result rr;
 
 	/* An LMTP destination (transport_maps, a virtual mailbox domain) says so. */
-	resolve_rcpt(addr, &rr);
+	resolve_rcpt(NULL, addr, &rr);
 	if (rr.transport == RESOLVE_LMTP) {
 		local_verify_ok(run, addr, "mailer lmtp, host %s, user %s",
 		    rr.nexthop + strlen(RESOLVE_LMTP_PREFIX),

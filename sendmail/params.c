@@ -109,6 +109,7 @@ const struct conf_param conf_params[] = {
 	{ "dns_nameservers", "", CONF_LIST, 0, 0 },
 	{ "double_bounce_sender", "double-bounce", CONF_STR, 0, 0 },
 	{ "empty_address_recipient", "MAILER-DAEMON", CONF_STR, 0, 0 },
+	{ "empty_address_relayhost_maps_lookup_key", "<>", CONF_STR, 0, 0 },
 	{ "enable_long_queue_ids", "no", CONF_BOOL, 0, CONF_F_UNSUPPORTED },
 	{ "enable_original_recipient", "yes", CONF_BOOL, 0, 0 },
 	{ "error_notice_recipient", "postmaster", CONF_STR, 0, 0 },
@@ -243,7 +244,7 @@ const struct conf_param conf_params[] = {
 	{ "sender_bcc_maps", "", CONF_LIST, 0, 0 },
 	{ "sender_canonical_classes", "envelope_sender, header_sender", CONF_LIST, 0, 0 },
 	{ "sender_canonical_maps", "", CONF_LIST, 0, 0 },
-	{ "sender_dependent_relayhost_maps", "", CONF_LIST, 0, CONF_F_UNSUPPORTED },
+	{ "sender_dependent_relayhost_maps", "", CONF_LIST, 0, 0 },
 	{ "sendmail_fix_line_endings", "always", CONF_STR, 0, 0 },
 	{ "sendmail_path", "/usr/sbin/sendmail", CONF_STR, 0, 0 },
 	/* [Petrel] Postfix: postdrop */

@@ -1388,7 +1388,7 @@ qmgr_load(const char *id, int force)
 	rr = xcalloc(m->env.nrcpt + 1, sizeof(*rr));
 	for (i = 0; i < m->env.nrcpt; i++)
 		if (m->env.rcpt[i].state == QR_TODO)
-			resolve_rcpt(m->env.rcpt[i].addr, &rr[i]);
+			resolve_rcpt(m->env.sender ? m->env.sender : "", m->env.rcpt[i].addr, &rr[i]);
 	/* Its destinations have enough waiting: it stays in active/ for later. */
 	park = force ? NULL : qmgr_park_queue(&m->env, rr);
 	if (park != NULL) {

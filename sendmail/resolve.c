@@ -67,12 +67,77 @@ resolve_relay_domain(const char *domain)
 	return hit;
 }
 
-/* The default SMTP nexthop: relayhost, or the domain (an address literal kept in brackets). */
+static void resolve_default_nexthop(const char *domain, const char *relay, const char *nh,
+    struct resolve_result *r);
+static void resolve_set(struct resolve_result *r, enum resolve_transport t, const char *dsn,
+    const char *text);
+
+/*
+ * The envelope sender of the message being routed (resolve_rcpt's), for
+ * sender_dependent_relayhost_maps; NULL outside resolve_rcpt().
+ */
+static const char *resolve_sender;
+
+/*
+ * sender_dependent_relayhost_maps: the sender, then "@domain" (the null
+ * sender as empty_address_relayhost_maps_lookup_key). 1 with *relay
+ * (malloc'd), 0 when none (or DUNNO), -1 with r deferred (4.3.0) when a
+ * table cannot be read.
+ */
+static int
+resolve_sender_relay(char **relay, struct resolve_result *r)
+{
+	const char *param = "sender_dependent_relayhost_maps";
+	char err[RESOLVE_TEXT_MAX - 2 * RESOLVE_PREFIX_ROOM], text[RESOLVE_TEXT_MAX];
+	const char *key, *at;
+	int rc;
+
+	*relay = NULL;
+	if (resolve_sender == NULL || conf_str(param)[0] == '\0')
+		return 0;
+	key = *resolve_sender ? resolve_sender : conf_str("empty_address_relayhost_maps_lookup_key");
+	rc = maps_lookup_list(param, key, relay, err, sizeof(err));
+	at = strrchr(resolve_sender, '@');
+	if (rc == 0 && at != NULL)
+		rc = maps_lookup_list(param, at, relay, err, sizeof(err));
+	if (rc < 0) {
+		log_warn("%s lookup of %s: %s", param, key, err);
+		snprintf(text, sizeof(text), "%s lookup failed: %s", param, err);
+		resolve_set(r, RESOLVE_DEFER, "4.3.0", text);
+		return -1;
+	}
+	if (rc > 0 && strcasecmp(*relay, "DUNNO") == 0) {
+		free(*relay);
+		*relay = NULL;
+		return 0;
+	}
+	return rc;
+}
+
+/*
+ * The default SMTP nexthop: the sender's relay host
+ * (sender_dependent_relayhost_maps), relayhost, or the domain (an address
+ * literal kept in brackets).
+ */
 static void
 resolve_default_smtp(const char *domain, struct resolve_result *r)
 {
-	const char *relay = conf_str("relayhost");
+	char *sender_relay = NULL;
+	int src = resolve_sender_relay(&sender_relay, r);
+	const char *relay = src > 0 ? sender_relay : conf_str("relayhost");
 	const char *nh = *relay ? relay : domain;
+
+	if (src < 0)
+		return;
+	resolve_default_nexthop(domain, relay, nh, r);
+	free(sender_relay);
+}
+
+/* The default SMTP nexthop nh (relay: the relay host it came from, or ""). */
+static void
+resolve_default_nexthop(const char *domain, const char *relay, const char *nh,
+    struct resolve_result *r)
+{
 
 	if (strlen(nh) > RESOLVE_NEXTHOP_MAX || strpbrk(nh, " \t") != NULL) {
 		/* Never cut a name: a cut one could be somebody else's. */
@@ -251,8 +316,18 @@ resolve_transport_maps(const char *domain, struct resolve_result *r)
 	return 1;
 }
 
+static void resolve_rcpt_domain(const char *addr, struct resolve_result *r);
+
 void
-resolve_rcpt(const char *addr, struct resolve_result *r)
+resolve_rcpt(const char *sender, const char *addr, struct resolve_result *r)
+{
+	resolve_sender = sender;
+	resolve_rcpt_domain(addr, r);
+	resolve_sender = NULL;
+}
+
+static void
+resolve_rcpt_domain(const char *addr, struct resolve_result *r)
 {
 	char *domain;
 

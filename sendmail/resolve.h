@@ -30,7 +30,12 @@
  *      is not deliverable" makes a local-only host, as Debian's
  *      "Local only" setup; "smtp:[host]" a nexthop that wins over
  *      relayhost, as in Postfix). "smtp" or "relay" without a nexthop:
- *   5. relayhost when set ([host]:port: no MX lookup; host: its MX);
+ *   5. the sender's relay host in sender_dependent_relayhost_maps (keys:
+ *      the envelope sender, then "@domain"; the null sender as
+ *      empty_address_relayhost_maps_lookup_key; DUNNO: none), else
+ *      relayhost when set ([host]:port: no MX lookup; host: its MX). The
+ *      SASL password is still looked up by that nexthop
+ *      (smtp_sender_dependent_authentication is not supported);
  *   6. otherwise the recipient domain itself (MX lookup), or the address
  *      literal of user@[192.0.2.1] as [192.0.2.1].
  *
@@ -64,7 +69,11 @@ struct resolve_result {
 	char text[RESOLVE_TEXT_MAX];
 };
 
-void resolve_rcpt(const char *addr, struct resolve_result *r);
+/*
+ * Where addr goes, for a message from sender (the envelope sender, "" for
+ * <>; NULL when there is no message, as for sendmail -bv).
+ */
+void resolve_rcpt(const char *sender, const char *addr, struct resolve_result *r);
 
 /* 1 when domain is listed in relay_domains (a leading '.' or a parent matches). */
 int resolve_relay_domain(const char *domain);

@@ -39,6 +39,7 @@ SINK2=$T/sink2
 SINK2PID=
 sink2_start() {
 	mkdir -p "$SINK2"
+	rm -f "$SINK2/ready"
 	$PY "$PETREL_SRCDIR/t/lib/smtpsink.py" 127.0.0.1 10026 "$SINK2" 2>>"$SINK2/err" &
 	SINK2PID=$!
 	wait_for 10 test -f "$SINK2/ready"
@@ -308,6 +309,26 @@ N0=$(sink_count)
 wait_for 10 sink_has $((N0 + 1))
 ok $? "server back: petrel flush delivers it"
 is "$(sink_get $((N0 + 1)) "r['rcpt_tos'][0]")" "down@remote.test" "server back: the right message"
+
+# ---- 9b. sender_dependent_relayhost_maps: one sender's mail to another relay ----
+sink2_start
+printf 'special@example.org  [127.0.0.1]:10026\n' >"$CONF/sender_relay"
+"$PETREL" map "hash:$CONF/sender_relay"
+"$PETREL" conf -e "sender_dependent_relayhost_maps = hash:\$config_directory/sender_relay" >/dev/null
+"$PETREL" reload >/dev/null 2>&1
+N0=$(sink_count)
+printf 'Subject: by sender\n\nx\n' | "$SENDMAIL" -f special@example.org bysender@remote.test
+printf 'Subject: by relayhost\n\nx\n' | "$SENDMAIL" -f alice@host.example.com byrelayhost@remote.test
+has_bysender() { sink2_rcpts | grep -qw 'bysender@remote\.test'; }
+wait_for 20 has_bysender
+ok $? "mail from special@example.org goes to its own relay (sender_dependent_relayhost_maps)" ||
+	diag "$(grep -E 'bysender|sender_dep|sender_relay' "$MAILLOG")"
+wait_for 20 sink_has $((N0 + 1))
+ok $? "mail from another sender still goes to relayhost"
+is "$(sink_get $((N0 + 1)) "r['rcpt_tos'][0]")" "byrelayhost@remote.test" "... the right one"
+"$PETREL" conf -e "sender_dependent_relayhost_maps =" >/dev/null
+"$PETREL" reload >/dev/null 2>&1
+sink2_stop
 
 # ---- 10. sendmail -q with no daemon delivers remote mail ----
 "$PETREL" stop >/dev/null 2>&1

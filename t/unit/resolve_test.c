@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
+#include "fileio.h"
+#include "maps.h"
 #include "log.h"
 #include "resolve.h"
 #include "tap.h"
@@ -46,13 +49,15 @@ tr(const char *value, const char *want_t, const char *want)
 		is_str(r.dsn, want, "%s: dsn", value);
 }
 
-/* resolve_rcpt(addr): the transport and nexthop (or dsn). */
+static const char *route_sender;	/* the envelope sender route() passes */
+
+/* resolve_rcpt(route_sender, addr): the transport and nexthop (or dsn). */
 static void
 route(const char *addr, const char *want_t, const char *want)
 {
 	struct resolve_result r;
 
-	resolve_rcpt(addr, &r);
+	resolve_rcpt(route_sender, addr, &r);
 	is_str(tname(r.transport), want_t, "%s: transport", addr);
 	if (r.transport == RESOLVE_LMTP || r.transport == RESOLVE_SMTP)
 		is_str(r.nexthop, want, "%s: nexthop", addr);
@@ -114,7 +119,7 @@ main(void)
 	/* The virtual mailbox domain class. */
 	conf_override("virtual_mailbox_domains", "example.net, example.org");
 	route("alice@example.net", "defer", "4.3.5");	/* virtual_transport = virtual */
-	resolve_rcpt("alice@example.net", &r);
+	resolve_rcpt(NULL, "alice@example.net", &r);
 	ok(strstr(r.text, "virtual_transport: transport \"virtual\" for example.net") == r.text,
 	    "virtual_transport left at \"virtual\": a clear error: %s", r.text);
 	conf_override("virtual_transport", "lmtp:unix:private/dovecot-lmtp");
@@ -133,12 +138,12 @@ main(void)
 	route("carol@other.example", "smtp", "[gateway.example]");
 	conf_override("default_transport", "error:outside mail is not deliverable");
 	route("carol@other.example", "error", "5.0.0");
-	resolve_rcpt("carol@other.example", &r);
+	resolve_rcpt(NULL, "carol@other.example", &r);
 	is_str(r.text, "outside mail is not deliverable", "default_transport = error:TEXT: the text");
 	route("root@host.example", "local", NULL);
 	route("alice@example.net", "lmtp", "lmtp:inet:[127.0.0.1]:24");
 	conf_override("default_transport", "error");
-	resolve_rcpt("carol@other.example", &r);
+	resolve_rcpt(NULL, "carol@other.example", &r);
 	is_str(r.text, "mail for this domain is not accepted (default_transport error:)",
 	    "default_transport = error: a text naming the parameter");
 	conf_override("relay_domains", "backup.example");
@@ -151,6 +156,49 @@ main(void)
 	conf_override("relay_transport", "relay");
 	conf_override("default_transport", "smtp");
 	route("carol@other.example", "smtp", "[smarthost.example]:587");
+
+	/* sender_dependent_relayhost_maps: the sender, then @domain, then relayhost. */
+	{
+		char dir[] = "/tmp/resolve_test.XXXXXX", src[128], spec[160], err[256];
+		static const char table[] =
+			"alice@work.example   [smtp.work.example]:587\n"
+			"@work.example        [mx.work.example]\n"
+			"<>                   [bounces.example]\n"
+			"dunno@work.example   DUNNO\n";
+		size_t n;
+
+		if (mkdtemp(dir) == NULL)
+			return 1;
+		snprintf(src, sizeof(src), "%s/sender_relay", dir);
+		snprintf(spec, sizeof(spec), "hash:%s", src);
+		fileio_replace(src, table, sizeof(table) - 1, 0644);
+		is_int(maps_build(spec, 1, &n, err, sizeof(err)), 0, "sender relay table built");
+		conf_override("sender_dependent_relayhost_maps", spec);
+		route_sender = "alice@work.example";
+		route("carol@other.example", "smtp", "[smtp.work.example]:587");
+		route_sender = "bob@work.example";
+		route("carol@other.example", "smtp", "[mx.work.example]");
+		route_sender = "";
+		route("carol@other.example", "smtp", "[bounces.example]");
+		route_sender = "dunno@work.example";
+		route("carol@other.example", "smtp", "[smarthost.example]:587");
+		route_sender = "x@elsewhere.example";
+		route("carol@other.example", "smtp", "[smarthost.example]:587");
+		route_sender = "alice@work.example";
+		route("root@host.example", "local", NULL);
+		conf_override("default_transport", "smtp:[gateway.example]");
+		route("carol@other.example", "smtp", "[gateway.example]");
+		conf_override("default_transport", "smtp");
+		snprintf(spec, sizeof(spec), "hash:%s/missing", dir);
+		conf_override("sender_dependent_relayhost_maps", spec);
+		route("carol@other.example", "defer", "4.3.0");
+		conf_override("sender_dependent_relayhost_maps", "");
+		route_sender = NULL;
+		snprintf(spec, sizeof(spec), "%s.db", src);
+		unlink(spec);
+		unlink(src);
+		rmdir(dir);
+	}
 
 	return done_testing();
 }
