@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "hbc.h"
+#include "smtp_reply.h"
 #include "log.h"
 #include "maps.h"
 #include "pbuf.h"
@@ -142,23 +143,11 @@ hbc_split_action(const char *s, char *word, size_t wlen, const char **rest)
 static size_t
 hbc_dsn_len(const char *s)
 {
-	const char *p = s;
-	int part, digits;
+	size_t n = 0, len = strlen(s);
 
-	if (*p != '4' && *p != '5')
-		return 0;
-	p++;
-	for (part = 0; part < 2; part++) {
-		if (*p++ != '.')
-			return 0;
-		for (digits = 0; *p >= '0' && *p <= '9'; p++)
-			digits++;
-		if (digits < 1 || digits > 3)
-			return 0;
-	}
-	if (*p != '\0' && *p != ' ')
-		return 0;
-	return (size_t)(p - s);
+	if (smtp_reply_is_dsn(s, len, '4', &n) || smtp_reply_is_dsn(s, len, '5', &n))
+		return n;
+	return 0;
 }
 
 static void

@@ -48,6 +48,7 @@
 #include "log.h"
 #include "maps.h"
 #include "smtpd_access.h"
+#include "smtp_reply.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -167,24 +168,8 @@ static size_t
 access_dsn_len(const char *text, char cls)
 {
 	size_t n = 0;
-	int parts = 0;
 
-	if (text[0] != cls || text[1] != '.')
-		return 0;
-	while (text[n] && parts < 3) {
-		size_t d = strspn(text + n, "0123456789");
-
-		if (d == 0 || d > 3)
-			return 0;
-		n += d;
-		parts++;
-		if (parts < 3) {
-			if (text[n] != '.')
-				return 0;
-			n++;
-		}
-	}
-	if (parts != 3 || (text[n] != ' ' && text[n] != '\0'))
+	if (!smtp_reply_is_dsn(text, strlen(text), cls, &n))
 		return 0;
 	return text[n] == ' ' ? n + 1 : n;
 }
