@@ -201,6 +201,49 @@ r_check_result(const char *result, size_t nsub, int negate, char *why, size_t wh
 	return 0;
 }
 
+/*
+ * 1 when an extended POSIX pattern puts one duplication symbol ("+", "*",
+ * "?", "{...}") right after another, outside brackets and escapes. POSIX
+ * leaves its meaning undefined, and glibc's regcomp copies the repeated
+ * subtree for each one: "x" and 100 "+" took more than 4 GB. Refused as a
+ * syntax error instead of taking a worker's memory.
+ */
+static int
+r_stacked_repetition(const char *pat, size_t len)
+{
+	size_t i;
+	int prev_dup = 0;
+
+	for (i = 0; i < len; i++) {
+		char c = pat[i];
+
+		if (c == '\\') {
+			i++;
+			prev_dup = 0;
+		} else if (c == '[') {
+			/* A bracket expression: "]" first is a literal, then up to the next "]". */
+			i++;
+			if (i < len && pat[i] == '^')
+				i++;
+			if (i < len && pat[i] == ']')
+				i++;
+			while (i < len && pat[i] != ']')
+				i++;
+			prev_dup = 0;
+		} else if (c == '+' || c == '*' || c == '?' || c == '{') {
+			if (prev_dup)
+				return 1;
+			if (c == '{')
+				while (i + 1 < len && pat[i] != '}')
+					i++;
+			prev_dup = 1;
+		} else {
+			prev_dup = 0;
+		}
+	}
+	return 0;
+}
+
 /* Compiles pattern (pat, patlen) with flags into r: 0, or -1 with why. */
 static int
 r_compile(struct maps_rtable *t, struct rule *r, const char *pat, size_t patlen,
@@ -223,6 +266,14 @@ r_compile(struct maps_rtable *t, struct rule *r, const char *pat, size_t patlen,
 				    (flags[i] > 0x20 && flags[i] < 0x7f) ? flags[i] : '?');
 				goto out;
 			}
+		}
+		if ((cflags & REG_EXTENDED) && r_stacked_repetition(pat, patlen)) {
+			char shown[MAPS_R_SHOW_MAX + 1];
+
+			r_show(pat, patlen, shown, sizeof(shown));
+			snprintf(why, whylen, "regexp \"%s\": repetition operators one after another "
+			    "(undefined in POSIX; write one, or group with parentheses)", shown);
+			goto out;
 		}
 		if ((e = regcomp(&r->re, cpat, cflags)) != 0) {
 			char msg[MAPS_R_MSG_MAX], shown[MAPS_R_SHOW_MAX + 1];

@@ -13,6 +13,11 @@
  *   maps_kv_* - a key/value table (inline:, texthash:): parse, get, free.
  *   maps_static_value(body) - the value of a static: map.
  * Errors: -1 / NULL with a message in err; never a crash on any input.
+ * regexp: patterns with repetition operators one after another ("x++",
+ * "a{2}{3}"; undefined in POSIX) are refused as syntax errors, since
+ * glibc's regcomp takes gigabytes on them. Deeply nested repeated groups
+ * ("((((x+)+)+)+)...") still cost what the administrator wrote, as in
+ * Postfix.
  */
 #ifndef PETREL_MAPS_REGEXP_H
 #define PETREL_MAPS_REGEXP_H

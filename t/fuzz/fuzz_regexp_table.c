@@ -14,7 +14,9 @@
  *
  * POSIX-mode inputs with a back-reference, a repetition count above
  * FUZZ_REPEAT_MAX, or repetition operators stacked on each other ("x++",
- * "a{2}{3}", more than FUZZ_QUANT_RUN_MAX in a row) are skipped: glibc's
+ * "a{2}{3}", more than FUZZ_QUANT_RUN_MAX in a row) or groups nested deeper
+ * than FUZZ_DEPTH_MAX ("((((x+)+)+)+)...": 16 levels took 760 MB) are
+ * skipped: glibc's
  * regcomp/regexec are exponential or huge on those by design (regcomp
  * copies the repeated subtree for each operator: "x" followed by 100 "+"
  * took more than 4 GB), the cost an administrator's own pattern asks for,
@@ -34,7 +36,8 @@
 #include "maps_regexp.h"
 
 #define FUZZ_INPUT_MAX	8192	/* octets of table and keys */
-#define FUZZ_REPEAT_MAX	64	/* largest {n} count kept in POSIX mode */
+#define FUZZ_REPEAT_MAX	16	/* largest {n} count kept in POSIX mode */
+#define FUZZ_DEPTH_MAX	3	/* parentheses within each other kept in POSIX mode */
 #define FUZZ_QUANT_RUN_MAX	1	/* repetition operators in a row kept in POSIX mode */
 #define FUZZ_ERR_MAX	1024
 #define FUZZ_TABLE_NAME	"fuzz"
@@ -61,10 +64,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static int
 posix_costly(const char *text, size_t len)
 {
-	size_t i, j, run = 0;
+	size_t i, j, run = 0, depth = 0;
 
 	for (i = 0; i < len; i++) {
 		char c = text[i];
+
+		if (c == '(' && ++depth > FUZZ_DEPTH_MAX)
+			return 1;
+		if (c == ')' && depth > 0)
+			depth--;
 
 		if (c == '\\' && i + 1 < len && text[i + 1] >= '1' && text[i + 1] <= '9')
 			return 1;

@@ -149,6 +149,18 @@ test_errors2(void)
 	want_err("if /a/ X\nendif\n", "T, line 1: text after the if pattern", "text after if");
 	want_err("  /x/ X\n", "T, line 1: a logical line must not start", "stray continuation");
 	want_err("// X\n", "T, line 1: empty pattern", "empty pattern");
+	/* Stacked repetitions: undefined in POSIX, gigabytes in glibc's regcomp. */
+	ok(strstr(rlook(MAPS_R_REGEXP, "/x++++++++++++++++++++++++++++++/ X\n", "x"),
+	    "T, line 1: regexp \"x+++") != NULL, "regexp: x+++...: refused, naming the line");
+	ok(strstr(rlook(MAPS_R_REGEXP, "/a{2}{3}/ X\n", "aaaaaa"), "repetition operators one after "
+	    "another") != NULL, "regexp: a{2}{3}: refused");
+	ok(strstr(rlook(MAPS_R_REGEXP, "/a*?/ X\n", "a"), "repetition operators") != NULL,
+	    "regexp: a*?: refused");
+	is_str(rlook(MAPS_R_REGEXP, "/a\\++/ X\n", "a++"), "X", "regexp: an escaped + then + is fine");
+	is_str(rlook(MAPS_R_REGEXP, "/[+*]+/ X\n", "+*"), "X", "regexp: [+*]+ is fine");
+	is_str(rlook(MAPS_R_REGEXP, "/(a+)+b/ X\n", "aab"), "X", "regexp: (a+)+ is fine (grouped)");
+	is_str(rlook(MAPS_R_REGEXP, "/a{1,3}b?/ X\n", "aab"), "X", "regexp: a count then another atom");
+	is_str(rlook(MAPS_R_REGEXP, "/a++/x X\n", "a++"), "X", "regexp: basic syntax (x): + is literal");
 }
 
 static void
